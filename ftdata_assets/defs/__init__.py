@@ -1,0 +1,1 @@
+"""Thin Dagster wiring: assets, checks, partitions, schedules, sensors, resources and IO."""

@@ -1,0 +1,34 @@
+"""Assemble the Definitions for a project folder (the real one, or a temporary one in tests)."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from ftdata_assets.defs import curation_assets, raw_assets
+from ftdata_assets.defs.automation import (
+    curate_job,
+    daily_log_ingestion,
+    ingest_production_logs_job,
+    ingest_synthetic_batch_job,
+    synthetic_batch_sensor,
+)
+from ftdata_assets.defs.io import PolarsParquetIOManager
+from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.project import Project
+
+
+def build_definitions(project_root: Path) -> dg.Definitions:
+    project = Project(project_root)
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([raw_assets, curation_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([raw_assets, curation_assets]),
+        jobs=[ingest_production_logs_job, ingest_synthetic_batch_job, curate_job],
+        schedules=[daily_log_ingestion],
+        sensors=[synthetic_batch_sensor(project_root)],
+        resources={
+            "project": ProjectResource(root=str(project_root)),
+            "io_manager": PolarsParquetIOManager(base_dir=str(project.interim_dir)),
+            "curated_io_manager": PolarsParquetIOManager(base_dir=str(project.curated_dir)),
+            "rejects_io_manager": PolarsParquetIOManager(base_dir=str(project.rejects_dir)),
+        },
+    )

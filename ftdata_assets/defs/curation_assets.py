@@ -1,0 +1,219 @@
+"""From the raw layers to the curated splits: normalized_examples, rejects, train/validation/test, ledger."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.schema import SPLITS
+from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
+from ftdata_assets.transforms.normalize import combine_raw, examples_from_raw, rejects_from_raw
+from ftdata_assets.transforms.split import assign_splits
+
+ALL_PARTITIONS = dg.AssetIn(metadata={"allow_missing_partitions": True})
+"""Partitioned sources are read across every materialized partition; days without a file are skipped."""
+
+RAW_INPUTS = {
+    "raw_production_logs": ALL_PARTITIONS,
+    "raw_synthetic": ALL_PARTITIONS,
+    "raw_expert": dg.AssetIn(),
+    "raw_feedback": dg.AssetIn(),
+}
+
+
+def ordered_raw(
+    raw_production_logs: dict[str, pl.DataFrame] | None,
+    raw_synthetic: dict[str, pl.DataFrame] | None,
+    raw_expert: pl.DataFrame,
+    raw_feedback: pl.DataFrame,
+) -> pl.DataFrame:
+    """All raw rows in a fixed order (source priority, then partition), so every run gives the same bytes."""
+    logs = [raw_production_logs[k] for k in sorted(raw_production_logs or {})]
+    synthetic = [raw_synthetic[k] for k in sorted(raw_synthetic or {})]
+    return combine_raw([raw_expert, raw_feedback, *logs, *synthetic])
+
+
+@dg.multi_asset(
+    outs={
+        "normalized_examples": dg.AssetOut(
+            group_name="curate",
+            kinds={"polars", "parquet"},
+            description="Every input row that parsed, in the canonical example schema (messages + provenance).",
+        ),
+        "rejects": dg.AssetOut(
+            group_name="curate",
+            kinds={"polars", "parquet"},
+            io_manager_key="rejects_io_manager",
+            description=(
+                "Every row that left the pipeline: layer, reason code, detail and the original line. "
+                "Holds raw lines (PII): stored under data/rejects, pushed to the raw DVC remote only."
+            ),
+        ),
+    },
+    ins=RAW_INPUTS,
+)
+def normalize(
+    context: dg.AssetExecutionContext,
+    raw_production_logs: dict[str, pl.DataFrame],
+    raw_synthetic: dict[str, pl.DataFrame],
+    raw_expert: pl.DataFrame,
+    raw_feedback: pl.DataFrame,
+):
+    raw = ordered_raw(raw_production_logs, raw_synthetic, raw_expert, raw_feedback)
+    examples = examples_from_raw(raw)
+    rejects = rejects_from_raw(raw)
+    by_source = examples.group_by("source").len().sort("source")
+    by_reason = rejects.group_by("reason").len().sort("reason")
+    yield dg.Output(
+        examples,
+        output_name="normalized_examples",
+        metadata={
+            "rows_in": raw.height,
+            "by_source": dg.MetadataValue.json(dict(by_source.iter_rows())),
+            "log_days": dg.MetadataValue.json(sorted(raw_production_logs or {})),
+            "synthetic_batches": dg.MetadataValue.json(sorted(raw_synthetic or {})),
+        },
+    )
+    yield dg.Output(
+        rejects,
+        output_name="rejects",
+        metadata={"by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows()))},
+    )
+
+
+@dg.multi_asset(
+    outs={
+        split: dg.AssetOut(
+            group_name="release",
+            kinds={"polars", "parquet"},
+            io_manager_key="curated_io_manager",
+            description=f"The curated {split} split (data/curated/{split}.parquet), what trainers `dvc pull`.",
+        )
+        for split in SPLITS
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "splits_disjoint",
+            asset="test",
+            blocking=True,
+            description="No example id is in more than one split: the held-out splits were never trained on.",
+        )
+    ],
+)
+def curated_splits(
+    context: dg.AssetExecutionContext, project: ProjectResource, normalized_examples: pl.DataFrame
+):
+    params = project.params("split")
+    assigned = assign_splits(normalized_examples, params["ratios"], str(params["seed"]))
+    splits = {
+        split: assigned.filter(pl.col("split") == split)
+        .drop("split")
+        .sort("example_id", "source", "source_file", "source_line")
+        for split in SPLITS
+    }
+    for split, frame in splits.items():
+        yield dg.Output(
+            frame,
+            output_name=split,
+            metadata={"share": round(frame.height / max(assigned.height, 1), 4)},
+        )
+    ids_in_several = (
+        assigned.select("example_id", "split").unique().group_by("example_id").len().filter(pl.col("len") > 1)
+    )
+    yield dg.AssetCheckResult(
+        check_name="splits_disjoint",
+        asset_key="test",
+        passed=ids_in_several.height == 0,
+        metadata={
+            "ids_in_several_splits": ids_in_several.height,
+            "examples": dg.MetadataValue.json(ids_in_several.get_column("example_id").head(20).to_list()),
+        },
+    )
+
+
+def write_json_atomically(payload: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dg.asset(
+    group_name="release",
+    kinds={"json"},
+    ins={
+        "raw_production_logs": dg.AssetIn(metadata={"allow_missing_partitions": True}),
+        "raw_synthetic": dg.AssetIn(metadata={"allow_missing_partitions": True}),
+        "raw_expert": dg.AssetIn(),
+        "raw_feedback": dg.AssetIn(),
+        "train": dg.AssetIn(),
+        "validation": dg.AssetIn(),
+        "test": dg.AssetIn(),
+        "rejects": dg.AssetIn(),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "ledger_balances",
+            asset="ledger",
+            blocking=True,
+            description="rows_in == curated + rejected + held_for_review: no row lost or counted twice.",
+        )
+    ],
+    description="The row ledger (data/metrics/ledger.json, a DVC metric): where every input row went.",
+)
+def ledger(
+    project: ProjectResource,
+    raw_production_logs: dict[str, pl.LazyFrame],
+    raw_synthetic: dict[str, pl.LazyFrame],
+    raw_expert: pl.LazyFrame,
+    raw_feedback: pl.LazyFrame,
+    train: pl.LazyFrame,
+    validation: pl.LazyFrame,
+    test: pl.LazyFrame,
+    rejects: pl.DataFrame,
+):
+    raw_frames = [
+        *(raw_production_logs or {}).values(),
+        *(raw_synthetic or {}).values(),
+        raw_expert,
+        raw_feedback,
+    ]
+    rows_in = sum(count_rows(frame) for frame in raw_frames)
+    split_counts = {
+        "train": count_rows(train),
+        "validation": count_rows(validation),
+        "test": count_rows(test),
+    }
+    payload = build_ledger(rows_in, split_counts, rejects, held_for_review=0)
+    write_json_atomically(payload, project.project.metrics_dir / "ledger.json")
+    imbalance = ledger_imbalance(payload)
+    yield dg.MaterializeResult(
+        metadata={
+            "rows_in": payload["rows_in"],
+            "curated": dg.MetadataValue.json(payload["curated"]),
+            "rejected": dg.MetadataValue.json(payload["rejected"]),
+            "held_for_review": payload["held_for_review"],
+            "path": dg.MetadataValue.path(str(project.project.metrics_dir / "ledger.json")),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="ledger_balances",
+        passed=imbalance == 0,
+        metadata={"imbalance": imbalance, "rows_in": payload["rows_in"]},
+    )
+
+
+def count_rows(frame: pl.LazyFrame | pl.DataFrame) -> int:
+    if isinstance(frame, pl.LazyFrame):
+        return int(frame.select(pl.len()).collect().item())
+    return frame.height

@@ -1,0 +1,102 @@
+"""Run the whole graph in-process on a Dagster instance: every log day, every synthetic batch, then curation.
+
+This is what the DVC stage runs. Each partition is its own run, as the schedule and the sensor would launch
+it, so the run history in the UI looks the same whether data came in by schedule or by `ftdata run`.
+"""
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from ftdata_assets.defs.build import build_definitions
+from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
+from ftdata_assets.project import Project, data_file_stem
+
+
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""The terminal gets progress lines and warnings; the full event log is in the instance (and the UI)."""
+
+
+class PipelineError(RuntimeError):
+    """A run failed; the message says which step and why, for the terminal."""
+
+
+@dataclass
+class RunReport:
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return sum(seconds for _, seconds in self.steps)
+
+
+def log_days(project: Project) -> list[str]:
+    """Partition keys of the log files present; a file that is not a valid day is an error, not skipped."""
+    days = []
+    for path in project.source_files("production_log"):
+        key = data_file_stem(path)
+        try:
+            day = date.fromisoformat(key)
+        except ValueError:
+            raise PipelineError(f"log file {path} is not named <YYYY-MM-DD>.<ext>; rename it") from None
+        if day < date.fromisoformat(LOGS_START_DATE):
+            raise PipelineError(f"log file {path} is before the first log day {LOGS_START_DATE}")
+        days.append(key)
+    return days
+
+
+def materialize_all(
+    project_root: Path, instance: dg.DagsterInstance, progress: Callable[[str], None] = print
+) -> RunReport:
+    """Rebuild every asset from data/raw. data/interim is derived, so it is cleared first: a raw file that
+    was removed cannot leave a stale partition behind."""
+    project = Project(project_root)
+    defs = build_definitions(project_root)
+    report = RunReport()
+    shutil.rmtree(project.interim_dir, ignore_errors=True)
+
+    days = log_days(project)
+    batches = [data_file_stem(p) for p in project.source_files("synthetic")]
+    known = set(instance.get_dynamic_partitions(synthetic_batches.name))
+    new_batches = [b for b in batches if b not in known]
+    if new_batches:
+        instance.add_dynamic_partitions(synthetic_batches.name, new_batches)
+
+    runs = [("ingest_production_logs", day) for day in days]
+    runs += [("ingest_synthetic_batch", batch) for batch in batches]
+    runs.append(("curate", None))
+    for index, (job_name, partition) in enumerate(runs, start=1):
+        label = f"{job_name}[{partition}]" if partition else job_name
+        progress(f"[{index}/{len(runs)}] {label} ...")
+        started = time.perf_counter()
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
+        seconds = time.perf_counter() - started
+        report.steps.append((label, seconds))
+        if not result.success:
+            raise PipelineError(f"{label} failed: {failure_summary(result)}")
+        failed_checks = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        ]
+        if failed_checks:
+            raise PipelineError(f"{label}: blocking checks failed: {', '.join(failed_checks)}")
+        progress(f"[{index}/{len(runs)}] {label} done in {seconds:.1f}s")
+    return report
+
+
+def failure_summary(result: dg.ExecuteInProcessResult) -> str:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            cause = error.cause.message.strip() if error.cause else error.message.strip()
+            messages.append(f"step {event.step_key}: {cause.splitlines()[-1] if cause else error.message}")
+    return "; ".join(messages) or "see the run's logs in the Dagster UI"

@@ -1,0 +1,94 @@
+"""Where a project's files live and what its `params.yaml` says; shared by the CLI and the Dagster wiring."""
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR_ENV = "FTDATA_PROJECT_DIR"
+RAW_SOURCE_DIRS: dict[str, str] = {
+    "production_log": "logs",
+    "expert": "expert",
+    "synthetic": "synthetic",
+    "feedback": "feedback",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".parquet")
+
+
+def default_project_dir() -> Path:
+    """`$FTDATA_PROJECT_DIR` if set, else the working directory (where `dagster dev` and `dvc` run)."""
+    return Path(os.environ.get(PROJECT_DIR_ENV) or Path.cwd()).resolve()
+
+
+def data_file_stem(path: Path) -> str:
+    """`2026-11-07.jsonl.gz` -> `2026-11-07`: the partition key a raw file stands for."""
+    name = path.name
+    for suffix in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def is_data_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".") and path.name.endswith(SUPPORTED_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        path = self.root / "params.yaml"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: every threshold and seed of a run lives there")
+        return yaml.safe_load(path.read_text()) or {}
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def interim_dir(self) -> Path:
+        return self.root / "data" / "interim"
+
+    @property
+    def curated_dir(self) -> Path:
+        return self.root / "data" / "curated"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.root / "data" / "rejects"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.root / "data" / "metrics"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster_home"
+
+    def source_dir(self, source: str) -> Path:
+        return self.raw_dir / RAW_SOURCE_DIRS[source]
+
+    def source_files(self, source: str) -> list[Path]:
+        """Data files of one source, sorted by name so every run reads them in the same order."""
+        folder = self.source_dir(source)
+        return sorted(p for p in folder.iterdir() if is_data_file(p)) if folder.is_dir() else []
+
+    def partition_file(self, source: str, partition_key: str) -> Path:
+        """The one file behind a partition; a clear error if there is none or more than one."""
+        matches = [p for p in self.source_files(source) if data_file_stem(p) == partition_key]
+        if not matches:
+            raise FileNotFoundError(
+                f"no {source} file for partition {partition_key!r} in {self.source_dir(source)} "
+                f"(expected {partition_key}{{{','.join(SUPPORTED_SUFFIXES)}}})"
+            )
+        if len(matches) > 1:
+            raise ValueError(
+                f"partition {partition_key!r} of {source} has several files: {[p.name for p in matches]}"
+            )
+        return matches[0]

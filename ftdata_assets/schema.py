@@ -1,0 +1,112 @@
+"""The data contract: one polars schema per layer, the closed reason-code enum, the sources.
+
+Every layer's frame is built against these schemas, so a column never changes type between runs and an
+empty frame still has the right columns.
+"""
+
+import polars as pl
+
+SOURCES: tuple[str, ...] = ("production_log", "expert", "synthetic", "feedback")
+"""Input sources, in default priority order (highest first) used when duplicates meet."""
+
+ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+
+MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
+MESSAGES = pl.List(MESSAGE)
+
+EXAMPLE_SCHEMA = pl.Schema(
+    {
+        "example_id": pl.String,  # sha256 of the canonical messages JSON: same content -> same id
+        "source": pl.String,
+        "source_file": pl.String,  # path relative to the raw data root, posix separators
+        "source_line": pl.Int64,  # 1-based line (jsonl), element (json array) or row (parquet)
+        "partition": pl.String,  # day for logs, batch id for synthetic, null otherwise
+        "messages": MESSAGES,
+        "conversation_id": pl.String,  # salted sha256 of the log's conversation id
+        "user_id": pl.String,  # salted sha256 of the log's user id
+        "teacher_model": pl.String,
+        "prompt_template": pl.String,
+        "author": pl.String,
+        "reviewed": pl.Boolean,
+        "license": pl.String,
+        "created_at": pl.Datetime("us", "UTC"),
+        "original_response": pl.String,  # feedback: the response the user edited
+    }
+)
+
+REJECT_SCHEMA = pl.Schema(
+    {
+        "layer": pl.String,  # which layer let the row go: ingest, quality, dedup, ...
+        "reason": pl.String,  # a ReasonCode value
+        "detail": pl.String,  # human-readable why, e.g. the JSON error and its column
+        "source": pl.String,
+        "source_file": pl.String,
+        "source_line": pl.Int64,
+        "partition": pl.String,
+        "example_id": pl.String,  # null when the line never became an example
+        "original": pl.String,  # the original line; undecodable bytes kept as \\xNN escapes
+    }
+)
+
+RAW_SCHEMA = pl.Schema(
+    {
+        **EXAMPLE_SCHEMA,
+        "reason": pl.String,  # null = the line became an example
+        "detail": pl.String,
+        "original": pl.String,
+    }
+)
+"""The raw_* layers: every non-blank input line as read, either an example or a reject with its reason."""
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class ReasonCode:
+    """The closed enum of reasons a row leaves the pipeline; `low_quality:<rule>` is the only open family."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_UTF8 = "invalid_utf8"
+    NUL_BYTE = "nul_byte"
+    UNKNOWN_FORMAT = "unknown_format"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    BAD_ROLE = "bad_role"
+    EMPTY_CONTENT = "empty_content"
+    TOO_LONG = "too_long"
+    TOO_DEEP = "too_deep"
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    BENCHMARK_CONTAMINATION = "benchmark_contamination"
+    LOW_QUALITY_PREFIX = "low_quality:"
+
+
+REASON_CODES: frozenset[str] = frozenset(
+    value for name, value in vars(ReasonCode).items() if name.isupper() and name != "LOW_QUALITY_PREFIX"
+)
+
+REASON_DESCRIPTIONS: dict[str, str] = {
+    ReasonCode.INVALID_JSON: "the line is not valid JSON (or a JSON array element is not an object)",
+    ReasonCode.INVALID_UTF8: "the line's bytes are not valid UTF-8",
+    ReasonCode.NUL_BYTE: "the line or a message contains a NUL character",
+    ReasonCode.UNKNOWN_FORMAT: "the record matches none of chat, ShareGPT, Alpaca, prompt/completion",
+    ReasonCode.MISSING_FIELD: "a field the detected format needs is absent",
+    ReasonCode.WRONG_TYPE: "a field has the wrong JSON type (e.g. content is a number)",
+    ReasonCode.BAD_ROLE: "a message role is not system/user/assistant/tool or a known spelling of one",
+    ReasonCode.EMPTY_CONTENT: "no user turn or no assistant turn with non-blank content",
+    ReasonCode.TOO_LONG: "the line is longer than ingest.max_line_bytes",
+    ReasonCode.TOO_DEEP: "the JSON nests deeper than ingest.max_json_depth",
+    ReasonCode.EXACT_DUPLICATE: "an exact copy of a kept example",
+    ReasonCode.NEAR_DUPLICATE: "a near-duplicate of a kept example",
+    ReasonCode.BENCHMARK_CONTAMINATION: "overlaps a held-out split or a benchmark",
+}
+
+
+def is_valid_reason(reason: str) -> bool:
+    """A reason is valid if it is in the closed enum or is a `low_quality:<rule>` code."""
+    return reason in REASON_CODES or (
+        reason.startswith(ReasonCode.LOW_QUALITY_PREFIX) and len(reason) > len(ReasonCode.LOW_QUALITY_PREFIX)
+    )
+
+
+def empty_frame(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
