@@ -1,0 +1,797 @@
+"""Ingest: read one raw input file into canonical examples and ingest-layer rejects.
+
+Pure module (no Dagster). `read_raw` returns every non-blank input record of one file as one frame with
+`schema.RAW_SCHEMA` (an example, or a reject with its reason); `read_examples` splits that frame into
+(examples with `schema.EXAMPLE_SCHEMA`, rejects with `schema.REJECT_SCHEMA`, `layer` = "ingest").
+
+File types: `.jsonl` / `.ndjson` (optionally `.gz`), `.json` (a top-level array of records, else read as
+JSON lines; also `.json.gz`), `.parquet`. Record shapes, detected per record in this order (the first
+key present with a non-null value wins, so e.g. a record with both `messages` and `prompt` is chat):
+OpenAI chat (`messages`), ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`),
+prompt/completion (`prompt`/`completion`, strings or TRL-style lists of chat messages).
+
+Decisions where the contract is silent (also listed in the tests):
+- `source_line` is the physical 1-based line number in the file (blank lines are skipped, not renumbered),
+  the element index + 1 for a JSON array, the row index + 1 for Parquet.
+- A JSON `null` value is treated exactly like an absent key (Parquet files that mix record shapes hold
+  nulls in the other shapes' columns), e.g. `"input": null` is no input.
+- Roles are matched case-insensitively after trimming, against one table for chat and ShareGPT:
+  system/developer -> system; user/human -> user; assistant/gpt/chatgpt/bing/bard/model -> assistant;
+  tool/function/observation -> tool (`function` is OpenAI's legacy name of the tool-result role,
+  `developer` its newer name of the system role). Anything else is `bad_role`; nothing is guessed.
+- Content parts: only `{"type": "text", "text": str}` parts, joined with "\n" (as vLLM does).
+- A message whose content is null/absent is `missing_field` (an assistant turn with only `tool_calls`
+  cannot be represented by the {role, content} schema, so it is reported, not silently emptied).
+- Any message with blank (empty or whitespace-only) content is `empty_content`, as is a conversation
+  without a user or without an assistant turn. A blank Alpaca `instruction` is `empty_content`.
+- The assistant-side field (`output`, `completion`) is required (`missing_field`) unless the record has
+  an `edited_response`, which then supplies the assistant turn.
+- A top-level `system` string (LLaMA-Factory style, any shape) becomes a leading system turn unless the
+  conversation already starts with one; a blank `system` adds nothing.
+- `edited_response` is honoured on any source's record. The context must end with a user or tool turn
+  (an assistant answering a tool result is the normal agent flow) or an assistant turn, which is
+  replaced; the replaced text becomes `original_response` when the record has none. A context ending in a
+  system turn is `missing_field` (the user turn is missing).
+- `conversation_id` / `user_id` may be strings or integers (an integral float, as pandas writes nullable
+  int columns, counts as the integer); blank strings are null. Hashed as sha256(id_salt + ":" + str(value)).
+  Rejects keep their `original` line verbatim, raw ids and PII included: the rejects table has the
+  sensitivity of the raw data.
+- `created_at` (or `timestamp`): ISO-8601 string (naive = UTC), a Parquet timestamp/date, or an epoch
+  number in seconds; numbers above 1e11 / 1e14 / 1e17 are read as milli / micro / nanoseconds (1e11 s is
+  the year 5138). Numeric strings are epochs too. Anything else is `wrong_type`.
+- `reviewed` must be a JSON boolean; provenance strings must be strings (`wrong_type` otherwise).
+- JSON depth counts open containers: `{"messages": [{...}]}` has depth 3.
+- A file starting with a UTF-16/UTF-32 byte-order mark raises `IngestError` (re-encode it as UTF-8):
+  reading it as UTF-8 would turn every line into a meaningless reject.
+- For JSON arrays and Parquet the "line" checked against `max_line_bytes` / `max_json_depth` and kept as
+  `original` is the record re-serialized as compact JSON.
+- `source_file` is relative to `root` lexically (no symlink resolution: DVC may link data into its cache).
+- A `.json` file whose array cannot be parsed as a whole (a syntax error anywhere, or nesting past orjson's
+  limit of 1024) is read as JSON lines, as the contract says; a pretty-printed broken array then yields one
+  reject per line, which at least points at the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ftdata_assets.schema import EXAMPLE_SCHEMA, MESSAGE, RAW_SCHEMA, SOURCES, ReasonCode
+
+__all__ = ["IngestError", "read_examples", "read_raw", "split_raw"]
+
+LAYER = "ingest"
+ORIGINAL_KEEP_CHARS = 10_000
+"""A too_long line keeps only this many characters in `original`, followed by TRUNCATION_MARKER."""
+TRUNCATION_MARKER = "…[truncated by ftdata ingest]"
+
+_BOM = b"\xef\xbb\xbf"
+_NUL = b"\x00"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 LE/BE (and UTF-32 LE starts with FF FE too)
+_JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+
+_ROLES: dict[str, str] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "model": "assistant",
+    "tool": "tool",
+    "function": "tool",
+    "observation": "tool",
+}
+
+_JSON_TYPES: dict[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+# Skips JSON strings (also an unterminated one at the end, so the scan stays linear on broken input).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+_PROVENANCE_KEYS = frozenset(
+    [
+        "conversation_id",
+        "user_id",
+        "teacher_model",
+        "prompt_template",
+        "author",
+        "reviewed",
+        "license",
+        "created_at",
+        "timestamp",
+    ]
+)
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US = dt.timedelta(microseconds=1)
+_MIN_US = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - _EPOCH) // _ONE_US
+_MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC) - _EPOCH) // _ONE_US
+
+
+_NO_EXAMPLE = (None,) * 10
+_NO_PROVENANCE = (None,) * 8
+
+
+class IngestError(ValueError):
+    """A file that cannot be read at all (corrupt gzip, truncated Parquet, wrong text encoding)."""
+
+
+class _Reject(Exception):
+    __slots__ = ("detail", "reason")
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _strip_eol(line: bytes) -> bytes:
+    if line[-1:] == b"\n":
+        return line[:-2] if line[-2:] == b"\r\n" else line[:-1]
+    return line
+
+
+def _original(line: bytes) -> str:
+    """The line as kept in `original`: without its terminator; undecodable bytes as \\xNN escapes."""
+    return _strip_eol(line).decode("utf-8", "backslashreplace")
+
+
+def _jtype(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _json_depth(raw: bytes, limit: int) -> int:
+    """Maximum container nesting of a JSON text, without parsing it (no recursion, linear time).
+
+    Strings are removed first so brackets inside them do not count; stops early once past `limit`.
+    """
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for b in brackets:
+        if b == 0x5B or b == 0x7B:  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def _hash_id(salt: str, value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        if not value.strip():
+            return None
+    elif type(value) is int:
+        value = str(value)
+    elif type(value) is float and value.is_integer():  # pandas-written Parquet: nullable ints become floats
+        value = str(int(value))
+    else:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected a string or integer")
+    return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
+
+
+def _opt_str(record: dict, field: str) -> str | None:
+    value = record.get(field)
+    if value is None or type(value) is str:
+        return value
+    raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected a string")
+
+
+def _epoch_us(number: float, field: str) -> int:
+    magnitude = abs(number)
+    if magnitude >= 1e17:
+        us = number / 1000
+    elif magnitude >= 1e14:
+        us = number
+    elif magnitude >= 1e11:
+        us = number * 1000
+    else:
+        us = number * 1_000_000
+    us = round(us)
+    if not _MIN_US <= us <= _MAX_US:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} epoch {number!r} is out of range")
+    return us
+
+
+def _created_at_us(record: dict) -> int | None:
+    field = "created_at"
+    value = record.get(field)
+    if value is None:
+        field = "timestamp"
+        value = record.get(field)
+        if value is None:
+            return None
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"{field} {value[:100]!r} is not an ISO-8601 timestamp") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise _Reject(ReasonCode.WRONG_TYPE, f"{field} {value[:100]!r} is not a timestamp") from None
+            return _epoch_us(number, field)
+    elif kind is int or kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Reject(ReasonCode.WRONG_TYPE, f"{field} {value!r} is not a timestamp")
+        return _epoch_us(value, field)
+    elif kind is dt.datetime:  # Parquet timestamp column
+        parsed = value
+    elif kind is dt.date:  # Parquet date column
+        parsed = dt.datetime(value.year, value.month, value.day)
+    else:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected an ISO-8601 string")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return (parsed - _EPOCH) // _ONE_US
+
+
+def _text_parts(parts: list, field: str) -> str:
+    texts = []
+    for j, part in enumerate(parts):
+        if type(part) is not dict:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{j}] is {_jtype(part)}, expected a content part")
+        kind = part.get("type")
+        if kind != "text":
+            raise _Reject(
+                ReasonCode.WRONG_TYPE, f"{field}[{j}].type is {kind!r}; only text content parts are supported"
+            )
+        text = part.get("text")
+        if type(text) is not str:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{j}].text is {_jtype(text)}, expected a string")
+        texts.append(text)
+    return "\n".join(texts)
+
+
+def _turns(value: Any, field: str, role_key: str, content_key: str) -> list[list[str]]:
+    """Parse a list of {role, content} (chat) or {from, value} (ShareGPT) messages."""
+    if type(value) is not list:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected an array")
+    turns = []
+    for i, message in enumerate(value):
+        if type(message) is not dict:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{i}] is {_jtype(message)}, expected an object")
+        rkey, ckey = role_key, content_key
+        raw_role = message.get(rkey)
+        if raw_role is None and rkey == "from" and message.get("role") is not None:
+            rkey, ckey = "role", "content"  # ShareGPT lists written with chat keys
+            raw_role = message["role"]
+        if raw_role is None:
+            raise _Reject(ReasonCode.MISSING_FIELD, f"{field}[{i}].{rkey} is missing")
+        if type(raw_role) is not str:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{i}].{rkey} is {_jtype(raw_role)}, expected a string")
+        role = _ROLES.get(raw_role) or _ROLES.get(raw_role.strip().lower())
+        if role is None:
+            raise _Reject(ReasonCode.BAD_ROLE, f"{field}[{i}].{rkey} {raw_role[:100]!r} is not a known role")
+        content = message.get(ckey)
+        if type(content) is not str:
+            if type(content) is list and ckey == "content":
+                content = _text_parts(content, f"{field}[{i}].content")
+            elif content is None:
+                extra = " (it has tool_calls, which the schema cannot carry)" if message.get("tool_calls") else ""
+                raise _Reject(ReasonCode.MISSING_FIELD, f"{field}[{i}].{ckey} is missing{extra}")
+            else:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{i}].{ckey} is {_jtype(content)}, expected a string")
+        turns.append([role, content])
+    return turns
+
+
+def _side(record: dict, field: str, role: str) -> list[list[str]]:
+    """A prompt/completion side: a string (one turn of `role`) or a list of chat messages."""
+    value = record[field]
+    if type(value) is str:
+        return [[role, value]]
+    if type(value) is list:
+        return _turns(value, field, "role", "content")
+    raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected a string or an array")
+
+
+def _record_turns(record: dict, has_edit: bool) -> list[list[str]]:
+    """The conversation of a record, by shape; raises _Reject."""
+    if record.get("messages") is not None:
+        return _turns(record["messages"], "messages", "role", "content")
+    if record.get("conversations") is not None:
+        return _turns(record["conversations"], "conversations", "from", "value")
+    if record.get("instruction") is not None:
+        instruction = record["instruction"]
+        if type(instruction) is not str:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"instruction is {_jtype(instruction)}, expected a string")
+        if not instruction or instruction.isspace():
+            raise _Reject(ReasonCode.EMPTY_CONTENT, "instruction is blank")
+        extra = _opt_str(record, "input")
+        user = f"{instruction}\n\n{extra}" if extra and not extra.isspace() else instruction
+        turns = [["user", user]]
+        output = _opt_str(record, "output")
+        if output is not None:
+            turns.append(["assistant", output])
+        elif not has_edit:
+            raise _Reject(ReasonCode.MISSING_FIELD, "output is missing (Alpaca record)")
+        return turns
+    if record.get("prompt") is not None:
+        turns = _side(record, "prompt", "user")
+        if record.get("completion") is not None:
+            turns.extend(_side(record, "completion", "assistant"))
+        elif not has_edit:
+            raise _Reject(ReasonCode.MISSING_FIELD, "completion is missing (prompt/completion record)")
+        return turns
+    keys = ", ".join(sorted(str(k)[:40] for k in record)[:20]) or "none"
+    raise _Reject(
+        ReasonCode.UNKNOWN_FORMAT,
+        f"no messages, conversations, instruction or prompt field (keys: {keys})",
+    )
+
+
+# ------------------------------------------------------------------------------------------ the builder
+
+
+class _Builder:
+    """Accumulates rows as tuples and flat message columns; one frame is built at the end."""
+
+    def __init__(self, source: str, salt: str, max_line_bytes: int, max_json_depth: int) -> None:
+        self.source = source
+        self.salt = salt
+        self.max_line_bytes = max_line_bytes
+        self.max_json_depth = max_json_depth
+        self.is_feedback = source == "feedback"
+        # (source_line, example_id, conversation_id, user_id, teacher_model, prompt_template, author,
+        #  reviewed, license, created_at_us, original_response, reason, detail, original)
+        self.rows: list[tuple] = []
+        self.offsets: list[int] = [0]
+        # Roles and contents of all examples, flat, split by offsets: plain strings, which the garbage
+        # collector does not track (keeping the per-turn lists alive made every gc pass slower).
+        self.roles: list[str] = []
+        self.contents: list[str] = []
+
+    # -- rejects
+
+    def reject(self, line_no: int, reason: str, detail: str, original: str) -> None:
+        self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original))
+        self.offsets.append(self.offsets[-1])
+
+    def reject_too_long(self, line_no: int, head: bytes, total: int) -> None:
+        """`head` is the line or its first bytes, `total` the line's length without terminator."""
+        head = _strip_eol(head)[: ORIGINAL_KEEP_CHARS * 4]  # >= 10,000 characters once decoded
+        text = head.decode("utf-8", "backslashreplace")
+        detail = f"line is {total:,} bytes, over max_line_bytes={self.max_line_bytes:,}"
+        if len(head) < total or len(text) > ORIGINAL_KEEP_CHARS:
+            text = f"{text[:ORIGINAL_KEEP_CHARS]}{TRUNCATION_MARKER}"
+            detail += f"; original keeps only its first {ORIGINAL_KEEP_CHARS:,} characters"
+        self.reject(line_no, ReasonCode.TOO_LONG, detail, text)
+
+    # -- one JSON text (a line, or a re-serialized array element / Parquet row)
+
+    def add_raw(self, line_no: int, raw: bytes, original: bytes, record: Any = None) -> None:
+        """Check and parse `raw` (the stripped line), or use `record` if already parsed.
+
+        `original` is the line as read (terminator included) and is only decoded for a reject.
+        """
+        if len(raw) > self.max_line_bytes:
+            self.reject_too_long(line_no, original, len(_strip_eol(original)))
+            return
+        if _NUL in raw:
+            self.reject(
+                line_no,
+                ReasonCode.NUL_BYTE,
+                f"NUL byte at byte {raw.index(_NUL)} of the stripped line",
+                _original(original),
+            )
+            return
+        limit = self.max_json_depth
+        if raw.count(b"[") + raw.count(b"{") > limit:  # cheap filter: only then scan the brackets
+            depth = _json_depth(raw, limit)
+            if depth > limit:
+                self.reject(
+                    line_no,
+                    ReasonCode.TOO_DEEP,
+                    f"JSON nests deeper than max_json_depth={limit}",
+                    _original(original),
+                )
+                return
+        if record is None:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as error:
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    reason, detail = (
+                        ReasonCode.INVALID_UTF8,
+                        f"invalid UTF-8 at byte {bad.start}: {bad.reason}",
+                    )
+                else:
+                    reason, detail = ReasonCode.INVALID_JSON, str(error)
+                    if "depth limit" in detail:
+                        reason = ReasonCode.TOO_DEEP
+                self.reject(line_no, reason, detail, _original(original))
+                return
+        if type(record) is not dict:
+            self.reject(
+                line_no,
+                ReasonCode.INVALID_JSON,
+                f"the JSON value is {_jtype(record)}, expected an object",
+                _original(original),
+            )
+            return
+        try:
+            self.add_record(line_no, record)
+        except _Reject as rejected:
+            self.reject(line_no, rejected.reason, rejected.detail, _original(original))
+
+    def add_record(self, line_no: int, record: dict) -> None:
+        edited = record.get("edited_response")
+        original_response = _opt_str(record, "original_response")
+        if edited is None:
+            if self.is_feedback and original_response is not None:
+                raise _Reject(
+                    ReasonCode.MISSING_FIELD,
+                    "edited_response is missing on a feedback record with original_response",
+                )
+        elif type(edited) is not str:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"edited_response is {_jtype(edited)}, expected a string")
+
+        turns = _record_turns(record, edited is not None)
+
+        system = record.get("system")
+        if system is not None:
+            if type(system) is not str:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"system is {_jtype(system)}, expected a string")
+            if system and not system.isspace() and (not turns or turns[0][0] != "system"):
+                turns.insert(0, ["system", system])
+
+        if edited is not None:
+            last = turns[-1][0] if turns else None
+            if last == "assistant":
+                replaced = turns.pop()[1]
+                if original_response is None:
+                    original_response = replaced
+            elif last not in ("user", "tool"):
+                raise _Reject(
+                    ReasonCode.MISSING_FIELD,
+                    f"edited_response needs a context ending with a user turn; it ends with {last or 'nothing'}",
+                )
+            turns.append(["assistant", edited])
+
+        for i, turn in enumerate(turns):
+            content = turn[1]
+            if content[:1] == "\ufeff" or "\r" in content:
+                if content[:1] == "\ufeff":
+                    content = content[1:]
+                turn[1] = content = content.replace("\r\n", "\n").replace("\r", "\n")
+            if not content or content.isspace() or "\x00" in content:
+                if "\x00" in content:
+                    raise _Reject(ReasonCode.NUL_BYTE, f"message {i} ({turn[0]}) contains a NUL character")
+                raise _Reject(ReasonCode.EMPTY_CONTENT, f"message {i} ({turn[0]}) has blank content")
+        roles = [turn[0] for turn in turns]
+        if "user" not in roles:
+            raise _Reject(ReasonCode.EMPTY_CONTENT, "no user turn")
+        if "assistant" not in roles:
+            raise _Reject(ReasonCode.EMPTY_CONTENT, "no assistant turn")
+
+        # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
+        example_id = hashlib.sha256(orjson.dumps(turns)).hexdigest()
+        if _PROVENANCE_KEYS.isdisjoint(record):  # the common case: no provenance at all
+            row = (line_no, example_id, *_NO_PROVENANCE, original_response, None, None, None)
+        else:
+            reviewed = record.get("reviewed")
+            if reviewed is not None and type(reviewed) is not bool:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"reviewed is {_jtype(reviewed)}, expected a boolean")
+            salt = self.salt
+            row = (
+                line_no,
+                example_id,
+                _hash_id(salt, record.get("conversation_id"), "conversation_id"),
+                _hash_id(salt, record.get("user_id"), "user_id"),
+                _opt_str(record, "teacher_model"),
+                _opt_str(record, "prompt_template"),
+                _opt_str(record, "author"),
+                reviewed,
+                _opt_str(record, "license"),
+                _created_at_us(record),
+                original_response,
+                None,
+                None,
+                None,
+            )
+        # Only now (nothing can raise any more) the row and its messages are committed together.
+        self.rows.append(row)
+        self.roles += roles
+        self.contents += [turn[1] for turn in turns]
+        self.offsets.append(len(self.roles))
+
+    # -- the frame
+
+    def frame(self, source_file: str, partition: str | None) -> pl.DataFrame:
+        n = len(self.rows)
+        rows = self.rows
+        columns = [[row[j] for row in rows] for j in range(14)]
+        (
+            lines,
+            ids,
+            conv,
+            user,
+            teacher,
+            template,
+            author,
+            reviewed,
+            lic,
+            created,
+            orig_resp,
+            reason,
+            detail,
+            orig,
+        ) = columns
+        flat = pl.DataFrame(
+            {
+                "role": pl.Series(self.roles, dtype=pl.String),
+                "content": pl.Series(self.contents, dtype=pl.String),
+            }
+        )
+        messages = pa.LargeListArray.from_arrays(
+            pa.array(self.offsets, pa.int64()),
+            flat.select(list(MESSAGE.to_schema())).to_struct("message").to_arrow(compat_level=pl.CompatLevel.newest()),
+            mask=pa.array([r is not None for r in reason], pa.bool_()),
+        )
+
+        def text(values: list) -> pl.Series:
+            return pl.Series(values, dtype=pl.String)
+
+        frame = pl.DataFrame(
+            {
+                "example_id": text(ids),
+                "source": pl.Series([self.source] * n, dtype=pl.String),
+                "source_file": pl.Series([source_file] * n, dtype=pl.String),
+                "source_line": pl.Series(lines, dtype=pl.Int64),
+                "partition": pl.Series([partition] * n, dtype=pl.String),
+                "messages": pl.Series(messages),
+                "conversation_id": text(conv),
+                "user_id": text(user),
+                "teacher_model": text(teacher),
+                "prompt_template": text(template),
+                "author": text(author),
+                "reviewed": pl.Series(reviewed, dtype=pl.Boolean),
+                "license": text(lic),
+                "created_at": pl.Series(created, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+                "original_response": text(orig_resp),
+                "reason": text(reason),
+                "detail": text(detail),
+                "original": text(orig),
+            }
+        )
+        return frame.cast(dict(RAW_SCHEMA)).select(list(RAW_SCHEMA))
+
+
+# ---------------------------------------------------------------------------------------------- readers
+
+
+def _lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, int]]:
+    """Yield (line number, line with its terminator, -1 or the length of a too-long line).
+
+    At most `limit` bytes of a line are held in memory: the rest of a longer line is read in chunks and
+    only counted, so a 20 MB (or 20 GB) line costs `limit` bytes, not its size.
+    """
+    readline = stream.readline
+    line_no = 0
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        line_no += 1
+        if len(line) < limit or line[-1:] == b"\n":
+            yield line_no, line, -1
+            continue
+        total, tail = len(line), line[-2:]
+        while tail[-1:] != b"\n":
+            more = readline(1 << 20)
+            if not more:
+                break
+            total += len(more)
+            tail = (tail + more)[-2:]
+        if tail[-1:] == b"\n":
+            total -= 2 if tail == b"\r\n" else 1
+        yield line_no, line, total
+
+
+def _read_json_lines(stream: BinaryIO, builder: _Builder) -> None:
+    # Untrusted, heterogeneous lines must be parsed one at a time to isolate each bad line with its line
+    # number and reason (a vectorized reader fails or nulls the whole batch), so this loop is the one
+    # deliberate per-row Python loop; it only appends to lists, the frame is built once at the end.
+    # Hold at least max_line_bytes + CRLF, and enough for a too_long reject to keep 10,000 characters.
+    limit = max(builder.max_line_bytes, ORIGINAL_KEEP_CHARS * 4) + 2
+    add_raw = builder.add_raw
+    for line_no, line, too_long in _lines(stream, limit):
+        if too_long >= 0:  # checked first: its unread tail may hold anything
+            builder.reject_too_long(line_no, line, too_long)
+            continue
+        raw = line.strip()
+        if raw[:3] == _BOM:
+            raw = raw[3:].lstrip()
+        if not raw:
+            continue
+        add_raw(line_no, raw, line)
+
+
+def _dumps_default(value: Any) -> str:
+    return str(value)
+
+
+def _read_records(records: list, builder: _Builder) -> None:
+    for index, record in enumerate(records):
+        try:
+            raw = orjson.dumps(record, default=_dumps_default, option=orjson.OPT_NON_STR_KEYS)
+        except (TypeError, orjson.JSONEncodeError) as error:  # e.g. a float NaN map key
+            builder.reject(index + 1, ReasonCode.WRONG_TYPE, f"record cannot be serialized: {error}", repr(record))
+            continue
+        builder.add_raw(index + 1, raw, raw, record)
+
+
+def _check_encoding(head: bytes, name: str) -> None:
+    if head[:2] in _WIDE_BOMS:
+        raise IngestError(f"cannot read {name}: it starts with a UTF-16/UTF-32 byte-order mark; re-encode it as UTF-8")
+
+
+def _read_text_file(path: Path, kind: str, builder: _Builder) -> None:
+    compressed = path.name.lower().endswith(".gz")
+    try:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
+            if kind == "json":
+                data = stream.read()
+                _check_encoding(data, str(path))
+                body = data[3:] if data[:3] == _BOM else data
+                if body.lstrip()[:1] == b"[":
+                    try:
+                        records = orjson.loads(body)
+                    except orjson.JSONDecodeError:
+                        records = None
+                    if type(records) is list:
+                        _read_records(records, builder)
+                        return
+                _read_json_lines(io.BytesIO(data), builder)
+            else:
+                _check_encoding(stream.peek(4)[:4] if hasattr(stream, "peek") else b"", str(path))
+                _read_json_lines(stream, builder)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise IngestError(f"cannot read {path}: corrupt gzip ({type(error).__name__}: {error})") from error
+
+
+def _read_parquet(path: Path, builder: _Builder) -> None:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as error:
+        raise IngestError(f"cannot read {path}: not a readable Parquet file ({error})") from error
+    _read_records(table.to_pylist(), builder)
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(_JSON_LINES_SUFFIXES):
+        return "jsonl"
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith(".parquet") and not path.name.lower().endswith(".gz"):
+        return "parquet"
+    raise ValueError(
+        f"unsupported file type: {path} (expected .jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .json, .json.gz or .parquet)"
+    )
+
+
+def _source_file(path: Path, root: Path | None) -> str:
+    if root is None:
+        return path.name
+    absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        raise ValueError(f"{path} is not under the raw data root {root}") from None
+
+
+# ------------------------------------------------------------------------------------------- public API
+
+
+def read_raw(
+    path: str | Path,
+    source: str,
+    *,
+    root: Path | None = None,
+    partition: str | None = None,
+    max_line_bytes: int = 1_000_000,
+    max_json_depth: int = 32,
+    id_salt: str = "ftdata-v1",
+) -> pl.DataFrame:
+    """Every non-blank record of one file, in file order, as one frame with `schema.RAW_SCHEMA`.
+
+    A row is an example (`reason` null, `original` null) or a reject (`reason`, `detail`, `original` set;
+    the example columns null except source, source_file, source_line, partition).
+    Raises ValueError for an unknown extension or source, IngestError if the file cannot be read at all.
+    """
+    path = Path(path)
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if max_line_bytes < 1 or max_json_depth < 1:
+        raise ValueError("max_line_bytes and max_json_depth must be positive")
+    kind = _kind(path)
+    source_file = _source_file(path, root)
+    builder = _Builder(source, id_salt, max_line_bytes, max_json_depth)
+    if path.stat().st_size > 0:
+        if kind == "parquet":
+            _read_parquet(path, builder)
+        else:
+            _read_text_file(path, kind, builder)
+    return builder.frame(source_file, partition)
+
+
+def split_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a RAW_SCHEMA frame into (examples with EXAMPLE_SCHEMA, ingest rejects with REJECT_SCHEMA)."""
+    is_reject = pl.col("reason").is_not_null()
+    examples = raw.filter(~is_reject).select(list(EXAMPLE_SCHEMA))
+    rejects = raw.filter(is_reject).select(
+        pl.lit(LAYER, pl.String).alias("layer"),
+        "reason",
+        "detail",
+        "source",
+        "source_file",
+        "source_line",
+        "partition",
+        pl.lit(None, pl.String).alias("example_id"),
+        "original",
+    )
+    return examples, rejects
+
+
+def read_examples(
+    path: str | Path,
+    source: str,
+    *,
+    root: Path | None = None,
+    partition: str | None = None,
+    max_line_bytes: int = 1_000_000,
+    max_json_depth: int = 32,
+    id_salt: str = "ftdata-v1",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(examples with `schema.EXAMPLE_SCHEMA`, rejects with `schema.REJECT_SCHEMA`), both in line order."""
+    return split_raw(
+        read_raw(
+            path,
+            source,
+            root=root,
+            partition=partition,
+            max_line_bytes=max_line_bytes,
+            max_json_depth=max_json_depth,
+            id_salt=id_salt,
+        )
+    )
