@@ -26,9 +26,7 @@ def cmd_sample(project: Project, args: argparse.Namespace) -> int:
 
     seed = args.seed if args.seed is not None else int(project.params["sample"]["seed"])
     counts = generate_sample(project.raw_dir, seed=seed)
-    print(
-        f"sample data (seed {seed}): {sum(counts.values())} records in {len(counts)} files under {project.raw_dir}"
-    )
+    print(f"sample data (seed {seed}): {sum(counts.values())} records in {len(counts)} files under {project.raw_dir}")
     return 0
 
 
@@ -61,6 +59,22 @@ def dvc(project: Project, *args: str) -> None:
         raise SystemExit(f"ftdata: `dvc {' '.join(args)}` failed with exit code {completed.returncode}")
 
 
+def pin_raw_remote(project: Project) -> None:
+    """Make sure data/raw.dvc sends the raw inputs to the `raw` remote, never to the trainers' one.
+
+    There is deliberately no default remote either, so an output without a remote fails to push loudly."""
+    import yaml
+
+    dvc_file = project.root / "data" / "raw.dvc"
+    spec = yaml.safe_load(dvc_file.read_text())
+    outs = spec.get("outs", [])
+    if all(out.get("remote") == "raw" for out in outs):
+        return
+    for out in outs:
+        out["remote"] = "raw"
+    dvc_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.sample:
@@ -69,6 +83,7 @@ def cmd_run(project: Project, args: argparse.Namespace) -> int:
         print(f"ftdata: no input data under {project.raw_dir}; add files or use --sample", file=sys.stderr)
         return 2
     dvc(project, "add", "--quiet", "data/raw")
+    pin_raw_remote(project)
     dvc(project, "repro")
     if args.push:
         dvc(project, "push")

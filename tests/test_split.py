@@ -10,9 +10,7 @@ def frame(n: int, conversations: int | None = None) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "example_id": [f"{i:064x}" for i in range(n)],
-            "conversation_id": [f"conv-{i % conversations}" for i in range(n)]
-            if conversations
-            else [None] * n,
+            "conversation_id": [f"conv-{i % conversations}" for i in range(n)] if conversations else [None] * n,
         },
         schema={"example_id": pl.String, "conversation_id": pl.String},
     )

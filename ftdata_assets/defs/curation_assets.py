@@ -104,9 +104,7 @@ def normalize(
         )
     ],
 )
-def curated_splits(
-    context: dg.AssetExecutionContext, project: ProjectResource, normalized_examples: pl.DataFrame
-):
+def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, normalized_examples: pl.DataFrame):
     params = project.params("split")
     assigned = assign_splits(normalized_examples, params["ratios"], str(params["seed"]))
     splits = {

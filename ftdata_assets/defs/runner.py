@@ -17,7 +17,6 @@ from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
 from ftdata_assets.project import Project, data_file_stem
 
-
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """The terminal gets progress lines and warnings; the full event log is in the instance (and the UI)."""
 

@@ -25,9 +25,7 @@ def group_bucket(group_keys: pl.Series, seed: str) -> pl.Series:
     ]
     lookup = pl.DataFrame({"key": unique, "bucket": pl.Series(buckets, dtype=pl.Float64)})
     return (
-        pl.DataFrame({"key": group_keys})
-        .join(lookup, on="key", how="left", maintain_order="left")
-        .get_column("bucket")
+        pl.DataFrame({"key": group_keys}).join(lookup, on="key", how="left", maintain_order="left").get_column("bucket")
     )
 
 
@@ -39,14 +37,10 @@ def assign_splits(examples: pl.DataFrame, ratios: dict[str, float], seed: str) -
     """
     missing = set(SPLITS) - set(ratios)
     if missing or any(ratios[s] < 0 for s in SPLITS) or abs(sum(ratios[s] for s in SPLITS) - 1) > 1e-9:
-        raise ValueError(
-            f"split ratios must give {list(SPLITS)} non-negative shares summing to 1, got {ratios}"
-        )
+        raise ValueError(f"split ratios must give {list(SPLITS)} non-negative shares summing to 1, got {ratios}")
     # Exact copies of one example in different conversations share the smallest of their group keys, so a
     # duplicate can never sit in train while its twin is in test. (Near-duplicates: the dedup layer's clusters.)
-    group_key = examples.select(
-        pl.coalesce("conversation_id", "example_id").min().over("example_id")
-    ).to_series()
+    group_key = examples.select(pl.coalesce("conversation_id", "example_id").min().over("example_id")).to_series()
     bucket = group_bucket(group_key, seed)
     test_cut = ratios["test"]
     validation_cut = test_cut + ratios["validation"]

@@ -1,0 +1,62 @@
+"""The whole graph materialized in-process on the bundled sample: row conservation, splits, rejects."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from ftdata_assets.schema import EXAMPLE_SCHEMA, REJECT_SCHEMA, SPLITS, is_valid_reason
+
+
+def read_split(root: Path, split: str) -> pl.DataFrame:
+    return pl.read_parquet(root / "data" / "curated" / f"{split}.parquet")
+
+
+def test_ledger_accounts_for_every_input_line(materialized_project: Path) -> None:
+    from ftdata_assets.sample_data import generate_sample
+
+    ledger = json.loads((materialized_project / "data" / "metrics" / "ledger.json").read_text())
+    assert list(ledger) == ["rows_in", "curated", "rejected", "held_for_review"]
+    counts = generate_sample(materialized_project / "tmp-sample-copy", seed=20261101)
+    assert ledger["rows_in"] == sum(counts.values())
+    accounted = sum(ledger["curated"].values()) + sum(ledger["rejected"].values()) + ledger["held_for_review"]
+    assert accounted == ledger["rows_in"]
+    for split in SPLITS:
+        assert ledger["curated"][split] == read_split(materialized_project, split).height
+    rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet")
+    assert sum(ledger["rejected"].values()) == rejects.height
+
+
+def test_curated_splits_follow_the_contract_and_ratios(materialized_project: Path) -> None:
+    splits = {split: read_split(materialized_project, split) for split in SPLITS}
+    total = sum(frame.height for frame in splits.values())
+    assert total > 2_000
+    for split, expected in {"train": 0.8, "validation": 0.1, "test": 0.1}.items():
+        assert splits[split].schema == EXAMPLE_SCHEMA
+        assert abs(splits[split].height / total - expected) < 0.04, (split, splits[split].height, total)
+    ids = [set(frame["example_id"]) for frame in splits.values()]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    sources = set(pl.concat(splits.values())["source"])
+    assert sources == {"production_log", "expert", "synthetic", "feedback"}
+
+
+def test_rejects_keep_line_reason_and_original(materialized_project: Path) -> None:
+    rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet")
+    assert rejects.schema == REJECT_SCHEMA
+    assert all(is_valid_reason(r) for r in rejects["reason"].unique())
+    reasons = set(rejects["reason"])
+    assert {"invalid_json", "invalid_utf8", "too_long", "too_deep", "bad_role", "unknown_format"} <= reasons
+    assert rejects["source_line"].min() >= 1
+    assert rejects.filter(pl.col("original").is_null() | pl.col("detail").is_null()).height == 0
+
+
+def test_every_planted_malformed_line_is_rejected_with_its_reason(materialized_project: Path) -> None:
+    from ftdata_assets.sample_data import MALFORMED_LINES
+
+    rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet")
+    found = {(f, r): n for f, r, n in rejects.group_by("source_file", "reason").len().iter_rows()}
+    planted: dict[tuple[str, str], int] = {}
+    for line in MALFORMED_LINES:
+        planted[(line.file, line.reason)] = planted.get((line.file, line.reason), 0) + 1
+    for (file, reason), count in planted.items():
+        assert found.get((file, reason), 0) >= count, (file, reason, found)
