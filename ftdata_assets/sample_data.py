@@ -176,7 +176,8 @@ MALFORMED_LINES: tuple[Malformed, ...] = (
     Malformed(LOG_FILES[2], "invalid_utf8_cp1252", ReasonCode.INVALID_UTF8),
     Malformed(LOG_FILES[3], "nul_byte_raw", ReasonCode.NUL_BYTE),
     Malformed(LOG_FILES[3], "empty_content", ReasonCode.EMPTY_CONTENT),
-    Malformed(LOG_FILES[4], "missing_messages", ReasonCode.MISSING_FIELD),
+    # A log record without `messages` has no recognisable shape left, so ingest calls it unknown_format.
+    Malformed(LOG_FILES[4], "missing_messages", ReasonCode.UNKNOWN_FORMAT),
     Malformed(LOG_FILES[5], "not_an_object_array", ReasonCode.INVALID_JSON),
     Malformed(LOG_FILES[6], "too_long", ReasonCode.TOO_LONG),
     Malformed(EXPERT_ALPACA, "alpaca_missing_output", ReasonCode.MISSING_FIELD),

@@ -28,6 +28,7 @@ def materialized_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ftdata_assets.defs.runner import materialize_all
 
     root = make_project(tmp_path_factory.mktemp("project"))
+    (root / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
         materialize_all(root, instance, progress=lambda _: None)
     return root

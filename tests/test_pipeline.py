@@ -1,11 +1,16 @@
 """The whole graph materialized in-process on the bundled sample: row conservation, splits, rejects."""
 
+import hashlib
 import json
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
+import pytest
 
+from ftdata_assets.defs.runner import PipelineError, materialize_all
 from ftdata_assets.schema import EXAMPLE_SCHEMA, REJECT_SCHEMA, SPLITS, is_valid_reason
+from tests.conftest import make_project
 
 
 def read_split(root: Path, split: str) -> pl.DataFrame:
@@ -60,3 +65,33 @@ def test_every_planted_malformed_line_is_rejected_with_its_reason(materialized_p
         planted[(line.file, line.reason)] = planted.get((line.file, line.reason), 0) + 1
     for (file, reason), count in planted.items():
         assert found.get((file, reason), 0) >= count, (file, reason, found)
+
+
+def digests(root: Path) -> dict[str, str]:
+    files = [*(root / "data" / "curated").glob("*"), *(root / "data" / "rejects").glob("*")]
+    files.append(root / "data" / "metrics" / "ledger.json")
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
+
+
+def test_a_rerun_is_idempotent_byte_for_byte(materialized_project: Path) -> None:
+    before = digests(materialized_project)
+    with dg.instance_for_test() as instance:
+        materialize_all(materialized_project, instance, progress=lambda _: None)
+    assert digests(materialized_project) == before
+
+
+def test_a_misnamed_log_file_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", with_sample=False)
+    (root / "data" / "raw" / "logs").mkdir(parents=True)
+    (root / "data" / "raw" / "logs" / "monday.jsonl").write_text("{}\n")
+    with dg.instance_for_test() as instance, pytest.raises(PipelineError, match=r"monday\.jsonl is not named"):
+        materialize_all(root, instance, progress=lambda _: None)
+
+
+def test_a_corrupt_gzip_fails_the_run_naming_the_file(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", with_sample=False)
+    logs = root / "data" / "raw" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "2026-11-01.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00 this is not gzip data at all")
+    with dg.instance_for_test() as instance, pytest.raises(PipelineError, match=r"2026-11-01\.jsonl\.gz"):
+        materialize_all(root, instance, progress=lambda _: None)
