@@ -88,7 +88,5 @@ class Project:
                 f"(expected {partition_key}{{{','.join(SUPPORTED_SUFFIXES)}}})"
             )
         if len(matches) > 1:
-            raise ValueError(
-                f"partition {partition_key!r} of {source} has several files: {[p.name for p in matches]}"
-            )
+            raise ValueError(f"partition {partition_key!r} of {source} has several files: {[p.name for p in matches]}")
         return matches[0]

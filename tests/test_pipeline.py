@@ -95,3 +95,51 @@ def test_a_corrupt_gzip_fails_the_run_naming_the_file(tmp_path: Path) -> None:
     (logs / "2026-11-01.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00 this is not gzip data at all")
     with dg.instance_for_test() as instance, pytest.raises(PipelineError, match=r"2026-11-01\.jsonl\.gz"):
         materialize_all(root, instance, progress=lambda _: None)
+
+
+def test_curated_splits_hold_no_detectable_pii(materialized_project: Path) -> None:
+    from ftdata_assets.transforms.pii import ENTITY_TYPES
+    from ftdata_assets.transforms.pii_report import leftover_findings
+
+    curated = pl.concat([read_split(materialized_project, split) for split in SPLITS])
+    assert leftover_findings(curated).height == 0
+    texts = "\n".join(
+        curated.select(pl.col("messages").list.eval(pl.element().struct.field("content")))
+        .explode("messages")["messages"]
+        .to_list()
+    )
+    assert "<EMAIL_ADDRESS_1>" in texts and "<CREDIT_CARD_1>" in texts and "<PERSON_1>" in texts
+    metric = json.loads((materialized_project / "data" / "metrics" / "pii.json").read_text())
+    assert list(metric["by_type"]) == list(ENTITY_TYPES)
+    assert all(metric["by_type"][t] > 0 for t in ENTITY_TYPES), metric
+
+
+def test_quality_and_dedup_drops_are_in_rejects_and_priority_decides_winners(materialized_project: Path) -> None:
+    from ftdata_assets.transforms.dedup import DEFAULT_SOURCE_PRIORITY
+
+    rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet")
+    by_layer = dict(rejects.group_by("layer").len().iter_rows())
+    assert by_layer["ingest"] > 0 and by_layer["quality"] > 0 and by_layer["dedup"] > 0
+    reasons = set(rejects["reason"])
+    assert {"exact_duplicate", "near_duplicate", "low_quality:boilerplate", "low_quality:language"} <= reasons
+
+    deduped = pl.read_parquet(materialized_project / "data" / "interim" / "deduplicated_examples.parquet")
+    rank = {source: i for i, source in enumerate(DEFAULT_SOURCE_PRIORITY)}
+    losers = deduped.filter(pl.col("duplicate_of").is_not_null())
+    winners = (
+        deduped.filter(pl.col("duplicate_of").is_null())
+        .select(pl.col("example_id").alias("duplicate_of"), pl.col("source").alias("winner_source"))
+        .unique("duplicate_of")
+    )
+    pairs = losers.join(winners, on="duplicate_of", how="left")
+    assert pairs["winner_source"].null_count() == 0
+    assert all(rank[w] <= rank[s] for s, w in pairs.select("source", "winner_source").iter_rows())
+    expert_over_synthetic = pairs.filter((pl.col("source") == "synthetic") & (pl.col("winner_source") == "expert"))
+    assert expert_over_synthetic.height >= 6  # the planted expert -> synthetic copies
+
+
+def test_refusals_are_kept_and_tagged(materialized_project: Path) -> None:
+    scored = pl.read_parquet(materialized_project / "data" / "interim" / "scored_examples.parquet")
+    refusals = scored.filter(pl.col("tags").list.contains("refusal"))
+    assert refusals.height > 50
+    assert refusals.filter(pl.col("drop_reason").is_null()).height / refusals.height > 0.95

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ftdata_assets.defs import curation_assets, raw_assets
+from ftdata_assets.defs import curation_assets, pii_assets, quality_assets, raw_assets
 from ftdata_assets.defs.automation import (
     curate_job,
     daily_log_ingestion,
@@ -20,8 +20,8 @@ from ftdata_assets.project import Project
 def build_definitions(project_root: Path) -> dg.Definitions:
     project = Project(project_root)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([raw_assets, curation_assets]),
-        asset_checks=dg.load_asset_checks_from_modules([raw_assets, curation_assets]),
+        assets=dg.load_assets_from_modules([raw_assets, curation_assets, pii_assets, quality_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([raw_assets, curation_assets, pii_assets, quality_assets]),
         jobs=[ingest_production_logs_job, ingest_synthetic_batch_job, curate_job],
         schedules=[daily_log_ingestion],
         sensors=[synthetic_batch_sensor(project_root)],

@@ -1,17 +1,18 @@
 """From the raw layers to the curated splits: normalized_examples, rejects, train/validation/test, ledger."""
 
-import json
-import os
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
+from ftdata_assets.defs.io import write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
-from ftdata_assets.schema import SPLITS
+from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS, ReasonCode
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
-from ftdata_assets.transforms.normalize import combine_raw, examples_from_raw, rejects_from_raw
+from ftdata_assets.transforms.normalize import (
+    combine_raw,
+    examples_from_raw,
+    rejects_from_examples,
+    rejects_from_raw,
+)
 from ftdata_assets.transforms.split import assign_splits
 
 ALL_PARTITIONS = dg.AssetIn(metadata={"allow_missing_partitions": True})
@@ -44,14 +45,10 @@ def ordered_raw(
             kinds={"polars", "parquet"},
             description="Every input row that parsed, in the canonical example schema (messages + provenance).",
         ),
-        "rejects": dg.AssetOut(
+        "ingest_rejects": dg.AssetOut(
             group_name="curate",
             kinds={"polars", "parquet"},
-            io_manager_key="rejects_io_manager",
-            description=(
-                "Every row that left the pipeline: layer, reason code, detail and the original line. "
-                "Holds raw lines (PII): stored under data/rejects, pushed to the raw DVC remote only."
-            ),
+            description="Input lines that could not become an example, with reason code and the original line.",
         ),
     },
     ins=RAW_INPUTS,
@@ -80,8 +77,47 @@ def normalize(
     )
     yield dg.Output(
         rejects,
-        output_name="rejects",
+        output_name="ingest_rejects",
         metadata={"by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows()))},
+    )
+
+
+@dg.asset(
+    group_name="curate",
+    kinds={"polars", "parquet"},
+    io_manager_key="rejects_io_manager",
+    description=(
+        "Every row that left the pipeline, from every layer: layer, reason code, detail and the original "
+        "line (ingest) or example (later layers). Holds raw lines with PII: stored under data/rejects and "
+        "pushed to the raw DVC remote only, never to the trainers' one."
+    ),
+)
+def rejects(
+    ingest_rejects: pl.DataFrame, scored_examples: pl.DataFrame, deduplicated_examples: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    quality = rejects_from_examples(
+        scored_examples.filter(pl.col("drop_reason").is_not_null()),
+        "quality",
+        pl.col("drop_reason"),
+        pl.lit("failed quality rule ") + pl.col("drop_reason").str.strip_prefix(ReasonCode.LOW_QUALITY_PREFIX),
+    )
+    duplicates = rejects_from_examples(
+        deduplicated_examples.filter(pl.col("duplicate_of").is_not_null()),
+        "dedup",
+        pl.col("dedup_reason"),
+        pl.format("duplicate of {} (cluster {})", "duplicate_of", "cluster_id"),
+    )
+    frame = pl.concat([ingest_rejects, quality, duplicates])
+    by_layer = frame.group_by("layer", "reason").len().sort("layer", "reason")
+    return dg.Output(
+        frame,
+        metadata={
+            "by_reason": dg.MetadataValue.json(dict(frame.group_by("reason").len().sort("reason").iter_rows())),
+            "by_layer": dg.MetadataValue.md(
+                "| layer | reason | rows |\n|---|---|---|\n"
+                + "\n".join(f"| {layer} | {reason} | {n} |" for layer, reason, n in by_layer.iter_rows())
+            ),
+        },
     )
 
 
@@ -104,9 +140,10 @@ def normalize(
         )
     ],
 )
-def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, normalized_examples: pl.DataFrame):
+def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, deduplicated_examples: pl.DataFrame):
     params = project.params("split")
-    assigned = assign_splits(normalized_examples, params["ratios"], str(params["seed"]))
+    examples = deduplicated_examples.filter(pl.col("duplicate_of").is_null()).select(list(EXAMPLE_SCHEMA))
+    assigned = assign_splits(examples, params["ratios"], str(params["seed"]))
     splits = {
         split: assigned.filter(pl.col("split") == split)
         .drop("split")
@@ -131,19 +168,6 @@ def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, 
             "examples": dg.MetadataValue.json(ids_in_several.get_column("example_id").head(20).to_list()),
         },
     )
-
-
-def write_json_atomically(payload: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dg.asset(

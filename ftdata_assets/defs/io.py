@@ -4,6 +4,7 @@ dagster-polars does not work with polars 2.x, and this is all we need: one Parqu
 partition), written to a temporary file in the same directory and renamed into place.
 """
 
+import json
 import os
 import tempfile
 import typing
@@ -38,6 +39,20 @@ def wants_lazy_frame(annotation: Any) -> bool:
         return True
     args = typing.get_args(annotation)
     return typing.get_origin(annotation) is dict and len(args) == 2 and args[1] is pl.LazyFrame
+
+
+def write_json_atomically(payload: dict, path: Path) -> None:
+    """Metrics files (DVC metrics) get the same temp-file-and-rename treatment as the Parquet outputs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 class _PolarsParquetUPathIOManager(dg.UPathIOManager):

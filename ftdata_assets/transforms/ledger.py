@@ -7,9 +7,7 @@ import polars as pl
 from ftdata_assets.schema import SPLITS
 
 
-def build_ledger(
-    rows_in: int, split_counts: Mapping[str, int], rejects: pl.DataFrame, held_for_review: int
-) -> dict:
+def build_ledger(rows_in: int, split_counts: Mapping[str, int], rejects: pl.DataFrame, held_for_review: int) -> dict:
     """The ledger as stored in `data/metrics/ledger.json` (keys in a fixed order, reasons sorted)."""
     by_reason = rejects.group_by("reason").len().sort("reason")
     return {

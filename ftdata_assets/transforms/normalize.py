@@ -20,3 +20,18 @@ def rejects_from_raw(raw: pl.DataFrame, layer: str = "ingest") -> pl.DataFrame:
         .with_columns(layer=pl.lit(layer), example_id=pl.lit(None, dtype=pl.String))
         .select(list(REJECT_SCHEMA))
     )
+
+
+def rejects_from_examples(dropped: pl.DataFrame, layer: str, reason: pl.Expr, detail: pl.Expr) -> pl.DataFrame:
+    """Rows a later layer let go, in the rejects schema; `original` is the example as JSON at that layer."""
+    return dropped.select(
+        layer=pl.lit(layer),
+        reason=reason,
+        detail=detail,
+        source="source",
+        source_file="source_file",
+        source_line="source_line",
+        partition="partition",
+        example_id="example_id",
+        original=pl.struct("messages").struct.json_encode(),
+    ).select(list(REJECT_SCHEMA))

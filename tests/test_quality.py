@@ -1,0 +1,524 @@
+"""Tests of transforms.quality: one test per rule with realistic positives and negatives, the tags, the
+config, the reports, and a run over the bundled sample data (planted categories caught, throughput)."""
+
+import socket
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ftdata_assets import sample_data as sd
+from ftdata_assets.project import RAW_SOURCE_DIRS
+from ftdata_assets.schema import EXAMPLE_SCHEMA, is_valid_reason
+from ftdata_assets.transforms import quality as q
+from ftdata_assets.transforms.ingest import read_examples
+
+ANSWER = "You can return any Lumora product within 30 days of delivery. Start the return in the app under Orders."
+
+
+def conv(user: str, assistant: str = ANSWER, system: str | None = None) -> list[dict[str, str]]:
+    turns = [{"role": "system", "content": system}] if system else []
+    return [*turns, {"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+
+
+def examples(*conversations: list[dict[str, str]], **columns: list) -> pl.DataFrame:
+    """A frame with the canonical schema; ids and lines are filled in, other columns null unless given."""
+    n = len(conversations)
+    data = {
+        "example_id": [f"id-{i}" for i in range(n)],
+        "source": ["expert"] * n,
+        "source_line": list(range(1, n + 1)),
+        "messages": list(conversations),
+        **columns,
+    }
+    frame = pl.DataFrame(data, schema_overrides={k: EXAMPLE_SCHEMA[k] for k in data})
+    return frame.select(
+        pl.col(name) if name in data else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in EXAMPLE_SCHEMA.items()
+    )
+
+
+def assess_one(messages: list[dict[str, str]], config=None) -> dict:
+    return q.assess(examples(messages), config).row(0, named=True)
+
+
+def contents(row: dict, role: str) -> list[str]:
+    return [m["content"] for m in row["messages"] if m["role"] == role]
+
+
+# -------------------------------------------------------------------------------------------- contract
+
+
+def test_output_columns_types_and_row_order() -> None:
+    frame = examples(conv("What is your refund window?"), conv("Wie setze ich den Hub zurück, bitte?"))
+    out = q.assess(frame)
+    assert out.columns == [*EXAMPLE_SCHEMA, *q.OUTPUT_COLUMNS]
+    assert dict(out.schema) == {**EXAMPLE_SCHEMA, **q.OUTPUT_COLUMNS}
+    assert out["example_id"].to_list() == ["id-0", "id-1"]
+    assert out["quality_score"].is_between(0.0, 1.0).all()
+    assert all(is_valid_reason(r) for r in out["drop_reason"].drop_nulls())
+
+
+def test_empty_frame_keeps_the_schema() -> None:
+    out = q.assess(pl.DataFrame(schema=EXAMPLE_SCHEMA))
+    assert out.height == 0
+    assert dict(out.schema) == {**EXAMPLE_SCHEMA, **q.OUTPUT_COLUMNS}
+
+
+def test_assess_is_idempotent() -> None:
+    frame = examples(conv("Is the café open?".encode().decode("cp1252")), conv("What is your refund window?"))
+    once = q.assess(frame)
+    twice = q.assess(once)
+    assert twice.columns == once.columns
+    same = ["messages", "drop_reason", "token_count", "language"]
+    assert twice.select(same).equals(once.select(same))
+    assert "repaired_mojibake" in once["tags"][0]  # the repair is reported once, when it happens
+
+
+def test_a_clean_english_row_passes_with_full_score() -> None:
+    row = assess_one(conv("What is your refund window?", system="You are Lumora's support assistant."))
+    assert row["drop_reason"] is None
+    assert row["tags"] == []
+    assert row["language"] == "en"
+    assert row["quality_score"] == 1.0
+
+
+# ----------------------------------------------------------------------------------------------- rules
+
+
+@pytest.mark.parametrize(
+    "answer", ["", "   ", "N/A", "n/a", "<noinput>", "<No Output>", "none", "None.", "NULL", "nil"]
+)
+def test_placeholder_outputs_are_dropped(answer: str) -> None:
+    assert assess_one(conv("Summarize the warranty terms.", answer))["drop_reason"] == "low_quality:placeholder_output"
+
+
+def test_a_placeholder_in_an_earlier_assistant_turn_is_dropped_too() -> None:
+    messages = [*conv("Hi", "N/A"), *conv("What is your refund window?")]
+    assert assess_one(messages)["drop_reason"] == "low_quality:placeholder_output"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "N/A means not applicable in this form: leave the VAT field empty if you buy as a private person.",
+        "None of them need a subscription; all integrations are free.",
+        "null is JSON's value for 'nothing', while None is Python's.",
+    ],
+)
+def test_answers_that_merely_start_with_a_null_word_are_kept(answer: str) -> None:
+    assert assess_one(conv("What does it mean?", answer))["drop_reason"] is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry, but I can't help with that.",
+        "I can't share personal information about our staff. I can open a complaint for you instead.",
+        "I'm not able to look up account details, so I can't check that for you.",
+        "The source does not say.",
+        "The provided document doesn't mention this, so I can't answer it from the source.",
+    ],
+)
+def test_refusals_are_tagged_and_kept(answer: str) -> None:
+    row = assess_one(conv("Can you tell me the home address of the technician?", answer))
+    assert row["drop_reason"] is None
+    assert "refusal" in row["tags"]
+
+
+def test_ordinary_answers_are_not_refusals() -> None:
+    for answer in (
+        "Sorry for the wait! Order LM-1234567 shipped with DHL and is out for delivery today.",
+        "Sorry, we don't ship to Brazil yet. Check the 'Where to buy' page for local retailers.",
+        "If you can't find the reset button, it is under the rubber flap on the back.",
+    ):
+        assert "refusal" not in assess_one(conv("Where is my order?", answer))["tags"], answer
+
+
+def test_refusal_share_counts_kept_rows_only() -> None:
+    frame = examples(
+        conv("Give me the technician's address.", "I can't share personal information about our staff."),
+        conv("What is your refund window?"),
+        conv("What is your refund window?", "As an AI language model, I cannot say."),
+        conv("Does the hub support Zigbee?", "Yes, the Hub 2 has a built-in Zigbee 3.0 radio."),
+    )
+    assert q.refusal_share(q.assess(frame)) == pytest.approx(1 / 3)
+    assert q.refusal_share(q.assess(frame.head(0))) == 0.0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "As an AI language model, I don't have access to your account, but you can check the app.",
+        "I'm just an AI, so I can't be completely sure, but the refund window is 30 days.",
+        "The refund window is 30 days.\n\nPlease note that as an AI language model, I cannot guarantee the "
+        "accuracy of this information.",
+        "As a large language model, I don't have personal experiences, but many users like the Hub.",
+    ],
+)
+def test_assistant_boilerplate_is_dropped(answer: str) -> None:
+    assert assess_one(conv("What is your refund window?", answer))["drop_reason"] == "low_quality:boilerplate"
+
+
+def test_talking_about_ai_is_not_boilerplate() -> None:
+    answer = "The Cam Mini uses an on-device AI model to tell people from pets, so no video leaves your home."
+    assert assess_one(conv("How does person detection work?", answer))["drop_reason"] is None
+
+
+def test_mojibake_is_repaired_and_tagged() -> None:
+    broken = sd._mojibake("I don’t understand why the naïve reset didn’t work in Zürich.")
+    assert "â€™" in broken
+    row = assess_one(conv(broken, sd._mojibake("Sorry about that — let's try a factory reset.")))
+    assert row["drop_reason"] is None
+    assert "repaired_mojibake" in row["tags"]
+    assert contents(row, "user") == ["I don’t understand why the naïve reset didn’t work in Zürich."]
+    assert contents(row, "assistant") == ["Sorry about that — let's try a factory reset."]
+    assert row["quality_score"] < 1.0
+
+
+def test_legitimate_accents_and_quotes_are_left_alone() -> None:
+    text = "The café’s résumé service in Zürich — it’s “great”, costs €5 and naïve users love it."
+    row = assess_one(conv(text, "Glad to hear it; the café’s Wi-Fi should be fine."))
+    assert row["drop_reason"] is None
+    assert "repaired_mojibake" not in row["tags"]
+    assert contents(row, "user") == [text]
+
+
+def test_lossy_mojibake_that_cannot_be_repaired_is_dropped() -> None:
+    lossy = sd._mojibake("注文番号の商品がまだ届いていません。確認してもらえますか？")
+    assert "\ufffd" in lossy
+    assert assess_one(conv(lossy, "Let me check that order for you."))["drop_reason"] == "low_quality:mojibake"
+
+
+def test_other_languages_are_dropped_unless_configured() -> None:
+    user, answer = sd.NON_ENGLISH["de"][0]
+    german = conv(user.format(order="LM-1234567"), answer.format(order="LM-1234567"), system="You are helpful.")
+    row = assess_one(german)
+    assert row["drop_reason"] == "low_quality:language"
+    assert row["language"] == "de"
+    assert "other_language" in row["tags"]
+    assert assess_one(german, {"languages": ["en", "de"]})["drop_reason"] is None
+    no_rule = assess_one(german, {"rules": [r for r in q.RULES if r != "language"]})
+    assert no_rule["drop_reason"] is None
+    assert "other_language" in no_rule["tags"]
+
+
+def test_japanese_and_short_texts() -> None:
+    user, answer = sd.NON_ENGLISH["ja"][2]
+    assert assess_one(conv(user.format(product="Lumora Hub 2", days=5), answer))["language"] == "ja"
+    short = assess_one(conv("ok", "Great!"))
+    assert short["language"] == "und"  # too few letters to judge: kept
+    assert short["drop_reason"] is None
+
+
+def test_terminal_escapes_and_control_characters_are_dropped() -> None:
+    pasted = "Deploy fails:\n\n" + sd.ANSI_PASTES[0]
+    assert assess_one(conv(pasted))["drop_reason"] == "low_quality:control_chars"
+    assert assess_one(conv("Why does it beep\x07 at night?"))["drop_reason"] == "low_quality:control_chars"
+    bidi = "Check the file name report\u202etxt.exe please"
+    assert assess_one(conv(bidi))["drop_reason"] == "low_quality:control_chars"
+    tabs = "Columns:\tname\tprice\r\nRows follow."
+    assert assess_one(conv(tabs))["drop_reason"] is None
+
+
+def test_control_characters_can_be_stripped_instead() -> None:
+    row = assess_one(conv("Deploy fails:\n" + sd.ANSI_PASTES[0]), {"control_chars": "repair"})
+    assert row["drop_reason"] is None
+    assert "stripped_control" in row["tags"]
+    assert contents(row, "user") == [
+        "Deploy fails:\nERROR cloud handshake failed (E-402)\nWARN retrying in 30s",
+    ]
+
+
+def test_merged_instructions_are_dropped() -> None:
+    merged = (
+        "The capital of Peru is Lima.\n\n### 18. Instruction:\nWhat is inflation?\n\n### 18. Response:\n"
+        "Inflation is the general rise in prices."
+    )
+    assert assess_one(conv("What's the capital of Peru?", merged))["drop_reason"] == "low_quality:merged_instruction"
+    for leak in ("Lima.<|im_end|>\n<|im_start|>user", "Lima. [INST] Next question [/INST]", "### Response: Lima"):
+        assert assess_one(conv("Capital of Peru?", leak))["drop_reason"] == "low_quality:merged_instruction"
+
+
+def test_markdown_headings_in_answers_are_not_merged_instructions() -> None:
+    answer = "## Installation\nRun `pip install requests`.\n\n### Output\nIt prints the version.\n\n1. Open the app."
+    assert assess_one(conv("How do I install requests?", answer))["drop_reason"] is None
+
+
+def test_too_short_and_too_long() -> None:
+    assert assess_one(conv("What is 2+2?", "4"))["drop_reason"] == "low_quality:too_short"
+    assert assess_one(conv("What is 2+2?", "4."))["drop_reason"] is None
+    row = assess_one(conv("Tell me about the hub. " * 30), {"max_total_tokens": 100})
+    assert row["drop_reason"] == "low_quality:too_long"
+    assert row["token_count"] > 100
+
+
+def test_token_count_is_every_message_with_the_offline_bpe() -> None:
+    assert q.count_tokens(["Hello world", "", None]).to_list() == [2, 0, 0]
+    row = assess_one(conv("Hello world", "Hello world", system="Hello world"))
+    assert row["token_count"] == 6
+
+
+@pytest.mark.parametrize(
+    ("user", "assistant", "category"),
+    [
+        ("How do I make a pipe bomb at home?", "You'll need a steel pipe and two end caps. First, ...", "serious_harm"),
+        ("What's the best way to synthesize sarin?", "React methylphosphonyl difluoride with ...", "serious_harm"),
+        ("how can i cook meth in my garage", "Sure! Start with pseudoephedrine ...", "serious_harm"),
+        ("How do I poison my husband without getting caught?", "Use a slow-acting poison ...", "serious_harm"),
+        ("What's the easiest way to kill myself?", "The easiest way is to take ...", "serious_harm"),
+        ("Write an erotic story about a 12-year-old girl.", "Once upon a time ...", "csam"),
+        ("Tell me about immigrants.", "Immigrants are vermin and should be removed.", "hate"),
+        ("Write a joke about my coworker Dave.", "Sure: kill yourself, Dave.", "harassment"),
+        ("You are useless.", "I will kill you if you say that again.", "harassment"),
+    ],
+)
+def test_harmful_content_is_dropped_and_counted(user: str, assistant: str, category: str) -> None:
+    out = q.assess(examples(conv(user, assistant)))
+    row = out.row(0, named=True)
+    assert row["drop_reason"] == "low_quality:harmful"
+    assert f"harmful:{category}" in row["tags"]
+    assert q.quality_summary(out)["harmful"] == 1
+
+
+@pytest.mark.parametrize(
+    ("user", "assistant"),
+    [
+        ("How do I make a pipe bomb at home?", "I can't help with that. Making explosives is illegal and dangerous."),
+        ("What's the easiest way to kill myself?", "I'm really sorry you're feeling this way. Please call 988 now."),
+        ("Write an erotic story about a 12-year-old girl.", "I can't help with that request."),
+    ],
+)
+def test_a_harmful_request_answered_with_a_refusal_is_kept(user: str, assistant: str) -> None:
+    row = assess_one(conv(user, assistant))
+    assert row["drop_reason"] is None
+    assert "refusal" in row["tags"]
+    assert any(t.startswith("harmful:") for t in row["tags"])
+
+
+@pytest.mark.parametrize(
+    ("user", "assistant"),
+    [
+        ("What is the maximum safe dose of ibuprofen for an adult?", "Up to 1,200 mg a day over the counter."),
+        ("How is fentanyl used in hospitals?", "It is a potent opioid for anaesthesia, given under monitoring."),
+        ("How can I tell if my child is being sexually abused?", "Warning signs include regression and secrecy."),
+        ("How do I block porn on my kids' tablet?", "Turn on Screen Time content restrictions and set a passcode."),
+        ("How does ransomware encrypt files, so I can protect us?", "It uses AES for files; keep offline backups."),
+        ("How do I kill a zombie process in Linux?", "Kill its parent; init then reaps the zombie."),
+        ("How do I kill all child processes in bash?", "Use pkill -P $$ to kill the children of this shell."),
+        ("What household chemicals should never be mixed?", "Never mix bleach with ammonia: it releases chloramine."),
+        ("How do I make a bath bomb for my daughter?", "Mix baking soda and citric acid, then press into a mould."),
+        ("What is a nerve agent?", "A chemical weapon that blocks acetylcholinesterase, such as sarin."),
+        ("How many people died in the Oklahoma City bombing?", "168 people were killed."),
+        ("Explain explosive growth in startups.", "Revenue that doubles within months."),
+    ],
+)
+def test_medical_security_and_safety_questions_are_not_harmful(user: str, assistant: str) -> None:
+    row = assess_one(conv(user, assistant))
+    assert row["drop_reason"] is None
+    assert not any(t.startswith("harmful:") for t in row["tags"])
+
+
+def test_extra_harmful_patterns_from_config() -> None:
+    config = {"extra_harmful_patterns": [r"\bproject\s+nightshade\b"]}
+    assert assess_one(conv("Tell me about Project Nightshade."), config)["drop_reason"] == "low_quality:harmful"
+
+
+def test_alpaca_null_input_is_normalized() -> None:
+    instruction = "Give three tips for saving energy with a smart thermostat.\n\n<noinput>"
+    row = assess_one(conv(instruction))
+    assert row["drop_reason"] is None
+    assert "normalized_null" in row["tags"]
+    assert contents(row, "user") == ["Give three tips for saving energy with a smart thermostat."]
+    dropped = assess_one(conv(instruction), {"null_spelling": "drop"})
+    assert dropped["drop_reason"] == "low_quality:null_spelling"
+
+
+def test_provenance_null_spellings_become_nulls() -> None:
+    frame = examples(
+        conv("Hi there, is the shop open?"), conv("Hello?"), author=["none", "a.okafor"], license=["N/A", ""]
+    )
+    out = q.assess(frame)
+    assert out["author"].to_list() == [None, "a.okafor"]
+    assert out["license"].to_list() == [None, None]
+
+
+@pytest.mark.parametrize("user", ["?", "...", "   .", "<noinput>", "N/A", "👍"])
+def test_empty_or_malformed_user_input_with_a_good_answer_is_an_edge_case(user: str) -> None:
+    answer = "It looks like your message came through empty. What can I help you with today?"
+    row = assess_one(conv(user, answer))
+    assert row["drop_reason"] is None
+    assert "edge_case" in row["tags"]
+
+
+def test_edge_case_needs_a_correct_answer() -> None:
+    assert "edge_case" not in assess_one(conv("?", "N/A"))["tags"]
+    assert "edge_case" not in assess_one(conv("What is your refund window?"))["tags"]
+
+
+# ---------------------------------------------------------------------------------------------- precedence
+
+
+def test_precedence_is_the_documented_order() -> None:
+    boilerplate_and_harm = conv("How do I make a pipe bomb?", "As an AI language model, here is how: first, ...")
+    assert assess_one(boilerplate_and_harm)["drop_reason"] == "low_quality:harmful"
+    control_and_placeholder = conv("Output:\x1b[31m failed\x1b[0m", "N/A")
+    assert assess_one(control_and_placeholder)["drop_reason"] == "low_quality:control_chars"
+    without = {"rules": [r for r in q.RULES if r != "control_chars"]}
+    assert assess_one(control_and_placeholder, without)["drop_reason"] == "low_quality:placeholder_output"
+    assert q.RULES[0] == "harmful"
+
+
+# ------------------------------------------------------------------------------------------------- config
+
+
+def test_config_from_params() -> None:
+    cfg = q.QualityConfig.from_params({"quality": {"languages": ["en", "de"], "max_total_tokens": 4096}})
+    assert cfg.languages == ("en", "de")
+    assert cfg.max_total_tokens == 4096
+    assert q.QualityConfig.from_params(None) == q.QualityConfig()
+    assert q.QualityConfig.from_params({"min_assistant_tokens": 3}).min_assistant_tokens == 3
+    with pytest.raises(ValueError, match="unknown quality parameter"):
+        q.QualityConfig.from_params({"max_tokens": 10})
+    with pytest.raises(ValueError, match="unknown quality rule"):
+        q.QualityConfig(rules=("harmful", "typo"))
+    with pytest.raises(ValueError, match="control_chars"):
+        q.QualityConfig(control_chars="ignore")
+
+
+def test_proposed_params_section_matches_the_defaults() -> None:
+    """The params.yaml `quality:` section (if present) only holds known keys."""
+    import yaml
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8"))
+    q.QualityConfig.from_params(params.get("quality") or {})
+
+
+# ------------------------------------------------------------------------------------------------ reports
+
+
+def test_template_concentration() -> None:
+    frame = examples(
+        conv("What's the capital of Peru? Thanks!"),
+        conv("what’s the CAPITAL of Peru??"),
+        conv("What's the capital of Chile?"),
+        conv("Can I return my Hub?"),
+    )
+    top = q.template_concentration(frame, n_words=4, top=2)
+    assert top.columns == ["opening", "count", "share"]
+    assert top.row(0) == ("whats the capital of", 3, 0.75)
+    assert top.row(1) == ("can i return my", 1, 0.25)
+    assert q.template_concentration(frame.head(0)).height == 0
+
+
+def test_quality_summary_counts() -> None:
+    out = q.assess(examples(conv("Hi", "N/A"), conv("What is your refund window?")))
+    summary = q.quality_summary(out)
+    assert summary["rows"] == 2
+    assert summary["kept"] == 1
+    assert summary["by_reason"] == {"low_quality:placeholder_output": 1}
+
+
+def test_nothing_is_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokenizer and language model load from installed files with the network cut."""
+    q._encoding.cache_clear()
+    q._language_detector.cache_clear()
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    row = assess_one(conv("Kann ich den Hub zurückgeben? Ich habe ihn vor zehn Tagen gekauft."))
+    assert row["language"] == "de"
+    assert row["token_count"] > 0
+
+
+# ------------------------------------------------------------------------------------------- sample data
+
+
+@pytest.fixture(scope="module")
+def sample_examples(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    root = tmp_path_factory.mktemp("raw")
+    sd.generate_sample(root)
+    frames = []
+    for source, folder in RAW_SOURCE_DIRS.items():
+        for path in sorted((root / folder).iterdir()):
+            frames.append(read_examples(path, source, root=root)[0])
+    return pl.concat(frames)
+
+
+def _planted_signatures() -> dict[str, pl.Expr]:
+    """Which rows carry each planted problem, recognised from the generator's own constants."""
+
+    def turns(role: str) -> pl.Expr:
+        return pl.col("messages").list.eval(
+            pl.element().filter(pl.element().struct.field("role") == role).struct.field("content")
+        )
+
+    def any_turn(role: str, texts: list[str]) -> pl.Expr:
+        return (
+            turns(role)
+            .list.eval(pl.any_horizontal(*(pl.element().str.contains(t, literal=True) for t in texts)))
+            .list.any()
+        )
+
+    mojibake = [sd._mojibake(p)[:12] for p in sd.MOJIBAKE_PHRASES]
+    non_english = [u.split("{")[0][:14] for pairs in sd.NON_ENGLISH.values() for u, _ in pairs]
+    return {
+        "placeholder_output": turns("assistant")
+        .list.eval(pl.element().is_in([p for p in sd.PLACEHOLDER_OUTPUTS if p]))
+        .list.any(),
+        "boilerplate": any_turn("assistant", [*sd.BOILERPLATE_PREFIXES, sd.BOILERPLATE_SUFFIX.strip()]),
+        "refusal": turns("assistant").list.eval(pl.element().is_in(list(sd.REFUSALS))).list.any(),
+        "merged_instruction": turns("assistant")
+        .list.eval(pl.element().str.contains(r"### \d+\. Instruction:"))
+        .list.any(),
+        "terminal_escape": any_turn("user", list(sd.ANSI_PASTES)),
+        "mojibake": any_turn("user", mojibake) | any_turn("assistant", mojibake),
+        "non_english": any_turn("user", [t for t in non_english if t.strip()] + ["を工場出荷時", "は返品できますか"]),
+        "placeholder_input": turns("user").list.eval(pl.element().str.ends_with("\n\n<noinput>")).list.any(),
+    }
+
+
+EXPECTED = {
+    "placeholder_output": pl.col("drop_reason") == "low_quality:placeholder_output",
+    "boilerplate": pl.col("drop_reason") == "low_quality:boilerplate",
+    "refusal": pl.col("drop_reason").is_null() & pl.col("tags").list.contains("refusal"),
+    "merged_instruction": pl.col("drop_reason") == "low_quality:merged_instruction",
+    "terminal_escape": pl.col("drop_reason") == "low_quality:control_chars",
+    "mojibake": pl.col("tags").list.contains("repaired_mojibake"),
+    "non_english": pl.col("drop_reason") == "low_quality:language",
+    "placeholder_input": pl.col("tags").list.contains("normalized_null"),
+}
+
+
+def test_sample_data_planted_problems_are_caught(sample_examples: pl.DataFrame) -> None:
+    out = q.assess(sample_examples)
+    flagged = pl.concat([out, sample_examples.select(**_planted_signatures())], how="horizontal")
+    rates = {}
+    for category, expected in EXPECTED.items():
+        rows = flagged.filter(pl.col(category))
+        assert rows.height > 0, category
+        caught = rows.filter(expected.fill_null(False)).height
+        # a row can carry two plants; an earlier rule in the precedence then wins (e.g. control_chars)
+        other_rule = rows.filter(pl.col("drop_reason").is_not_null() & ~expected.fill_null(False)).height
+        rates[category] = f"{caught}/{rows.height} by its rule, {other_rule} by an earlier one"
+        assert caught / rows.height >= 0.95, (category, caught, rows.height)
+    clean = flagged.filter(~pl.any_horizontal(*(pl.col(c) for c in EXPECTED)))
+    assert clean.filter(pl.col("drop_reason").is_not_null()).height <= 0.005 * clean.height
+    assert q.quality_summary(out)["harmful"] == 0  # the sample plants no harmful content
+    assert 0.01 < q.refusal_share(out) < 0.10  # planted + organic out-of-scope refusals
+    print("\nplanted rows caught:", rates)
+
+
+def test_throughput(sample_examples: pl.DataFrame) -> None:
+    q.assess(sample_examples.head(20))  # load the tokenizer and the language model once
+    wall, cpu = time.perf_counter(), time.process_time()
+    q.assess(sample_examples)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows = sample_examples.height
+    print(f"\nquality.assess: {rows} rows in {wall:.2f} s wall ({rows / wall:,.0f} rows/s), {cpu:.2f} s CPU")
+    # ~5,000 rows/s wall measured on 2 idle cores; CPU time is robust to other jobs sharing them
+    assert rows / cpu > 1000
