@@ -14,8 +14,9 @@ def test_dvc_and_dagster_share_one_environment() -> None:
 
 
 def test_string_asset_selection_parses_and_resolves() -> None:
-    selection = dg.AssetSelection.from_string('key:"normalized_examples"+ or group:"ingest"')
+    selection = dg.AssetSelection.from_string('key:"deduplicated_examples"+ or group:"ingest"')
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in selection.resolve(graph)}
-    assert {"normalized_examples", "train", "validation", "test", "raw_expert", "raw_production_logs"} <= keys
-    assert "rejects" not in keys  # a sibling output of normalize, not downstream of normalized_examples
+    assert {"deduplicated_examples", "train", "validation", "test", "rejects", "raw_expert"} <= keys
+    assert "raw_production_logs" in keys
+    assert "scored_examples" not in keys  # upstream of deduplicated_examples, and not in the ingest group
