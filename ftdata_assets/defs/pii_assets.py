@@ -29,7 +29,8 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
     keyed = normalized_examples.with_columns(
         __conversation=pl.coalesce("conversation_id", "example_id")
     )  # turns of one logged conversation share placeholder numbers
-    scrubbed = scrub(keyed, conversation_key="__conversation").drop("__conversation")
+    allow_list = list(project.params("pii").get("allow_list") or [])
+    scrubbed = scrub(keyed, conversation_key="__conversation", allow_list=allow_list).drop("__conversation")
     totals = pii_totals(scrubbed)
     write_json_atomically(totals, project.project.metrics_dir / "pii.json")
     yield dg.Output(
@@ -41,7 +42,7 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
             **{f"pii/{entity}": count for entity, count in totals["by_type"].items()},
         },
     )
-    left = leftover_findings(scrubbed)
+    left = leftover_findings(scrubbed, allow_list)
     by_type = left.group_by("entity_type").len().sort("entity_type")
     yield dg.AssetCheckResult(
         check_name="no_pii_left",

@@ -25,9 +25,13 @@ def conversation_text(messages: pl.Expr) -> pl.Expr:
     System turns are left out: a product's few system prompts are shared by design, and a long one would make
     every pair of short chats under it look like near-duplicates."""
     turn = pl.element().struct
-    return messages.list.eval(
-        pl.when(turn.field("role") != "system").then(turn.field("role") + pl.lit(": ") + turn.field("content"))
-    ).list.drop_nulls().list.join("\n")
+    return (
+        messages.list.eval(
+            pl.when(turn.field("role") != "system").then(turn.field("role") + pl.lit(": ") + turn.field("content"))
+        )
+        .list.drop_nulls()
+        .list.join("\n")
+    )
 
 
 def _winners(frame: pl.DataFrame, cluster_col: str, priority: Sequence[str]) -> pl.DataFrame:

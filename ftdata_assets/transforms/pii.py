@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -214,7 +215,6 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
     nanp_ok = (
         local.str.contains(r"^[2-9][0-9]{2}[2-9][0-9]{6}$")
         & ~local.str.contains(r"^[0-9]11")
-        & ~local.str.slice(3, 3).str.contains(r"^[0-9]11$")
         & ((nd == 10) | digits.str.starts_with("1"))
     )
     c = _context(c, base, 30, 2)
@@ -522,6 +522,9 @@ def _secrets(base: pl.DataFrame) -> pl.DataFrame:
         end=pl.col("end") - (pl.col("text").str.len_chars() - strip.str.len_chars()).cast(pl.Int64), text=strip
     )
     text, alt = pl.col("text"), pl.col("alt")
+    if v.height:
+        # "password = getpass()", "token = get_token(user)": a function call, not a value
+        v = _context(v, base, 0, 1).filter(~pl.col("right_ctx").str.starts_with("("))
     v = v.filter(
         (text.str.len_chars() >= 3)
         & ~text.str.to_lowercase().is_in(_NOT_SECRETS)
@@ -796,18 +799,6 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     ).drop("m", "ml")
 
 
-def _name_rows(base: pl.DataFrame) -> pl.DataFrame:
-    """Rows with a capitalized word that could be (part of) a name: known name or no English word.
-
-    A cheap first pass (one small regex, one join) so that only these rows are fully tokenized.
-    """
-    caps = base.select("row", w=pl.col("t").str.extract_all(r"\p{Lu}[\p{L}\p{M}'’\-]*")).explode("w")
-    caps = caps.filter(pl.col("w").is_not_null()).with_columns(low=pl.col("w").str.to_lowercase())
-    caps = _flags(caps)
-    keep = caps.filter(pl.col("F") | pl.col("L") | ~pl.col("W"))["row"].unique()
-    return base.filter(pl.col("row").is_in(keep.implode()))
-
-
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
     tok = _tokens(base)
     if tok.height == 0:
@@ -997,7 +988,7 @@ def _resolve_overlaps(found: pl.DataFrame) -> pl.DataFrame:
     rowbase = pl.col("row").cast(pl.Int64) * big
     while True:
         found = found.with_columns(prev_end=(rowbase + pl.col("end")).cum_max().shift(1) - rowbase)
-        overlapping = (pl.col("prev_end") >= 0) & (pl.col("start") < pl.col("prev_end"))
+        overlapping = ((pl.col("prev_end") >= 0) & (pl.col("start") < pl.col("prev_end"))).fill_null(False)
         if found.select(overlapping.any()).item() is not True:
             break
         lce = pl.when(~overlapping).then(rowbase + pl.col("end")).shift(1).forward_fill() - rowbase
@@ -1007,11 +998,15 @@ def _resolve_overlaps(found: pl.DataFrame) -> pl.DataFrame:
     return found.drop("prio", "length", "prev_end", "lce", strict=False)
 
 
-def detect(texts: pl.Series) -> pl.DataFrame:
+def detect(texts: pl.Series, *, allow_list: Sequence[str] = ()) -> pl.DataFrame:
     """Find PII in every text. One row per finding, sorted by (row, start); see FINDINGS_SCHEMA.
 
     `row` indexes `texts`; `start`/`end` are Python character offsets (end exclusive), so
     `texts[row][start:end] == text`. Null and empty texts have no findings.
+
+    `allow_list` (as Presidio's): terms that are never PII here, typically the product's own brand and
+    product names ("You are Lumora's assistant" reads like a person by context). A finding equal to a term
+    is dropped, and so is a PERSON or LOCATION finding that contains one as a whole word ("Lumora Cam").
     """
     base = (
         pl.DataFrame({"t": texts.cast(pl.String)})
@@ -1020,18 +1015,20 @@ def detect(texts: pl.Series) -> pl.DataFrame:
     )
     if base.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
-    num = base.filter(pl.col("t").str.contains(r"[0-9]{2}"))  # every numeric type has two digits in a row
-    parts = [
-        _secrets(base),
-        _cards(num),
-        _ibans(num),
-        _ssns(num),
-        _emails(base),
-        _ips(num),
-        _phones(num),
-        _locations(base.filter(pl.col("t").str.contains(r"[0-9]"))),
-        _persons(base),
+    digit = base.filter(pl.col("t").str.contains(r"[0-9]"))
+    num = digit.filter(pl.col("t").str.contains(r"[0-9]{2}"))  # cards, IBANs, SSNs, phones: 2 digits in a row
+    jobs = [
+        (_persons, base),
+        (_secrets, base),
+        (_locations, digit),
+        (_phones, num),
+        (_cards, num),
+        (_ips, digit),
+        (_ibans, num),
+        (_ssns, num),
+        (_emails, base),
     ]
+    parts = [fn(frame) for fn, frame in jobs]
     found = pl.concat([p.cast(FINDINGS_SCHEMA) for p in parts]).unique(
         ["row", "entity_type", "start", "end"], maintain_order=True
     )
@@ -1046,8 +1043,19 @@ def detect(texts: pl.Series) -> pl.DataFrame:
             .unique()
         )
         found = found.filter(~pl.col("fid").is_in(hit.implode())).drop("fid")
-    found = _resolve_overlaps(found)
+    found = _drop_allowed(_resolve_overlaps(found), allow_list)
     return found.sort(["row", "start"]).select(FINDINGS_SCHEMA.names()).cast(FINDINGS_SCHEMA)
+
+
+def _drop_allowed(found: pl.DataFrame, allow_list: Sequence[str]) -> pl.DataFrame:
+    terms = sorted({t.strip().lower() for t in allow_list if t and t.strip()})
+    if not terms or found.height == 0:
+        return found
+    contains_term = r"(?i)(?:^|\W)(?:" + "|".join(re.escape(t) for t in terms) + r")(?:\W|$)"
+    allowed = pl.col("text").str.to_lowercase().is_in(terms) | (
+        pl.col("entity_type").is_in(["PERSON", "LOCATION"]) & pl.col("text").str.contains(contains_term)
+    )
+    return found.filter(~allowed)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1092,6 +1100,7 @@ def scrub(
     conversation_key: str = "example_id",
     text_columns: Sequence[str] = ("original_response",),
     max_passes: int = 3,
+    allow_list: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Replace PII in every message's content by `<TYPE_N>` placeholders and count it per row.
 
@@ -1102,6 +1111,7 @@ def scrub(
     frame has (default: feedback's `original_response`) are scrubbed too, after the messages.
 
     Detection is re-run on what changed (up to `max_passes`) so that the result re-detects clean.
+    `allow_list` is passed to `detect`.
     Adds `pii_counts`: a struct with one Int64 field per entity type (ENTITY_TYPES), the number of
     findings replaced in the row (occurrences, not distinct values).
     """
@@ -1136,7 +1146,7 @@ def scrub(
     for _ in range(max_passes):
         if todo.height == 0:
             break
-        f = detect(todo["content"])
+        f = detect(todo["content"], allow_list=allow_list)
         if f.height == 0:
             break
         f = f.with_columns(i=todo["i"].gather(f["row"]))

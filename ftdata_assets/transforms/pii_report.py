@@ -1,5 +1,7 @@
 """Totals of what `pii.scrub` replaced, and a re-scan of scrubbed text for anything left behind."""
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from ftdata_assets.transforms.pii import ENTITY_TYPES, detect
@@ -35,9 +37,9 @@ def scrubbed_texts(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).filter(pl.col("text").is_not_null())
 
 
-def leftover_findings(frame: pl.DataFrame) -> pl.DataFrame:
+def leftover_findings(frame: pl.DataFrame, allow_list: Sequence[str] = ()) -> pl.DataFrame:
     """`detect` over every scrubbed text; empty means the scrub left nothing (placeholders are not findings)."""
     texts = scrubbed_texts(frame)
-    findings = detect(texts.get_column("text"))
+    findings = detect(texts.get_column("text"), allow_list=allow_list)
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
