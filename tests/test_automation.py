@@ -48,8 +48,8 @@ def test_sensor_registers_new_batches_once(tmp_path: Path) -> None:
 
 def test_definitions_load_with_schedule_sensor_and_jobs(tmp_path: Path) -> None:
     defs = build_definitions(tmp_path)
-    assert defs.get_schedule_def("daily_log_ingestion")
-    assert defs.get_sensor_def("synthetic_batch_sensor")
+    assert defs.resolve_schedule_def("daily_log_ingestion")
+    assert defs.resolve_sensor_def("synthetic_batch_sensor")
     for job in ("ingest_production_logs", "ingest_synthetic_batch", "curate"):
         assert defs.resolve_job_def(job)
     graph = defs.resolve_asset_graph()

@@ -49,51 +49,49 @@ def describe_raw(context: dg.AssetExecutionContext, raw: pl.DataFrame, files: li
     )
 
 
-@dg.asset(
-    partitions_def=production_log_days,
-    group_name=RAW_GROUP,
-    kinds=RAW_KINDS,
-    description="One day of production chat logs (data/raw/logs/<day>.jsonl[.gz]), every line kept.",
+def partition_file_asset(
+    name: str, source: str, partitions_def: dg.PartitionsDefinition, description: str
+) -> dg.AssetsDefinition:
+    """A source read one file per partition (a log day, a synthetic batch)."""
+
+    @dg.asset(name=name, partitions_def=partitions_def, group_name=RAW_GROUP, kinds=RAW_KINDS, description=description)
+    def _asset(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
+        path = project.project.partition_file(source, context.partition_key)
+        raw = read_source_files(project, source, [path], context.partition_key)
+        describe_raw(context, raw, [path])
+        return raw
+
+    return _asset
+
+
+def folder_asset(name: str, source: str, description: str) -> dg.AssetsDefinition:
+    """A source read as every file in its folder (expert sets, feedback)."""
+
+    @dg.asset(name=name, group_name=RAW_GROUP, kinds=RAW_KINDS, description=description)
+    def _asset(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
+        files = project.project.source_files(source)
+        raw = read_source_files(project, source, files, None)
+        describe_raw(context, raw, files)
+        return raw
+
+    return _asset
+
+
+raw_production_logs = partition_file_asset(
+    "raw_production_logs",
+    "production_log",
+    production_log_days,
+    "One day of production chat logs (data/raw/logs/<day>.jsonl[.gz]), every line kept.",
 )
-def raw_production_logs(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
-    path = project.project.partition_file("production_log", context.partition_key)
-    raw = read_source_files(project, "production_log", [path], context.partition_key)
-    describe_raw(context, raw, [path])
-    return raw
-
-
-@dg.asset(
-    partitions_def=synthetic_batches,
-    group_name=RAW_GROUP,
-    kinds=RAW_KINDS,
-    description="One synthetic batch from a teacher model (data/raw/synthetic/<batch>.*), every line kept.",
+raw_synthetic = partition_file_asset(
+    "raw_synthetic",
+    "synthetic",
+    synthetic_batches,
+    "One synthetic batch from a teacher model (data/raw/synthetic/<batch>.*), every line kept.",
 )
-def raw_synthetic(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
-    path = project.project.partition_file("synthetic", context.partition_key)
-    raw = read_source_files(project, "synthetic", [path], context.partition_key)
-    describe_raw(context, raw, [path])
-    return raw
-
-
-@dg.asset(
-    group_name=RAW_GROUP,
-    kinds=RAW_KINDS,
-    description="Expert-written example sets (data/raw/expert/*), every line kept.",
+raw_expert = folder_asset("raw_expert", "expert", "Expert-written example sets (data/raw/expert/*), every line kept.")
+raw_feedback = folder_asset(
+    "raw_feedback",
+    "feedback",
+    "Users' edited responses (data/raw/feedback/*); the edit becomes the ideal assistant turn.",
 )
-def raw_expert(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
-    files = project.project.source_files("expert")
-    raw = read_source_files(project, "expert", files, None)
-    describe_raw(context, raw, files)
-    return raw
-
-
-@dg.asset(
-    group_name=RAW_GROUP,
-    kinds=RAW_KINDS,
-    description="Users' edited responses (data/raw/feedback/*); the edit becomes the ideal assistant turn.",
-)
-def raw_feedback(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
-    files = project.project.source_files("feedback")
-    raw = read_source_files(project, "feedback", files, None)
-    describe_raw(context, raw, files)
-    return raw
