@@ -6,13 +6,9 @@ import polars as pl
 from ftdata_assets.defs.io import write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS, ReasonCode
+from ftdata_assets.transforms.ingest import split_raw
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
-from ftdata_assets.transforms.normalize import (
-    combine_raw,
-    examples_from_raw,
-    rejects_from_examples,
-    rejects_from_raw,
-)
+from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
 from ftdata_assets.transforms.split import assign_splits
 
 ALL_PARTITIONS = dg.AssetIn(metadata={"allow_missing_partitions": True})
@@ -61,8 +57,7 @@ def normalize(
     raw_feedback: pl.DataFrame,
 ):
     raw = ordered_raw(raw_production_logs, raw_synthetic, raw_expert, raw_feedback)
-    examples = examples_from_raw(raw)
-    rejects = rejects_from_raw(raw)
+    examples, rejects = split_raw(raw)
     by_source = examples.group_by("source").len().sort("source")
     by_reason = rejects.group_by("reason").len().sort("reason")
     yield dg.Output(
@@ -174,10 +169,7 @@ def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, 
     group_name="release",
     kinds={"json"},
     ins={
-        "raw_production_logs": dg.AssetIn(metadata={"allow_missing_partitions": True}),
-        "raw_synthetic": dg.AssetIn(metadata={"allow_missing_partitions": True}),
-        "raw_expert": dg.AssetIn(),
-        "raw_feedback": dg.AssetIn(),
+        **RAW_INPUTS,
         "train": dg.AssetIn(),
         "validation": dg.AssetIn(),
         "test": dg.AssetIn(),

@@ -1,25 +1,13 @@
-"""Split the raw layers into the canonical examples and the ingest rejects."""
+"""Combine the raw layers, and turn rows a later layer lets go into rejects."""
 
 import polars as pl
 
-from ftdata_assets.schema import EXAMPLE_SCHEMA, RAW_SCHEMA, REJECT_SCHEMA
+from ftdata_assets.schema import RAW_SCHEMA, REJECT_SCHEMA
 
 
 def combine_raw(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """Concatenate raw frames (every source, every partition) in the order given."""
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=RAW_SCHEMA)
-
-
-def examples_from_raw(raw: pl.DataFrame) -> pl.DataFrame:
-    return raw.filter(pl.col("reason").is_null()).select(list(EXAMPLE_SCHEMA))
-
-
-def rejects_from_raw(raw: pl.DataFrame, layer: str = "ingest") -> pl.DataFrame:
-    return (
-        raw.filter(pl.col("reason").is_not_null())
-        .with_columns(layer=pl.lit(layer), example_id=pl.lit(None, dtype=pl.String))
-        .select(list(REJECT_SCHEMA))
-    )
 
 
 def rejects_from_examples(dropped: pl.DataFrame, layer: str, reason: pl.Expr, detail: pl.Expr) -> pl.DataFrame:
