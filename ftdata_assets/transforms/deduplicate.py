@@ -17,6 +17,7 @@ from ftdata_assets.transforms.dedup import (
     pick_cluster_winners,
     source_rank,
 )
+from ftdata_assets.transforms.prompts import CONFLICT_KINDS, agreeing_with, cluster_conflicts, prompt_clusters
 
 
 def conversation_text(messages: pl.Expr) -> pl.Expr:
@@ -34,24 +35,52 @@ def conversation_text(messages: pl.Expr) -> pl.Expr:
     )
 
 
+def role_text(messages: pl.Expr, role: str) -> pl.Expr:
+    """The contents of one role's turns joined by newlines (e.g. all user turns: the prompt)."""
+    turn = pl.element().struct
+    return (
+        messages.list.eval(pl.when(turn.field("role") == role).then(turn.field("content")))
+        .list.drop_nulls()
+        .list.join("\n")
+    )
+
+
+PREVIOUS_RANK = "__ftdata_previous_rank"
+"""0 for a row of the previous dataset version (it always wins), 1 for a new row."""
+
+
 def _winners(frame: pl.DataFrame, cluster_col: str, priority: Sequence[str]) -> pl.DataFrame:
     return pick_cluster_winners(
         frame,
         cluster_col,
-        [source_rank(priority), "quality_score"],
-        descending=[False, True],
+        [PREVIOUS_RANK, source_rank(priority), "quality_score"],
+        descending=[False, False, True],
         tiebreak_cols=("source_file", "source_line"),
     )
 
 
-def deduplicate(examples: pl.DataFrame, params: Mapping[str, Any]) -> pl.DataFrame:
-    """Add `cluster_id` (near cluster), `duplicate_of` (the kept row's example id, null if kept) and
-    `dedup_reason` (exact_duplicate / near_duplicate / null). Exact copies are settled first, so a row is
-    only a near duplicate if no exact copy of it was kept."""
-    priority = tuple(params.get("source_priority") or DEFAULT_SOURCE_PRIORITY)
-    texts = examples.select(conversation_text(pl.col("messages"))).to_series()
+def _with_previous(examples: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Mark rows of the previous version (by example id) and add its rows missing from the input as references."""
+    if previous is None or previous.is_empty():
+        return examples.with_columns(pl.lit(1, pl.Int8).alias(PREVIOUS_RANK), pl.lit(False).alias("__reference"))
+    old_ids = previous.get_column("example_id").unique()
+    marked = examples.with_columns(
+        pl.when(pl.col("example_id").is_in(old_ids.implode())).then(0).otherwise(1).cast(pl.Int8).alias(PREVIOUS_RANK),
+        pl.lit(False).alias("__reference"),
+    )
+    references = (
+        previous.filter(~pl.col("example_id").is_in(examples.get_column("example_id").implode()))
+        .select([c for c in previous.columns if c in examples.columns])
+        .unique("example_id", keep="first", maintain_order=True)
+        .with_columns(pl.lit(0, pl.Int8).alias(PREVIOUS_RANK), pl.lit(True).alias("__reference"))
+    )
+    return pl.concat([marked, references], how="diagonal_relaxed")
+
+
+def _conversation_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str]) -> pl.DataFrame:
+    texts = frame.select(conversation_text(pl.col("messages"))).to_series()
     exact = _winners(
-        examples.with_columns(exact_cluster_id=exact_duplicate_clusters(texts)), "exact_cluster_id", priority
+        frame.with_columns(exact_cluster_id=exact_duplicate_clusters(texts)), "exact_cluster_id", priority
     ).rename({"duplicate_of": "exact_duplicate_of"})
 
     survivors = exact.filter(pl.col("exact_duplicate_of").is_null())
@@ -76,4 +105,91 @@ def deduplicate(examples: pl.DataFrame, params: Mapping[str, Any]) -> pl.DataFra
             .then(pl.lit(ReasonCode.NEAR_DUPLICATE)),
         )
         .drop("exact_duplicate_of", "near_duplicate_of")
+    )
+
+
+def _prompt_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str]) -> pl.DataFrame:
+    """Among rows still kept: `prompt_cluster`, `contradiction` (conflict kinds of the cluster) and, for
+    non-contradicting clusters, `duplicate_prompt` drops of rows whose answer agrees with the cluster winner."""
+    kept = frame.filter(pl.col("duplicate_of").is_null())
+    prompts = kept.select(role_text(pl.col("messages"), "user")).to_series()
+    answers = kept.select(role_text(pl.col("messages"), "assistant")).to_series()
+    refusals = (
+        kept.select(pl.col("tags").list.contains("refusal").fill_null(False)).to_series()
+        if "tags" in kept.columns
+        else pl.Series([False] * kept.height)
+    )
+    clusters = prompt_clusters(
+        prompts,
+        float(params.get("prompt_threshold", 0.8)),
+        num_perm=int(params.get("num_perm", 128)),
+        seed=str(params.get("seed", "ftdata-dedup-v1")),
+    )
+    kinds = params.get("contradiction_kinds")
+    conflicts = cluster_conflicts(
+        clusters, prompts, answers, refusals, kinds=CONFLICT_KINDS if kinds is None else tuple(kinds)
+    ).to_series()
+    scored = kept.select("example_id").with_columns(
+        prompt_cluster=clusters, contradiction=conflicts, __row=pl.int_range(pl.len())
+    )
+    candidates = _winners(
+        kept.select("example_id", PREVIOUS_RANK, "source", "quality_score", "source_file", "source_line").with_columns(
+            __cluster=pl.when(conflicts.is_null()).then(clusters)
+        ),
+        "__cluster",
+        priority,
+    ).get_column("duplicate_of")
+    answer_by_id = dict(zip(kept.get_column("example_id").to_list(), answers.to_list(), strict=True))
+    winner_answers = [answer_by_id.get(w) if w is not None else None for w in candidates.to_list()]
+    agree = agreeing_with(
+        [w or "" for w in winner_answers],
+        answers.to_list(),
+        float(params.get("answer_agreement", 0.5)),
+    )
+    prompt_duplicate_of = pl.Series(
+        [w if (w is not None and ok) else None for w, ok in zip(candidates.to_list(), agree, strict=True)],
+        dtype=pl.String,
+    )
+    prompt_level = scored.select("__row", "prompt_cluster", "contradiction").with_columns(
+        prompt_duplicate_of=prompt_duplicate_of
+    )
+    kept_rows = frame.with_row_index("__frame_row").filter(pl.col("duplicate_of").is_null()).get_column("__frame_row")
+    prompt_level = prompt_level.with_columns(__frame_row=kept_rows)
+    return (
+        frame.with_row_index("__frame_row")
+        .join(prompt_level.drop("__row"), on="__frame_row", how="left", maintain_order="left")
+        .with_columns(
+            duplicate_of=pl.coalesce("duplicate_of", "prompt_duplicate_of"),
+            dedup_reason=pl.when(pl.col("prompt_duplicate_of").is_not_null())
+            .then(pl.lit(ReasonCode.DUPLICATE_PROMPT))
+            .otherwise(pl.col("dedup_reason")),
+        )
+        .drop("__frame_row", "prompt_duplicate_of")
+    )
+
+
+def deduplicate(
+    examples: pl.DataFrame, params: Mapping[str, Any], previous: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Add `cluster_id` (near cluster of the conversation), `duplicate_of` (the kept row's example id, null if
+    kept), `dedup_reason` (exact_duplicate / near_duplicate / duplicate_prompt / null), `prompt_cluster`
+    (same-question cluster, see `prompts`) and `contradiction` (conflict kinds of a same-question cluster
+    whose answers disagree: those rows are all kept here and sent to review).
+
+    Exact copies are settled first, then near-duplicate conversations, then same-question rows with agreeing
+    answers. With `previous` (the previous dataset version's rows), its rows always win their clusters and are
+    never dropped: only new rows are removed, also when they duplicate a previous row no longer in the input.
+    """
+    priority = tuple(params.get("source_priority") or DEFAULT_SOURCE_PRIORITY)
+    frame = _with_previous(examples, previous)
+    frame = _conversation_dedup(frame, params, priority)
+    frame = _prompt_dedup(frame, params, priority)
+    is_old = pl.col(PREVIOUS_RANK) == 0
+    return (
+        frame.with_columns(
+            duplicate_of=pl.when(is_old).then(None).otherwise(pl.col("duplicate_of")),
+            dedup_reason=pl.when(is_old).then(None).otherwise(pl.col("dedup_reason")),
+        )
+        .filter(~pl.col("__reference"))
+        .drop(PREVIOUS_RANK, "__reference")
     )
