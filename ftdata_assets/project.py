@@ -64,6 +64,25 @@ class Project:
         return self.root / "data" / "rejects"
 
     @property
+    def review_dir(self) -> Path:
+        return self.root / "data" / "review"
+
+    @property
+    def review_export_dir(self) -> Path:
+        """What the pipeline writes for people: the review queue and the audit sample (Parquet + CSV)."""
+        return self.review_dir / "export"
+
+    @property
+    def decisions_dir(self) -> Path:
+        """What people write: accept / reject / edit decisions on review-queue rows."""
+        return self.review_dir / "decisions"
+
+    @property
+    def audit_labels_dir(self) -> Path:
+        """What people write: ok / error labels on audit-sample rows."""
+        return self.review_dir / "audit_labels"
+
+    @property
     def metrics_dir(self) -> Path:
         return self.root / "data" / "metrics"
 

@@ -18,6 +18,10 @@ Planted problems, for tests to reference:
 - `FILE_QUIRKS`: whole-file quirks the pipeline must read transparently (UTF-8 BOM, CRLF).
 - `CONTRADICTIONS`: near-identical prompts with conflicting answers and the two files holding them.
 - `CROSS_SOURCE_COPIES`: exact copies of one source's examples planted into another file.
+- `POLICY_PLANTS`: one entry per row the provenance policy (params.yaml `policy:`) must catch: synthetic rows
+  from a teacher model that is not on the allow-list (or has none), expert rows under a non-commercial license,
+  and expert rows created before `POLICY_STALE_BEFORE` (tagged `stale`, kept). Each is otherwise a clean,
+  valid row, and its planted value appears nowhere else in its file, so the rows are found by value.
 Content plants (PII, placeholders, refusals, ...) are not rejects by ingest; the later layers flag them.
 Generated conversations never collide on their own (`_Ctx.claim` regenerates a repeat), so every exact
 duplicate on disk is a planted one and dedup metrics measure the plants, not template exhaustion.
@@ -156,6 +160,9 @@ PLANTED_PROBLEMS: dict[str, str] = {
     "blank_line": "an empty or whitespace-only line (skipped by the pipeline, not counted as a record)",
     "file_quirk:utf8_bom": "the file starts with a UTF-8 BOM",
     "file_quirk:crlf": "the file uses CRLF line endings",
+    "policy:disallowed_teacher_model": "a synthetic row whose teacher model is missing or not allowed (POLICY_PLANTS)",
+    "policy:disallowed_license": "an expert row under a license that is not allowed (POLICY_PLANTS)",
+    "policy:stale": "an expert row created before POLICY_STALE_BEFORE (POLICY_PLANTS)",
 }
 
 
@@ -291,6 +298,62 @@ CROSS_SOURCE_COPIES: tuple[tuple[str, str, int], ...] = (
     (LOG_FILES[0], SYN_MIXTRAL, 6),
 )
 """(from, into, how many): examples copied verbatim (same normalized messages) from one source to another."""
+
+POLICY_STALE_BEFORE = "2026-01-01"
+"""Mirrors params.yaml policy.stale_before: only the planted stale rows are created before it."""
+UNVETTED_TEACHER = "unvetted-teacher-13b"
+NON_COMMERCIAL_LICENSE = "CC-BY-NC-4.0"
+
+
+@dataclass(frozen=True)
+class PolicyPlant:
+    """One planted row that the provenance policy must catch; otherwise a clean, valid row (no content plant).
+
+    The record's `field` holds `value` (None: the field is null). Within `file` no other row has that value
+    (every other row of the file carries TEACHERS[file], LICENSE, or no `created_at`), so the rows of one
+    (file, field, value) on disk are exactly the entries with those three. `reason` is the drop reason the
+    policy must give the row; None means it is kept and tagged `tag`.
+    """
+
+    kind: str
+    file: str
+    field: str
+    value: str | None
+    reason: str | None
+    tag: str | None = None
+
+
+POLICY_PLANTS: tuple[PolicyPlant, ...] = (
+    # a batch that mixed in rows of a model nobody vetted, of a sibling model, and one that lost its teacher
+    *(
+        PolicyPlant(
+            "policy:disallowed_teacher_model",
+            SYN_MIXTRAL,
+            "teacher_model",
+            teacher,
+            ReasonCode.DISALLOWED_TEACHER_MODEL,
+        )
+        for teacher in (UNVETTED_TEACHER, UNVETTED_TEACHER, UNVETTED_TEACHER, "mixtral-8x7b-instruct-v0.1", None)
+    ),
+    # items imported from a public instruction set published for non-commercial use only
+    *(
+        PolicyPlant("policy:disallowed_license", EXPERT_ALPACA, "license", license_, ReasonCode.DISALLOWED_LICENSE)
+        for license_ in (NON_COMMERCIAL_LICENSE, NON_COMMERCIAL_LICENSE, NON_COMMERCIAL_LICENSE, "CC-BY-NC-SA-4.0")
+    ),
+    # expert conversations carried over from older sets; the last one a second before the cut-off
+    *(
+        PolicyPlant("policy:stale", EXPERT_CHAT, "created_at", created_at, None, "stale")
+        for created_at in (
+            "2024-09-17T10:02:11Z",
+            "2025-02-03T14:45:00Z",
+            "2025-05-21T08:30:27Z",
+            "2025-08-12T16:05:40Z",
+            "2025-11-28T11:11:11Z",
+            "2025-12-31T23:59:59Z",
+        )
+    ),
+)
+"""Exactly one row per entry, inserted at a random position of `file` (after every other plant of the file)."""
 
 
 @dataclass(frozen=True)
@@ -2041,6 +2104,21 @@ def _insert_blank_lines(ctx: _Ctx, rng: random.Random, file: str, lines: list[Li
         ctx.plant("blank_line")
 
 
+def _insert_policy_plants(
+    ctx: _Ctx, file: str, items: list[Any], make: Callable[[random.Random, PolicyPlant], dict[str, Any]]
+) -> None:
+    """Insert the POLICY_PLANTS rows of `file`, built by `make` from fresh, unplanted conversations.
+
+    They come last and from their own stream, so no other plant copies them and the file's other rows keep
+    their bytes and relative order.
+    """
+    rng = ctx.rng(f"policy:{file}")
+    for plant in POLICY_PLANTS:
+        if plant.file == file:
+            items.insert(rng.randint(0, len(items)), make(rng, plant))
+            ctx.plant(plant.kind)
+
+
 # --------------------------------------------------------------------------------------------------
 # Record formats
 # --------------------------------------------------------------------------------------------------
@@ -2321,6 +2399,13 @@ def _build_expert_alpaca(ctx: _Ctx, pools: _Pools) -> list[Any]:
                 items.insert(rng.randint(0, len(items)), "text")
             else:
                 raise ValueError(item.kind)
+
+    def licensed(rng: random.Random, plant: PolicyPlant) -> dict[str, Any]:
+        instruction, input_, output = _unique_alpaca_item(ctx, rng)
+        record = _alpaca_record(rng, instruction, input_, output)
+        return {**record, "reviewed": True, plant.field: plant.value}
+
+    _insert_policy_plants(ctx, EXPERT_ALPACA, items, licensed)
     return items
 
 
@@ -2339,6 +2424,12 @@ def _build_expert_chat(ctx: _Ctx, pools: _Pools) -> list[Line]:
     )
     lines: list[Line] = list(records)
     _insert_malformed(ctx, rng, EXPERT_CHAT, lines, records[0])
+
+    def dated(rng: random.Random, plant: PolicyPlant) -> dict[str, Any]:
+        record = _expert_chat_record(rng, ctx.fresh(lambda: _chat(rng, system=0.7, max_exchanges=3)))
+        return {**record, "reviewed": True, plant.field: plant.value}
+
+    _insert_policy_plants(ctx, EXPERT_CHAT, lines, dated)
     return lines
 
 
@@ -2423,6 +2514,13 @@ def _build_synthetic_mixtral(ctx: _Ctx, pools: _Pools) -> list[dict[str, Any]]:
         else:
             raise ValueError(item.kind)
         rows.insert(rng.randint(0, len(rows)), row)
+
+    def taught(rng: random.Random, plant: PolicyPlant) -> dict[str, Any]:
+        domain = _pick_domain(rng)
+        msgs = ctx.fresh(lambda: _chat(rng, system=0.5, max_exchanges=3, domain=domain))
+        return {**_chat_batch_record(SYN_MIXTRAL, (PROMPT_TEMPLATES[domain], msgs)), plant.field: plant.value}
+
+    _insert_policy_plants(ctx, SYN_MIXTRAL, rows, taught)
     return rows
 
 

@@ -77,6 +77,10 @@ class ReasonCode:
     EXACT_DUPLICATE = "exact_duplicate"
     NEAR_DUPLICATE = "near_duplicate"
     BENCHMARK_CONTAMINATION = "benchmark_contamination"
+    DUPLICATE_PROMPT = "duplicate_prompt"
+    DISALLOWED_TEACHER_MODEL = "disallowed_teacher_model"
+    DISALLOWED_LICENSE = "disallowed_license"
+    REJECTED_IN_REVIEW = "rejected_in_review"
     LOW_QUALITY_PREFIX = "low_quality:"
 
 
@@ -98,6 +102,10 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.EXACT_DUPLICATE: "an exact copy of a kept example",
     ReasonCode.NEAR_DUPLICATE: "a near-duplicate of a kept example",
     ReasonCode.BENCHMARK_CONTAMINATION: "overlaps a held-out split or a benchmark",
+    ReasonCode.DUPLICATE_PROMPT: "a kept example has near-identical user turns and an agreeing answer",
+    ReasonCode.DISALLOWED_TEACHER_MODEL: "a synthetic row whose teacher model is missing or not on the allow-list",
+    ReasonCode.DISALLOWED_LICENSE: "a row whose license is not on the license allow-list",
+    ReasonCode.REJECTED_IN_REVIEW: "a reviewer rejected the row (data/review/decisions)",
 }
 
 

@@ -1,11 +1,12 @@
 """The schedule and the sensor produce the run requests and partitions scheduled ingestion relies on."""
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from ftdata_assets.defs.automation import daily_log_ingestion, synthetic_batch_sensor
+from ftdata_assets.defs.automation import daily_log_ingestion, review_decisions_sensor, synthetic_batch_sensor
 from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.partitions import synthetic_batches
 
@@ -56,3 +57,34 @@ def test_definitions_load_with_schedule_sensor_and_jobs(tmp_path: Path) -> None:
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["raw_production_logs"] == "ingest"
     assert groups["train"] == "release"
+
+
+def test_review_sensor_runs_curate_once_per_change_of_decision_or_label_files(tmp_path: Path) -> None:
+    decisions = tmp_path / "data" / "review" / "decisions"
+    labels = tmp_path / "data" / "review" / "audit_labels"
+    decisions.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    (decisions / "README.md").write_text("not a decision file")
+    sensor = review_decisions_sensor(tmp_path)
+    with dg.instance_for_test() as instance:
+
+        def evaluate(cursor: str | None) -> dg.SensorResult:
+            result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+            assert isinstance(result, dg.SensorResult)
+            return result
+
+        first = evaluate(None)
+        assert not first.run_requests and first.cursor  # nothing to apply yet
+
+        (decisions / "alice.csv").write_text("example_id,decision,reviewer\nabc,reject,alice\n")
+        added = evaluate(first.cursor)
+        assert len(added.run_requests) == 1 and sensor.job_name == "curate"
+        assert isinstance(sensor(dg.build_sensor_context(instance=instance, cursor=added.cursor)), dg.SkipReason)
+
+        os.utime(decisions / "alice.csv", (1, 1))  # touched, not changed
+        assert isinstance(sensor(dg.build_sensor_context(instance=instance, cursor=added.cursor)), dg.SkipReason)
+
+        (labels / "audit.csv").write_text("example_id,reviewer,label\nabc,bob,ok\n")
+        labelled = evaluate(added.cursor)
+        assert len(labelled.run_requests) == 1
+        assert labelled.run_requests[0].run_key != added.run_requests[0].run_key

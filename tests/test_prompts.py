@@ -188,3 +188,23 @@ def test_previous_version_rows_always_win_and_only_new_rows_are_removed() -> Non
         "new": ("old", "exact_duplicate"),
         "copy": ("gone", "exact_duplicate"),  # a copy of a released row no longer in the input is still removed
     }
+
+
+def test_a_near_duplicate_of_a_row_that_loses_on_its_prompt_points_at_the_row_finally_kept() -> None:
+    answer = "Go to Account > Subscription > Cancel Lumora Plus in the app. You keep Plus until the period ends."
+    out = deduplicate(
+        pl.DataFrame(
+            [
+                chat("exp", "expert", "How do I cancel my Lumora Plus subscription?", answer),
+                chat("log", "production_log", "Hey there! How do I cancel my Lumora Plus subscription? Cheers", answer),
+                chat("syn", "synthetic", "Hey there! How do I cancel my Lumora Plus subscription? Cheers!", answer),
+            ]
+        ),
+        PARAMS,
+    )
+    result = {r["example_id"]: (r["duplicate_of"], r["dedup_reason"]) for r in out.iter_rows(named=True)}
+    assert result == {
+        "exp": (None, None),
+        "log": ("exp", "duplicate_prompt"),
+        "syn": ("exp", "near_duplicate"),  # lost to "log" as a conversation, and "log" lost to "exp"
+    }

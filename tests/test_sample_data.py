@@ -447,3 +447,112 @@ def test_count_records_handles_every_format() -> None:
     assert sd.count_records("x.jsonl.gz", buf.getvalue()) == 2
     assert sd.count_records("x.jsonl", b'{"a": 1}\r\n\r\n{"b": 2}\r\n') == 2
     assert sd.count_records("x.json", b'[{"a": 1}, "text"]') == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# provenance-policy plants: disallowed teacher models, non-commercial licenses, stale rows
+# --------------------------------------------------------------------------------------------------
+
+POLICY_KINDS = {"policy:disallowed_teacher_model": 5, "policy:disallowed_license": 4, "policy:stale": 6}
+STALE_CUTOFF = "2026-01-01T00:00:00+00:00"
+
+
+def _policy_value(name: str, value: Any) -> tuple[str, Any] | None:
+    """(field, value) if the record at `name` deviates from its file's normal provenance, else None."""
+    if not isinstance(value, dict) or _messages(value) is None:  # malformed lines carry no provenance
+        return None
+    if name in sd.TEACHERS and value.get("teacher_model") != sd.TEACHERS[name]:
+        return "teacher_model", value.get("teacher_model")
+    if name in (sd.EXPERT_ALPACA, sd.EXPERT_CHAT) and value.get("license") != sd.LICENSE:
+        return "license", value.get("license")
+    if "created_at" in value and name not in sd.LOG_FILES and name not in (sd.SYN_GPT, sd.FEEDBACK):
+        return "created_at", value["created_at"]
+    return None
+
+
+@pytest.mark.parametrize("seed", [SEED, SEED + 1])
+def test_policy_plant_catalogue_and_counts(seed: int) -> None:
+    assert Counter(p.kind for p in sd.POLICY_PLANTS) == POLICY_KINDS
+    assert {k: n for k, n in _build(seed).planted.items() if k.startswith("policy:")} == POLICY_KINDS
+    assert set(POLICY_KINDS) <= set(sd.PLANTED_PROBLEMS)
+    allowed_teachers = {t.lower() for t in sd.TEACHERS.values()}
+    for p in sd.POLICY_PLANTS:
+        assert p.reason is None or p.reason in {"disallowed_teacher_model", "disallowed_license"}, p
+        if p.kind == "policy:disallowed_teacher_model":
+            assert p.file in sd.TEACHERS and p.field == "teacher_model", p
+            assert p.value is None or p.value.strip().lower() not in allowed_teachers, p
+        elif p.kind == "policy:disallowed_license":
+            assert p.file.startswith("expert/") and p.field == "license" and p.value and "-NC" in p.value, p
+        else:
+            assert p.field == "created_at" and p.tag == "stale" and p.reason is None, p
+            assert p.value and p.value < sd.POLICY_STALE_BEFORE, p
+    stale = [p.value for p in sd.POLICY_PLANTS if p.kind == "policy:stale"]
+    assert len(set(stale)) == len(stale)  # each stale row is identified by its timestamp
+
+
+def test_policy_plants_are_on_disk_clean_and_unique(records: list) -> None:
+    found = Counter()
+    rows = []
+    for name, _, _, value in records:
+        deviation = _policy_value(name, value)
+        if deviation:
+            found[(name, *deviation)] += 1
+            rows.append(value)
+    assert found == Counter((p.file, p.field, p.value) for p in sd.POLICY_PLANTS)
+    # otherwise clean, valid rows: a user and an assistant turn, non-blank strings, no content plant
+    signatures = [*sd.BOILERPLATE_PREFIXES, sd.BOILERPLATE_SUFFIX.strip(), "\x1b", "### ", "Ã", "â€"]
+    for value in rows:
+        msgs = _messages(value)
+        assert msgs and {"user", "assistant"} <= {r for r, _ in msgs}, value
+        assert all(isinstance(c, str) and c.strip() and c not in sd.PLACEHOLDER_OUTPUTS for _, c in msgs), value
+        text = "\n".join(c for _, c in msgs)
+        assert not any(s in text for s in signatures), value
+        assert not any(pattern.search(text) for pattern in PII_PATTERNS.values()), value
+        assert value.get("reviewed", True) is True
+    # and no exact copy of them exists anywhere: dedup cannot remove them, nothing else inherits their value
+    keys = Counter()
+    for _, _, _, value in records:
+        msgs = [(r, c) for r, c in _messages(value) or [] if r != "system"]
+        keys[json.dumps(msgs)] += 1
+    for value in rows:
+        assert keys[json.dumps([(r, c) for r, c in _messages(value) or [] if r != "system"])] == 1, value
+
+
+def test_policy_plants_survive_ingest(raw: Path) -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    from ftdata_assets.project import RAW_SOURCE_DIRS
+    from ftdata_assets.transforms.ingest import read_examples
+
+    frames, rejected = [], []
+    for source, folder in RAW_SOURCE_DIRS.items():
+        for path in sorted((raw / folder).iterdir()):
+            examples, rejects = read_examples(path, source, root=raw)
+            frames.append(examples)
+            rejected.append(rejects)
+    examples = pl.concat(frames)
+    rejects = pl.concat(rejected)
+
+    by_file = {name: examples.filter(pl.col("source_file") == name) for name in sd.OWNED_FILES}
+    mixtral = by_file[sd.SYN_MIXTRAL]["teacher_model"]
+    planted_teachers = Counter(p.value for p in sd.POLICY_PLANTS if p.kind == "policy:disallowed_teacher_model")
+    assert Counter(t for t in mixtral if t != sd.TEACHERS[sd.SYN_MIXTRAL]) == planted_teachers
+    assert by_file[sd.SYN_MIXTRAL].filter(pl.col("teacher_model").is_null())["source"].to_list() == ["synthetic"]
+    licenses = pl.concat([by_file[sd.EXPERT_ALPACA], by_file[sd.EXPERT_CHAT]])
+    planted_licenses = Counter(p.value for p in sd.POLICY_PLANTS if p.kind == "policy:disallowed_license")
+    assert Counter(v for v in licenses["license"] if v != sd.LICENSE) == planted_licenses
+    assert set(licenses.filter(pl.col("license") != sd.LICENSE)["source"]) == {"expert"}
+
+    # the planted timestamps reach created_at (UTC), and they are the only rows before the cut-off
+    cutoff = dt.datetime.fromisoformat(STALE_CUTOFF)
+    old = examples.filter(pl.col("created_at") < cutoff)
+    planted = sorted(dt.datetime.fromisoformat(p.value) for p in sd.POLICY_PLANTS if p.kind == "policy:stale")
+    assert sorted(old["created_at"]) == planted
+    assert set(old["source_file"]) == {sd.EXPERT_CHAT}
+    assert examples["created_at"].drop_nulls().len() > 2000  # logs, the GPT batch and feedback are dated
+    # and none of them is an ingest reject
+    for p in sd.POLICY_PLANTS:
+        if p.value is not None:
+            assert not rejects["original"].str.contains(p.value, literal=True).any(), p

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from ftdata_assets.defs import curation_assets, pii_assets, quality_assets, raw_assets
+from ftdata_assets.defs import curation_assets, pii_assets, quality_assets, raw_assets, review_assets
 from ftdata_assets.defs.automation import (
     curate_job,
     daily_log_ingestion,
     ingest_production_logs_job,
     ingest_synthetic_batch_job,
+    review_decisions_sensor,
     synthetic_batch_sensor,
 )
 from ftdata_assets.defs.io import PolarsParquetIOManager
@@ -20,11 +21,13 @@ from ftdata_assets.project import Project
 def build_definitions(project_root: Path) -> dg.Definitions:
     project = Project(project_root)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([raw_assets, curation_assets, pii_assets, quality_assets]),
-        asset_checks=dg.load_asset_checks_from_modules([raw_assets, curation_assets, pii_assets, quality_assets]),
+        assets=dg.load_assets_from_modules([raw_assets, curation_assets, pii_assets, quality_assets, review_assets]),
+        asset_checks=dg.load_asset_checks_from_modules(
+            [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
+        ),
         jobs=[ingest_production_logs_job, ingest_synthetic_batch_job, curate_job],
         schedules=[daily_log_ingestion],
-        sensors=[synthetic_batch_sensor(project_root)],
+        sensors=[synthetic_batch_sensor(project_root), review_decisions_sensor(project_root)],
         resources={
             "project": ProjectResource(root=str(project_root)),
             "io_manager": PolarsParquetIOManager(base_dir=str(project.interim_dir)),

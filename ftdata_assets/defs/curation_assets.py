@@ -88,21 +88,32 @@ def normalize(
     ),
 )
 def rejects(
-    ingest_rejects: pl.DataFrame, scored_examples: pl.DataFrame, deduplicated_examples: pl.DataFrame
+    ingest_rejects: pl.DataFrame, scored_examples: pl.DataFrame, reviewed_examples: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
+    dropped = scored_examples.filter(pl.col("drop_reason").is_not_null())
+    is_quality = pl.col("drop_reason").str.starts_with(ReasonCode.LOW_QUALITY_PREFIX)
     quality = rejects_from_examples(
-        scored_examples.filter(pl.col("drop_reason").is_not_null()),
+        dropped.filter(is_quality),
         "quality",
         pl.col("drop_reason"),
         pl.lit("failed quality rule ") + pl.col("drop_reason").str.strip_prefix(ReasonCode.LOW_QUALITY_PREFIX),
     )
+    policy = rejects_from_examples(
+        dropped.filter(~is_quality), "policy", pl.col("drop_reason"), pl.col("policy_detail").fill_null("")
+    )
     duplicates = rejects_from_examples(
-        deduplicated_examples.filter(pl.col("duplicate_of").is_not_null()),
+        reviewed_examples.filter(pl.col("duplicate_of").is_not_null()),
         "dedup",
         pl.col("dedup_reason"),
-        pl.format("duplicate of {} (cluster {})", "duplicate_of", "cluster_id"),
+        pl.format("duplicate of {} (cluster {})", "duplicate_of", pl.coalesce("prompt_cluster", "cluster_id")),
     )
-    frame = pl.concat([ingest_rejects, quality, duplicates])
+    in_review = rejects_from_examples(
+        reviewed_examples.filter(pl.col("review_status") == "rejected"),
+        "review",
+        pl.lit(ReasonCode.REJECTED_IN_REVIEW),
+        pl.lit("rejected by ") + pl.col("reviewed_by").fill_null("?"),
+    )
+    frame = pl.concat([ingest_rejects, quality, policy, duplicates, in_review])
     by_layer = frame.group_by("layer", "reason").len().sort("layer", "reason")
     return dg.Output(
         frame,
@@ -126,6 +137,7 @@ def rejects(
         )
         for split in SPLITS
     },
+    deps=["audit_sample"],  # its blocking audit_error_rate check gates the release
     check_specs=[
         dg.AssetCheckSpec(
             "splits_disjoint",
@@ -135,9 +147,11 @@ def rejects(
         )
     ],
 )
-def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, deduplicated_examples: pl.DataFrame):
+def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, reviewed_examples: pl.DataFrame):
     params = project.params("split")
-    examples = deduplicated_examples.filter(pl.col("duplicate_of").is_null()).select(list(EXAMPLE_SCHEMA))
+    examples = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null()).select(
+        list(EXAMPLE_SCHEMA)
+    )
     assigned = assign_splits(examples, params["ratios"], str(params["seed"]))
     splits = {
         split: assigned.filter(pl.col("split") == split)
@@ -174,6 +188,7 @@ def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, 
         "validation": dg.AssetIn(),
         "test": dg.AssetIn(),
         "rejects": dg.AssetIn(),
+        "reviewed_examples": dg.AssetIn(),
     },
     check_specs=[
         dg.AssetCheckSpec(
@@ -195,6 +210,7 @@ def ledger(
     validation: pl.LazyFrame,
     test: pl.LazyFrame,
     rejects: pl.DataFrame,
+    reviewed_examples: pl.LazyFrame,
 ):
     raw_frames = [
         *(raw_production_logs or {}).values(),
@@ -208,7 +224,8 @@ def ledger(
         "validation": count_rows(validation),
         "test": count_rows(test),
     }
-    payload = build_ledger(rows_in, split_counts, rejects, held_for_review=0)
+    held = count_rows(reviewed_examples.filter(pl.col("review_status") == "held"))
+    payload = build_ledger(rows_in, split_counts, rejects, held_for_review=held)
     write_json_atomically(payload, project.project.metrics_dir / "ledger.json")
     imbalance = ledger_imbalance(payload)
     yield dg.MaterializeResult(

@@ -5,6 +5,7 @@ import polars as pl
 
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.deduplicate import deduplicate
+from ftdata_assets.transforms.provenance import ProvenancePolicy, apply_policy, policy_summary
 from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summary, template_concentration
 
 
@@ -12,7 +13,8 @@ from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summ
     group_name="curate",
     kinds={"polars", "parquet"},
     description=(
-        "scrubbed_examples with `drop_reason` (low_quality:<rule>, null = keep), `tags` (refusal, edge_case, "
+        "scrubbed_examples with `drop_reason` (low_quality:<rule>, or a provenance-policy violation: "
+        "disallowed_teacher_model / disallowed_license; null = keep), `tags` (refusal, edge_case, stale, "
         "repaired_mojibake, ...), `quality_score`, `token_count` and `language`. Refusals are tagged and kept."
     ),
 )
@@ -20,7 +22,8 @@ def scored_examples(
     context: dg.AssetExecutionContext, project: ProjectResource, scrubbed_examples: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
     config = QualityConfig.from_params(project.params("quality"))
-    scored = assess(scrubbed_examples, config)
+    policy = ProvenancePolicy.from_params(project.params("policy"))
+    scored = apply_policy(assess(scrubbed_examples, config), policy)
     summary = quality_summary(scored)
     kept = scored.filter(pl.col("drop_reason").is_null())
     openings = template_concentration(kept, n_words=5, top=5)
@@ -34,8 +37,23 @@ def scored_examples(
             "refusal_share": round(summary["refusal_share"], 4),
             "harmful": summary["harmful"],
             "top_prompt_openings": dg.MetadataValue.json(openings.to_dicts()),
+            "policy": dg.MetadataValue.json(policy_summary(scored)),
         },
     )
+
+
+def read_previous_version(project: ProjectResource, folder: str | None) -> pl.DataFrame | None:
+    """The previous release's rows (every Parquet file of the folder), or None when not configured."""
+    if not folder:
+        return None
+    path = project.project.root / folder
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else []
+    if not files:
+        raise FileNotFoundError(
+            f"dedup.previous_version is {folder!r} but {path} holds no Parquet split: fetch the release first, "
+            f"e.g. `dvc get . data/curated --rev <tag> -o {folder}`, or set it to null"
+        )
+    return pl.concat([pl.read_parquet(f, columns=["example_id", "source", "messages"]) for f in files])
 
 
 @dg.asset(
@@ -43,15 +61,20 @@ def scored_examples(
     kinds={"polars", "parquet"},
     description=(
         "Kept scored rows with `cluster_id`, `duplicate_of` and `dedup_reason`: exact copies (after NFKC, case "
-        "and whitespace normalization) and MinHash-LSH near-duplicates of whole conversations, across all "
-        "sources; one row per cluster is kept, by source priority, then quality."
+        "and whitespace normalization) and MinHash-LSH near-duplicates of whole conversations, then rows asking "
+        "the same question (user turns) with an agreeing answer, across all sources; one row per cluster is "
+        "kept, by source priority, then quality. Same-question clusters whose answers disagree get "
+        "`contradiction` and go to review_queue. With dedup.previous_version, rows of that release always win."
     ),
 )
 def deduplicated_examples(project: ProjectResource, scored_examples: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    params = project.params("dedup")
     kept = scored_examples.filter(pl.col("drop_reason").is_null())
-    deduped = deduplicate(kept, project.params("dedup"))
+    previous = read_previous_version(project, params.get("previous_version"))
+    deduped = deduplicate(kept, params, previous=previous)
     by_reason = deduped.group_by("dedup_reason").len().filter(pl.col("dedup_reason").is_not_null())
     winners = deduped.filter(pl.col("duplicate_of").is_null())
+    contradictions = winners.filter(pl.col("contradiction").is_not_null())
     return dg.Output(
         deduped,
         metadata={
@@ -61,5 +84,16 @@ def deduplicated_examples(project: ProjectResource, scored_examples: pl.DataFram
             .get_column("cluster_id")
             .n_unique(),
             "kept_by_source": dg.MetadataValue.json(dict(winners.group_by("source").len().sort("source").iter_rows())),
+            "contradiction_rows": contradictions.height,
+            "contradiction_groups": contradictions.get_column("prompt_cluster").n_unique(),
+            "contradictions_by_kind": dg.MetadataValue.json(
+                dict(
+                    contradictions.group_by("contradiction")
+                    .agg(pl.col("prompt_cluster").n_unique())
+                    .sort("contradiction")
+                    .iter_rows()
+                )
+            ),
+            "previous_version_rows": previous.height if previous is not None else 0,
         },
     )

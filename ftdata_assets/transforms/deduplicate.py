@@ -153,13 +153,20 @@ def _prompt_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequ
     prompt_level = scored.select("__row", "prompt_cluster", "contradiction").with_columns(
         prompt_duplicate_of=prompt_duplicate_of
     )
+    final_winner = dict(
+        prompt_level.select(kept.get_column("example_id"), "prompt_duplicate_of").drop_nulls().iter_rows()
+    )
     kept_rows = frame.with_row_index("__frame_row").filter(pl.col("duplicate_of").is_null()).get_column("__frame_row")
     prompt_level = prompt_level.with_columns(__frame_row=kept_rows)
     return (
         frame.with_row_index("__frame_row")
         .join(prompt_level.drop("__row"), on="__frame_row", how="left", maintain_order="left")
         .with_columns(
-            duplicate_of=pl.coalesce("duplicate_of", "prompt_duplicate_of"),
+            # a conversation-level loser whose winner then lost on its prompt points at the row finally kept
+            duplicate_of=pl.coalesce(
+                pl.col("duplicate_of").replace_strict(final_winner, default=pl.col("duplicate_of")),
+                "prompt_duplicate_of",
+            ),
             dedup_reason=pl.when(pl.col("prompt_duplicate_of").is_not_null())
             .then(pl.lit(ReasonCode.DUPLICATE_PROMPT))
             .otherwise(pl.col("dedup_reason")),
