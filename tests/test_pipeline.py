@@ -144,3 +144,42 @@ def test_refusals_are_kept_and_tagged(materialized_project: Path) -> None:
     refusals = scored.filter(pl.col("tags").list.contains("refusal"))
     assert refusals.height > 50
     assert refusals.filter(pl.col("drop_reason").is_null()).height / refusals.height > 0.95
+
+
+def test_planted_policy_rows_are_rejected_with_their_reason_and_stale_rows_kept_tagged(
+    materialized_project: Path,
+) -> None:
+    from ftdata_assets.sample_data import POLICY_PLANTS
+
+    rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet")
+    policy = rejects.filter(pl.col("layer") == "policy")
+    expected = sorted(p.reason for p in POLICY_PLANTS if p.reason)
+    assert sorted(policy["reason"]) == expected
+    files = {p.file for p in POLICY_PLANTS if p.reason}
+    assert set(policy["source_file"]) == files
+    assert policy["detail"].str.contains(r"teacher|license").all()  # says what was wrong, e.g. the license
+
+    scored = pl.read_parquet(materialized_project / "data" / "interim" / "scored_examples.parquet")
+    stale = scored.filter(pl.col("tags").list.contains("stale"))
+    assert stale.height == sum(1 for p in POLICY_PLANTS if p.tag == "stale")
+    assert stale["drop_reason"].null_count() == stale.height
+
+
+def test_contradictions_are_held_out_of_the_splits_and_counted(materialized_project: Path) -> None:
+    import json
+
+    from ftdata_assets.sample_data import CONTRADICTIONS
+
+    queue = pl.read_parquet(materialized_project / "data" / "review" / "export" / "queue.parquet")
+    contradictions = queue.filter(pl.col("review_kind") == "contradiction")
+    prompts = set(contradictions["prompt"])
+    found = [c.topic for c in CONTRADICTIONS if c.prompt_a in prompts and c.prompt_b in prompts]
+    assert len(found) >= 5  # the lexical method misses the synonym pair (outdoors / outside)
+    ledger = json.loads((materialized_project / "data" / "metrics" / "ledger.json").read_text())
+    assert ledger["held_for_review"] == contradictions["example_id"].n_unique()
+    released = pl.concat([read_split(materialized_project, split) for split in SPLITS])
+    assert not set(contradictions["example_id"]) & set(released["example_id"])
+    dedup_rejects = pl.read_parquet(materialized_project / "data" / "rejects" / "rejects.parquet").filter(
+        pl.col("reason") == "duplicate_prompt"
+    )
+    assert dedup_rejects.height > 100  # templated questions asked again with the same answer
