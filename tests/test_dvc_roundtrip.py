@@ -5,6 +5,7 @@ The copy holds the working tree's tracked and untracked (not ignored) files, so 
 committed `dvc.lock` is reproduced exactly by the main job on the bundled sample."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -18,14 +19,18 @@ from tests.conftest import REPO_ROOT
 BIN = Path(sys.executable).parent
 
 
-def run(cmd: list[str], cwd: Path) -> str:
+def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DAGSTER_HOME", "FTDATA_PROJECT_DIR"}}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("GIT_AUTHOR_NAME", "ftdata-test")
     env.setdefault("GIT_AUTHOR_EMAIL", "test@example.invalid")
     env.setdefault("GIT_COMMITTER_NAME", "ftdata-test")
     env.setdefault("GIT_COMMITTER_EMAIL", "test@example.invalid")
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    return env
+
+
+def run(cmd: list[str], cwd: Path) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"{cmd} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
@@ -96,3 +101,23 @@ def test_main_job_push_clone_pull_gives_identical_curated_files(tmp_path: Path) 
     run([str(BIN / "dvc"), "pull"], full)
     assert tree_digests(full / "data" / "curated") == curated
     assert tree_digests(full / "data" / "raw") == tree_digests(origin / "data" / "raw")
+
+    # A broken promise fails the DVC stage and leaves dvc.lock (and the released splits) as they were: here a
+    # tightened suite says the splits must hold at most 100 rows, which the sample's release breaks.
+    lock_before = (origin / "dvc.lock").read_bytes()
+    suite_path = origin / "expectations" / "split_summary.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "total_rows", "max_value": 100},
+            "meta": {"severity": "error", "why": "test: a promise the release breaks"},
+        }
+    )
+    suite_path.write_text(json.dumps(suite, indent=2, sort_keys=True) + "\n")
+    failed = subprocess.run(
+        [str(BIN / "dvc"), "repro"], cwd=origin, capture_output=True, text=True, check=False, env=clean_env()
+    )
+    assert failed.returncode != 0
+    assert "splits_expectations" in failed.stdout + failed.stderr
+    assert (origin / "dvc.lock").read_bytes() == lock_before

@@ -208,3 +208,52 @@ def test_a_near_duplicate_of_a_row_that_loses_on_its_prompt_points_at_the_row_fi
         "log": ("exp", "duplicate_prompt"),
         "syn": ("exp", "near_duplicate"),  # lost to "log" as a conversation, and "log" lost to "exp"
     }
+
+
+def bag_of_words_embedder(synonyms: dict[str, str]):
+    """A deterministic stand-in for a sentence-embedding model: word counts over a fixed vocabulary, with the
+    given synonyms folded together (what a real model does for paraphrases)."""
+    import re as regex
+
+    import numpy as np
+
+    def embed(texts: list[str]) -> np.ndarray:
+        docs = [[synonyms.get(w, w) for w in regex.findall(r"\w+", t.lower()) if w not in STOP] for t in texts]
+        vocab = sorted({w for d in docs for w in d})
+        index = {w: i for i, w in enumerate(vocab)}
+        matrix = np.zeros((len(texts), max(len(vocab), 1)), dtype=np.float32)
+        for row, doc in enumerate(docs):
+            for word in doc:
+                matrix[row, index[word]] += 1
+        return matrix
+
+    return embed
+
+
+STOP = {"can", "i", "the", "use", "does", "is", "a"}
+
+
+def test_semantic_prompt_clusters_find_paraphrases_the_lexical_method_misses() -> None:
+    cam = next(c for c in CONTRADICTIONS if c.topic == "cam_mini_outdoor")
+    rows = [chat("a", "expert", cam.prompt_a, cam.answer_a), chat("b", "synthetic", cam.prompt_b, cam.answer_b)]
+    lexical = deduplicate(pl.DataFrame(rows), PARAMS)
+    assert lexical["contradiction"].null_count() == 2
+
+    params = {**PARAMS, "semantic": {"model": "multilingual-e5-small-q4", "threshold": 0.95}}
+    embed = bag_of_words_embedder({"outside": "outdoors"})
+    semantic = deduplicate(pl.DataFrame(rows), params, embed=embed)
+    assert semantic["contradiction"].to_list() == ["polarity", "polarity"]
+
+
+def test_semantic_prompt_clusters_still_require_equal_numbers() -> None:
+    from ftdata_assets.transforms.prompts import semantic_prompt_clusters
+
+    import numpy as np
+
+    def embed(texts: list[str]) -> np.ndarray:  # every prompt means the same: only the anchors can split them
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+    ids = semantic_prompt_clusters(
+        pl.Series(["Hub shows error E-330", "Hub shows error E-518", "hub shows error E-330!", "Hi"]), 0.95, embed
+    ).to_list()
+    assert ids[0] == ids[2] and ids[0] != ids[1] and ids[3] is None

@@ -61,7 +61,6 @@ def synthetic_batch_sensor(project_root: Path) -> dg.SensorDefinition:
     return _sensor
 
 
-
 def review_files_digest(folders: list[Path]) -> tuple[str, int]:
     """A digest of the names and bytes of every review file (decisions, audit labels), and how many there are.
 

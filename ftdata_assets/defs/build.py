@@ -4,7 +4,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from ftdata_assets.defs import curation_assets, pii_assets, quality_assets, raw_assets, review_assets
+from ftdata_assets.defs import (
+    curation_assets,
+    pii_assets,
+    quality_assets,
+    raw_assets,
+    review_assets,
+    validation_checks,
+)
 from ftdata_assets.defs.automation import (
     curate_job,
     daily_log_ingestion,
@@ -17,14 +24,20 @@ from ftdata_assets.defs.io import PolarsParquetIOManager
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.project import Project
 
+ASSET_MODULES = [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
+
 
 def build_definitions(project_root: Path) -> dg.Definitions:
     project = Project(project_root)
     return dg.Definitions(
         assets=dg.load_assets_from_modules([raw_assets, curation_assets, pii_assets, quality_assets, review_assets]),
-        asset_checks=dg.load_asset_checks_from_modules(
-            [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
-        ),
+        asset_checks=[
+            *dg.load_asset_checks_from_modules(
+                [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
+            ),
+            *validation_checks.layer_checks,
+            validation_checks.splits_expectations,
+        ],
         jobs=[ingest_production_logs_job, ingest_synthetic_batch_job, curate_job],
         schedules=[daily_log_ingestion],
         sensors=[synthetic_batch_sensor(project_root), review_decisions_sensor(project_root)],

@@ -8,6 +8,7 @@ import polars as pl
 
 from ftdata_assets.defs.partitions import production_log_days, synthetic_batches
 from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.defs.validation_checks import raw_check_spec, validate_asset
 from ftdata_assets.schema import RAW_SCHEMA
 from ftdata_assets.transforms.ingest import read_raw
 
@@ -34,19 +35,17 @@ def read_source_files(
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=RAW_SCHEMA)
 
 
-def describe_raw(context: dg.AssetExecutionContext, raw: pl.DataFrame, files: list[Path]) -> None:
+def describe_raw(raw: pl.DataFrame, files: list[Path]) -> dict:
     """Row counts and reject reasons as metadata, so the UI says what a materialization read."""
     rejected = raw.filter(pl.col("reason").is_not_null())
     by_reason = rejected.group_by("reason").len().sort("reason")
-    context.add_output_metadata(
-        {
-            "files": dg.MetadataValue.json([p.name for p in files]),
-            "lines": raw.height,
-            "examples": raw.height - rejected.height,
-            "rejected": rejected.height,
-            "rejected_by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows())),
-        }
-    )
+    return {
+        "files": dg.MetadataValue.json([p.name for p in files]),
+        "lines": raw.height,
+        "examples": raw.height - rejected.height,
+        "rejected": rejected.height,
+        "rejected_by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows())),
+    }
 
 
 def partition_file_asset(
@@ -54,12 +53,19 @@ def partition_file_asset(
 ) -> dg.AssetsDefinition:
     """A source read one file per partition (a log day, a synthetic batch)."""
 
-    @dg.asset(name=name, partitions_def=partitions_def, group_name=RAW_GROUP, kinds=RAW_KINDS, description=description)
-    def _asset(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
+    @dg.asset(
+        name=name,
+        partitions_def=partitions_def,
+        group_name=RAW_GROUP,
+        kinds=RAW_KINDS,
+        description=description,
+        check_specs=[raw_check_spec(name)],
+    )
+    def _asset(context: dg.AssetExecutionContext, project: ProjectResource):
         path = project.project.partition_file(source, context.partition_key)
         raw = read_source_files(project, source, [path], context.partition_key)
-        describe_raw(context, raw, [path])
-        return raw
+        yield dg.Output(raw, metadata=describe_raw(raw, [path]))
+        yield validate_asset(project, name, raw)
 
     return _asset
 
@@ -68,11 +74,10 @@ def folder_asset(name: str, source: str, description: str) -> dg.AssetsDefinitio
     """A source read as every file in its folder (expert sets, feedback)."""
 
     @dg.asset(name=name, group_name=RAW_GROUP, kinds=RAW_KINDS, description=description)
-    def _asset(context: dg.AssetExecutionContext, project: ProjectResource) -> pl.DataFrame:
+    def _asset(project: ProjectResource) -> dg.Output[pl.DataFrame]:
         files = project.project.source_files(source)
         raw = read_source_files(project, source, files, None)
-        describe_raw(context, raw, files)
-        return raw
+        return dg.Output(raw, metadata=describe_raw(raw, files))
 
     return _asset
 

@@ -80,10 +80,14 @@ def materialize_all(
         report.steps.append((label, seconds))
         if not result.success:
             raise PipelineError(f"{label} failed: {failure_summary(result)}")
+        evaluations = result.get_asset_check_evaluations()
+        for e in evaluations:
+            if not e.passed and e.severity == dg.AssetCheckSeverity.WARN:
+                progress(f"warning: check {e.asset_key.to_user_string()}:{e.check_name} failed (WARN, not blocking)")
         failed_checks = [
             f"{e.asset_key.to_user_string()}:{e.check_name}"
-            for e in result.get_asset_check_evaluations()
-            if not e.passed
+            for e in evaluations
+            if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
         ]
         if failed_checks:
             raise PipelineError(f"{label}: blocking checks failed: {', '.join(failed_checks)}")

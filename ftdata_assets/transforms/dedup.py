@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -361,7 +361,29 @@ def _components(n: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 def _cluster(signatures: np.ndarray, lo: np.ndarray, hi: np.ndarray, min_matches: int) -> np.ndarray:
     """Anchor node per node, from verified pairs (lo < hi); every cluster is a clique of similar pairs."""
-    n = signatures.shape[0]
+    return clique_partition(
+        signatures.shape[0],
+        lo,
+        hi,
+        closeness=lambda node, others: (signatures[others] == signatures[node]).sum(axis=1),
+        similar=lambda nodes: _similar_matrix(signatures, nodes, min_matches),
+    )
+
+
+def clique_partition(
+    n: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    closeness: Callable[[int, list[int]], np.ndarray],
+    similar: Callable[[list[int]], np.ndarray],
+) -> np.ndarray:
+    """Anchor node per node (0..n-1) from the similar pairs (lo < hi, no repeats); every cluster is a clique.
+
+    The clustering of step 6 of the module docstring, independent of the similarity measure: node order is the
+    tie-break (callers number their nodes in a stable order, e.g. by content id). `closeness(node, others)`
+    scores `others` against `node` (higher = closer; it orders an anchor's candidates), `similar(nodes)` is
+    the boolean matrix of "similar enough" for every pair of `nodes`; both must agree with the pairs given.
+    """
     anchor = np.arange(n, dtype=np.int64)
     if len(lo) == 0:
         return anchor
@@ -398,12 +420,12 @@ def _cluster(signatures: np.ndarray, lo: np.ndarray, hi: np.ndarray, min_matches
             members = [node]
             if len(candidates) > 1:
                 # most similar to the anchor first (ties: rank), so the closest variants stay together
-                closeness = (signatures[candidates] == signatures[node]).sum(axis=1)
-                candidates = [candidates[i] for i in np.lexsort((rank[candidates], -closeness))]
-                similar = _similar_matrix(signatures, candidates, min_matches)
+                score = np.asarray(closeness(node, candidates))
+                candidates = [candidates[i] for i in np.lexsort((rank[candidates], -score))]
+                pairwise = similar(candidates)
                 chosen: list[int] = []
                 for i in range(len(candidates)):
-                    if all(similar[i, j] for j in chosen):
+                    if all(pairwise[i, j] for j in chosen):
                         chosen.append(i)
                 members += [candidates[i] for i in chosen]
             else:

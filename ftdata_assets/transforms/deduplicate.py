@@ -4,9 +4,11 @@ Winners follow source priority (expert > feedback > production_log > synthetic b
 score, then the lowest example id, then file and line: the same inputs always keep the same rows.
 """
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ftdata_assets.schema import ReasonCode
@@ -17,7 +19,16 @@ from ftdata_assets.transforms.dedup import (
     pick_cluster_winners,
     source_rank,
 )
-from ftdata_assets.transforms.prompts import CONFLICT_KINDS, agreeing_with, cluster_conflicts, prompt_clusters
+from ftdata_assets.transforms.prompts import (
+    CONFLICT_KINDS,
+    agreeing_with,
+    cluster_conflicts,
+    prompt_clusters,
+    semantic_prompt_clusters,
+)
+from ftdata_assets.transforms.semantic_dedup import DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS, embed_texts
+
+Embedder = Callable[[list[str]], np.ndarray]
 
 
 def conversation_text(messages: pl.Expr) -> pl.Expr:
@@ -108,7 +119,9 @@ def _conversation_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority
     )
 
 
-def _prompt_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str]) -> pl.DataFrame:
+def _prompt_dedup(
+    frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str], embed: Embedder | None = None
+) -> pl.DataFrame:
     """Among rows still kept: `prompt_cluster`, `contradiction` (conflict kinds of the cluster) and, for
     non-contradicting clusters, `duplicate_prompt` drops of rows whose answer agrees with the cluster winner."""
     kept = frame.filter(pl.col("duplicate_of").is_null())
@@ -119,12 +132,21 @@ def _prompt_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequ
         if "tags" in kept.columns
         else pl.Series([False] * kept.height)
     )
-    clusters = prompt_clusters(
-        prompts,
-        float(params.get("prompt_threshold", 0.8)),
-        num_perm=int(params.get("num_perm", 128)),
-        seed=str(params.get("seed", "ftdata-dedup-v1")),
-    )
+    semantic = params.get("semantic")
+    if semantic:
+        model = str(semantic.get("model", DEFAULT_EMBEDDING_MODEL))
+        clusters = semantic_prompt_clusters(
+            prompts,
+            float(semantic.get("threshold", EMBEDDING_MODELS[model].suggested_threshold)),
+            embed or functools.partial(embed_texts, model_name=model),
+        )
+    else:
+        clusters = prompt_clusters(
+            prompts,
+            float(params.get("prompt_threshold", 0.8)),
+            num_perm=int(params.get("num_perm", 128)),
+            seed=str(params.get("seed", "ftdata-dedup-v1")),
+        )
     kinds = params.get("contradiction_kinds")
     conflicts = cluster_conflicts(
         clusters, prompts, answers, refusals, kinds=CONFLICT_KINDS if kinds is None else tuple(kinds)
@@ -176,7 +198,10 @@ def _prompt_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequ
 
 
 def deduplicate(
-    examples: pl.DataFrame, params: Mapping[str, Any], previous: pl.DataFrame | None = None
+    examples: pl.DataFrame,
+    params: Mapping[str, Any],
+    previous: pl.DataFrame | None = None,
+    embed: Embedder | None = None,
 ) -> pl.DataFrame:
     """Add `cluster_id` (near cluster of the conversation), `duplicate_of` (the kept row's example id, null if
     kept), `dedup_reason` (exact_duplicate / near_duplicate / duplicate_prompt / null), `prompt_cluster`
@@ -186,11 +211,13 @@ def deduplicate(
     Exact copies are settled first, then near-duplicate conversations, then same-question rows with agreeing
     answers. With `previous` (the previous dataset version's rows), its rows always win their clusters and are
     never dropped: only new rows are removed, also when they duplicate a previous row no longer in the input.
+    With `dedup.semantic` ({model, threshold}; needs the `semantic` extra) same-question clusters come from
+    sentence embeddings of the user turns instead of content words; `embed` overrides the model (tests).
     """
     priority = tuple(params.get("source_priority") or DEFAULT_SOURCE_PRIORITY)
     frame = _with_previous(examples, previous)
     frame = _conversation_dedup(frame, params, priority)
-    frame = _prompt_dedup(frame, params, priority)
+    frame = _prompt_dedup(frame, params, priority, embed)
     is_old = pl.col(PREVIOUS_RANK) == 0
     return (
         frame.with_columns(

@@ -18,7 +18,8 @@ Same question ("near-identical prompts")
     word ("hi", "?") is the same question as nothing.
     Measured limit: synonyms are different words ("outdoors" / "outside" leaves 4 of 6 words shared, J = 0.67,
     below the default 0.8). Lowering the threshold finds more rewordings and more false matches; the optional
-    semantic path is the fix for paraphrases.
+    semantic path (`semantic_prompt_clusters`, `dedup.semantic` in params.yaml, the `semantic` extra) is the
+    fix for paraphrases: prompts whose sentence embeddings have cosine >= its threshold, anchors still equal.
 
 Answers disagree (`answer_conflict`), checked for every pair in a prompt cluster:
 - `polarity`: one answer opens with yes and the other with no ("Generally yes." / "No. Metformin must never
@@ -35,11 +36,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import polars as pl
 
-from ftdata_assets.transforms.dedup import near_duplicate_clusters, normalize_for_dedup
+from ftdata_assets.transforms.dedup import exact_duplicate_clusters, near_duplicate_clusters, normalize_for_dedup
+from ftdata_assets.transforms.semantic_dedup import semantic_duplicate_clusters
 
 TOKEN_PATTERN = r"\w+(?:[-.'’/]\w+)*"
 
@@ -112,6 +115,22 @@ def prompt_clusters(
         for row, sub in _complete_linkage(members.select("row", "content").rows(), threshold):
             labels[row] = f"{group}#{sub}"
     return pl.Series("prompt_cluster", labels, dtype=pl.String)
+
+
+def semantic_prompt_clusters(
+    prompts: pl.Series, threshold: float, embed: Callable[[list[str]], np.ndarray]
+) -> pl.Series:
+    """Like `prompt_clusters`, with embedding cosine >= `threshold` instead of content-word Jaccard (cliques,
+    see `semantic_dedup`); numbers and codes must still be equal, and a prompt with no content word matches
+    nothing. `embed` maps texts to vectors (`semantic_dedup.embed_texts` with a model of the extra)."""
+    keys = prompt_tokens(prompts)
+    embeddings = embed(prompts.fill_null("").to_list())
+    clusters = semantic_duplicate_clusters(embeddings, threshold, ids=exact_duplicate_clusters(prompts))
+    return keys.select(
+        pl.when(pl.col("content") != "")
+        .then(pl.lit(clusters) + pl.lit("|") + pl.col("anchors"))
+        .alias("prompt_cluster")
+    ).to_series()
 
 
 def _complete_linkage(members: list[tuple[int, str]], threshold: float) -> list[tuple[int, int]]:
