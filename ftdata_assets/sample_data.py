@@ -35,10 +35,8 @@ import copy
 import gzip
 import io
 import json
-import os
 import random
 import sys
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -49,6 +47,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ftdata_assets.atomic_files import write_bytes_atomically
 from ftdata_assets.schema import ReasonCode
 
 DEFAULT_SEED = 20261101
@@ -2656,22 +2655,6 @@ def build_sample(seed: int = DEFAULT_SEED) -> SampleData:
     return SampleData(files, counts, dict(sorted(ctx.planted.items())))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same directory + os.replace: readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def generate_sample(raw_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     """(Re)write the sample raw data under `raw_dir`; return {relative path: records}.
 
@@ -2683,7 +2666,7 @@ def generate_sample(raw_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     for name in OWNED_FILES:
         (raw_dir / name).unlink(missing_ok=True)
     for name, data in sample.files.items():
-        _write_atomic(raw_dir / name, data)
+        write_bytes_atomically(raw_dir / name, data)
     return dict(sample.counts)
 
 

@@ -246,9 +246,9 @@ def test_semantic_prompt_clusters_find_paraphrases_the_lexical_method_misses() -
 
 
 def test_semantic_prompt_clusters_still_require_equal_numbers() -> None:
-    from ftdata_assets.transforms.prompts import semantic_prompt_clusters
-
     import numpy as np
+
+    from ftdata_assets.transforms.prompts import semantic_prompt_clusters
 
     def embed(texts: list[str]) -> np.ndarray:  # every prompt means the same: only the anchors can split them
         return np.ones((len(texts), 3), dtype=np.float32)

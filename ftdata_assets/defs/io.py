@@ -5,8 +5,6 @@ partition), written to a temporary file in the same directory and renamed into p
 """
 
 import json
-import os
-import tempfile
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,22 +13,14 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
+from ftdata_assets.atomic_files import write_atomically, write_bytes_atomically
+
 PARQUET_WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "statistics": True}
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
-    """Write to a temp file beside `path`, fsync, then rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            frame.write_parquet(handle, **PARQUET_WRITE_OPTIONS)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Readers see the old file or the new one, never half of one."""
+    write_atomically(path, lambda handle: frame.write_parquet(handle, **PARQUET_WRITE_OPTIONS))
 
 
 def wants_lazy_frame(annotation: Any) -> bool:
@@ -43,16 +33,7 @@ def wants_lazy_frame(annotation: Any) -> bool:
 
 def write_json_atomically(payload: dict, path: Path) -> None:
     """Metrics files (DVC metrics) get the same temp-file-and-rename treatment as the Parquet outputs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(path, (json.dumps(payload, indent=2) + "\n").encode())
 
 
 class _PolarsParquetUPathIOManager(dg.UPathIOManager):

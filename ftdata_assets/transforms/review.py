@@ -15,8 +15,6 @@ parsing is what lets one bad line cost one line instead of the whole file. Every
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from hashlib import blake2b
@@ -25,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from ftdata_assets.atomic_files import write_bytes_atomically
 from ftdata_assets.transforms.dedup import DEFAULT_SOURCE_PRIORITY, source_rank
 from ftdata_assets.transforms.deduplicate import role_text
 
@@ -164,31 +163,6 @@ def build_review_queue(members: pl.DataFrame, *, priority: Sequence[str] = DEFAU
 # export
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder + fsync + rename: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the export from other people on a shared machine
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _csv_view(frame: pl.DataFrame) -> pl.DataFrame:
     """CSV has no lists or structs: nested columns become JSON text a person can still read."""
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
@@ -209,8 +183,8 @@ def write_review_export(frame: pl.DataFrame, directory: Path, stem: str) -> dict
     parquet = io.BytesIO()
     frame.write_parquet(parquet)
     paths = {"parquet": directory / f"{stem}.parquet", "csv": directory / f"{stem}.csv"}
-    _atomic_write(paths["parquet"], parquet.getvalue())
-    _atomic_write(paths["csv"], _csv_view(frame).write_csv().encode("utf-8"))
+    write_bytes_atomically(paths["parquet"], parquet.getvalue())
+    write_bytes_atomically(paths["csv"], _csv_view(frame).write_csv().encode("utf-8"))
     return paths
 
 
