@@ -101,6 +101,9 @@ def print_summary(project: Project) -> None:
     print(f"rejected: {rejected} (" + ", ".join(f"{r} {n}" for r, n in ledger["rejected"].items()) + ")")
     print(f"held for review: {ledger['held_for_review']}")
     print(f"curated files: {project.curated_dir}")
+    queue = project.review_export_dir / "queue.csv"
+    if queue.exists():
+        print(f"review queue: {queue} (decide in {project.decisions_dir}/; audit sample: audit_sample.csv)")
 
 
 def cmd_summary(project: Project, args: argparse.Namespace) -> int:

@@ -149,3 +149,13 @@ def test_split_ratios_off_target_only_warn(tmp_path: Path) -> None:
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
     assert "ledger_like" in materialized(result)  # drift does not block
+
+
+def test_duplicate_ids_in_a_split_block_the_release(tmp_path: Path) -> None:
+    rows = frame(SPLIT_ROWS)
+    train, validation, test = rows[:160], rows[160:180], rows[180:]
+    result = run_splits(tmp_path, pl.concat([train, train.head(3)]), validation, test)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "expect_column_values_to_be_unique" in evaluation.metadata["splits/failures"].value
+    assert "ledger_like" not in materialized(result)
