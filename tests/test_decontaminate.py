@@ -1,0 +1,231 @@
+"""Unit tests of benchmark decontamination: long word n-gram overlap of training texts with reference items."""
+
+import random
+from itertools import combinations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ftdata_assets.transforms import decontaminate
+from ftdata_assets.transforms.decontaminate import OUTPUT_SCHEMA, find_overlaps, normalize_for_decontamination
+
+# benchmark-like reference items: word problems, a reading-comprehension passage, short trivia questions
+PROMPT_40 = (
+    "A bakery sells muffins for 3 dollars each and cookies for 75 cents each. On Saturday it sold 124 muffins "
+    "and twice as many cookies as muffins. How much money did the bakery make from muffins and cookies on Saturday?"
+)
+PASSAGE = (
+    "The Treaty of Westphalia, signed in 1648, ended the Thirty Years' War and established the principle that each "
+    "state has sovereignty over its own territory and domestic affairs, a principle that still shapes international "
+    "law and diplomacy today. Which principle did the treaty establish?"
+)
+TRAIN_SPEED = (
+    "A train leaves the station at 9 am travelling at 60 miles per hour, and a second train leaves the same "
+    "station at 10 am travelling at 80 miles per hour on a parallel track. At what time does the second train "
+    "catch up with the first one?"
+)
+SHORT_QUESTION = "Which planet in our solar system has the most moons?"  # 10 words
+REFERENCE = pl.Series("question", [PROMPT_40, PASSAGE, TRAIN_SPEED, SHORT_QUESTION])
+
+UNRELATED = [
+    "Can you help me write a polite email to my landlord asking when the broken heater will be repaired?",
+    "Summarize the following meeting notes in three bullet points for the product team.",
+    "My order number is 4471 and the package still has not arrived after two weeks, what should I do?",
+    "Explain the difference between a list and a tuple in Python, with a short example of each.",
+]
+
+
+def words(text: str) -> list[str]:
+    return normalize_for_decontamination(pl.Series([text])).item().split(" ")
+
+
+def test_prompt_has_40_words() -> None:
+    assert len(words(PROMPT_40)) == 40
+
+
+def test_normalization_removes_case_punctuation_and_spacing() -> None:
+    texts = pl.Series(["  Hello,   WORLD!! It's\tfine…", "ＦＵＬＬ-width CAFE\u0301", "snake_case", None, "", "?!"])
+    assert normalize_for_decontamination(texts).to_list() == [
+        "hello world it s fine",
+        "full width café",  # NFKC: fullwidth letters folded, e + combining accent composed
+        "snake case",
+        "",
+        "",
+        "",
+    ]
+
+
+def test_exact_copy_hits_with_its_reference_row_and_count() -> None:
+    texts = pl.Series([*UNRELATED[:2], PASSAGE, *UNRELATED[2:]])
+    out = find_overlaps(texts, REFERENCE)
+    assert out.schema == OUTPUT_SCHEMA
+    assert out.get_column("row").to_list() == [2]
+    assert out.get_column("reference_row").to_list() == [1]
+    passage_words = words(PASSAGE)
+    assert out.get_column("shared_ngrams").to_list() == [len(passage_words) - 13 + 1]
+    assert out.get_column("matched_ngram").to_list() == [" ".join(passage_words[:13])]
+
+
+def test_case_punctuation_and_spacing_changes_still_hit() -> None:
+    noisy = PROMPT_40.upper().replace(" ", "  ").replace(".", " ...").replace("?", "??!")
+    embedded = f"User: please solve this -- {TRAIN_SPEED.lower().replace(',', ';')} Thanks!!"
+    fullwidth = PASSAGE.replace("Treaty", "Ｔｒｅａｔｙ").replace("1648", "１６４８")  # NFKC folds these
+    out = find_overlaps(pl.Series([UNRELATED[0], noisy, embedded, fullwidth]), REFERENCE)
+    assert out.select("row", "reference_row").rows() == [(1, 0), (2, 2), (3, 1)]
+
+
+def replace_at(text: str, positions: tuple[int, ...]) -> str:
+    tokens = words(text)
+    for i in positions:
+        tokens[i] = "zzzq"
+    return " ".join(tokens)
+
+
+def test_one_or_two_words_changed_anywhere_in_a_40_word_prompt_hit() -> None:
+    # every single replacement and every pair of replacements of the 40 words: each keeps a 13-word run
+    edits = [(i,) for i in range(40)] + list(combinations(range(40), 2))
+    texts = pl.Series([replace_at(PROMPT_40, edit) for edit in edits])
+    out = find_overlaps(texts, REFERENCE)
+    assert out.get_column("row").to_list() == list(range(len(edits)))
+    assert set(out.get_column("reference_row").to_list()) == {0}
+    # 38 intact words in 3 runs always leave two 13-grams; e.g. changes at 13 and 26 leave words 0-12 and 27-39
+    assert out.get_column("shared_ngrams").min() == 2
+    assert out.filter(pl.col("row") == edits.index((13, 26))).get_column("shared_ngrams").item() == 2
+
+
+def test_three_evenly_spread_changes_in_a_40_word_prompt_do_not_hit() -> None:
+    # the counterpart of the guarantee: runs of 9, 9, 9 and 10 words are all shorter than 13
+    assert find_overlaps(pl.Series([replace_at(PROMPT_40, (9, 19, 29))]), REFERENCE).is_empty()
+
+
+def test_common_phrases_shorter_than_n_do_not_hit_but_13_in_a_row_does() -> None:
+    passage = words(PASSAGE)
+    run_12 = " ".join(passage[5:17])  # 12 consecutive words of the passage
+    run_13 = " ".join(passage[5:18])
+    texts = pl.Series(
+        [
+            "How many muffins and cookies did the bakery sell? How much money did you make on Saturday?",
+            f"Write an essay about history. {run_12}. Use at least two sources.",
+            f"Write an essay about history. {run_13}. Use at least two sources.",
+            "The train leaves the station at 9 am and the second train leaves the same station later.",
+        ]
+    )
+    out = find_overlaps(texts, REFERENCE)
+    assert out.select("row", "reference_row").rows() == [(2, 1)]
+    assert out.get_column("matched_ngram").item() == run_13
+
+
+def test_short_question_matches_after_normalization_and_tiny_texts_are_ignored() -> None:
+    reference = pl.Series([PASSAGE, SHORT_QUESTION, "What is two plus two?"])  # 10 words, 5 words
+    texts = pl.Series(
+        [
+            "which planet in our SOLAR system has the most moons",  # the short question, normalized
+            f"Q: {SHORT_QUESTION.upper()} A: Saturn, with 146 confirmed moons.",  # contained in a longer text
+            "Which planet in our solar system has the most rings?",  # one word differs: not the question
+            "what is two plus two",  # equal to a 5-word reference item: too short to mean anything
+            "Q: what is two plus two? A: four",
+            "ended the Thirty Years' War and established",  # 7 words of the passage: below min_words
+            "the thirty years war and established the principle that",  # 9 words inside the passage
+        ]
+    )
+    out = find_overlaps(texts, reference)
+    assert out.select("row", "reference_row", "shared_ngrams").rows() == [(0, 1, 1), (1, 1, 1), (6, 0, 1)]
+    assert out.get_column("matched_ngram").to_list() == [
+        "which planet in our solar system has the most moons",
+        "which planet in our solar system has the most moons",
+        "the thirty years war and established the principle that",
+    ]
+    # min_words is the knob: at 5 the 5-word item counts too (whole, and contained in a text)
+    lenient = find_overlaps(texts, reference, min_words=5)
+    assert lenient.select("row", "reference_row").rows() == [(0, 1), (1, 1), (3, 2), (4, 2), (5, 0), (6, 0)]
+
+
+def test_nulls_empty_and_wordless_strings_never_match() -> None:
+    reference = pl.Series([None, "", "   ", "?!?", PROMPT_40])
+    texts = pl.Series([None, "", "  ", "...", "!!!", None, PROMPT_40, ""])
+    out = find_overlaps(texts, reference)
+    assert out.select("row", "reference_row").rows() == [(6, 4)]  # indices count the null rows
+    assert find_overlaps(pl.Series([None, ""], dtype=pl.String), reference).is_empty()
+    assert find_overlaps(texts, pl.Series([None, ""], dtype=pl.String)).is_empty()
+    assert find_overlaps(pl.Series([], dtype=pl.String), reference).schema == OUTPUT_SCHEMA
+
+
+def test_most_shared_reference_wins_ties_to_lowest_index() -> None:
+    prompt = words(PROMPT_40)
+    reference = pl.Series(
+        [
+            " ".join(prompt[:20]) + " plus some unrelated ending words",  # shares 8 13-grams with the prompt
+            PROMPT_40,  # shares all 28
+            " ".join(prompt[:30]),  # shares 18
+            PROMPT_40.upper(),  # same as row 1 after normalization: a tie, lowest index wins
+        ]
+    )
+    out = find_overlaps(pl.Series([PROMPT_40, " ".join(prompt[:20])]), reference)
+    assert out.select("row", "reference_row", "shared_ngrams").rows() == [(0, 1, 28), (1, 0, 8)]
+
+
+def test_shared_ngrams_counts_distinct_ngrams_not_occurrences() -> None:
+    first_13 = " ".join(words(PROMPT_40)[:13])
+    texts = pl.Series([f"{first_13}. Again: {first_13}!", f"{first_13} {first_13} {first_13}"])
+    reference = pl.Series([f"{PROMPT_40} Repeat: {first_13}"])
+    # text 1 also holds grams that wrap around the repetition ("... cents a bakery ..."), not in the reference
+    assert find_overlaps(texts, reference).get_column("shared_ngrams").to_list() == [1, 1]
+
+
+def test_adjacent_rows_never_join_into_an_ngram() -> None:
+    prompt = words(PROMPT_40)
+    texts = pl.Series([*UNRELATED, " ".join(prompt[:6]), " ".join(prompt[6:13]), *UNRELATED])  # 6 + 7 words
+    for batch_size in (3, 100):
+        assert find_overlaps(texts, REFERENCE, batch_size=batch_size).is_empty()
+    reference = pl.Series([" ".join(prompt[:9])])  # a short item spanning the two rows
+    assert find_overlaps(texts, reference).is_empty()
+
+
+def test_min_shared_requires_several_ngrams_but_not_for_short_items() -> None:
+    prompt = words(PROMPT_40)
+    texts = pl.Series([" ".join(prompt[:15]), " ".join(prompt[:20]), f"Trivia: {SHORT_QUESTION}"])  # 3 / 8 / whole
+    out = find_overlaps(texts, REFERENCE, min_shared=5)
+    assert out.select("row", "reference_row", "shared_ngrams").rows() == [(1, 0, 8), (2, 3, 1)]
+
+
+def test_sparse_hits_keep_their_row_across_batch_boundaries() -> None:
+    rng = random.Random(7)
+    vocabulary = sorted({w for text in UNRELATED for w in words(text)})
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(15, 60))) for _ in range(2_000)]
+    planted = {0: 0, 63: 1, 64: 2, 127: 3, 1_024: 1, 1_333: 0, 1_999: 2}
+    for row, item in planted.items():
+        texts[row] = f"{texts[row][:40]} {REFERENCE[item]} {texts[row][-40:]}"
+    texts[1_000] = None  # a null among them shifts nothing
+    texts_series = pl.Series(texts)
+    expected = find_overlaps(texts_series, REFERENCE, batch_size=10_000)
+    assert expected.select("row", "reference_row").rows() == sorted(planted.items())
+    for batch_size in (7, 64, 100, 1_999):
+        assert find_overlaps(texts_series, REFERENCE, batch_size=batch_size).equals(expected)
+
+
+def test_deterministic_and_independent_of_hash_quality(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = pl.Series(
+        [*UNRELATED, replace_at(PROMPT_40, (3, 30)), PASSAGE.lower(), f"Quiz: {SHORT_QUESTION}", TRAIN_SPEED]
+    )
+    first = find_overlaps(texts, REFERENCE)
+    assert first.equals(find_overlaps(texts, REFERENCE))
+    assert first.get_column("row").to_list() == [4, 5, 6, 7]
+
+    # every word hashed to 0: every gram of a length collides with every other, and only the string verification
+    # separates real overlaps from collisions, so the result must not change
+    tokenize = decontaminate._tokenize
+
+    def colliding(series: pl.Series) -> decontaminate._Tokens:
+        tokens = tokenize(series)
+        return decontaminate._Tokens(tokens.words, tokens.start, np.zeros_like(tokens.hashes))
+
+    monkeypatch.setattr(decontaminate, "_tokenize", colliding)
+    assert find_overlaps(texts, REFERENCE).equals(first)
+
+
+def test_invalid_parameters_are_rejected() -> None:
+    with pytest.raises(ValueError, match=">= 1"):
+        find_overlaps(pl.Series(["a"]), REFERENCE, n=0)
+    with pytest.raises(ValueError, match=">= 1"):
+        find_overlaps(pl.Series(["a"]), REFERENCE, batch_size=0)
