@@ -3,12 +3,12 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from ftdata_assets.project import PROJECT_DIR_ENV, Project, default_project_dir
+from ftdata_assets.versioning import dvc
 
 
 def use_project_dagster_home(project: Project) -> None:
@@ -47,18 +47,6 @@ def cmd_materialize(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def dvc(project: Project, *args: str) -> None:
-    """Run DVC from this interpreter's environment, with its bin folder on PATH for the stage commands."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env[PROJECT_DIR_ENV] = str(project.root)
-    command = [sys.executable, "-m", "dvc", *args]
-    print(f"$ dvc {' '.join(args)}", flush=True)
-    completed = subprocess.run(command, cwd=project.root, env=env, check=False)
-    if completed.returncode != 0:
-        raise SystemExit(f"ftdata: `dvc {' '.join(args)}` failed with exit code {completed.returncode}")
-
-
 def pin_raw_remote(project: Project) -> None:
     """Make sure data/raw.dvc sends the raw inputs to the `raw` remote, never to the trainers' one.
 
@@ -84,12 +72,31 @@ def cmd_run(project: Project, args: argparse.Namespace) -> int:
         return 2
     dvc(project, "add", "--quiet", "data/raw")
     pin_raw_remote(project)
+    fetch_split_registry(project)
     dvc(project, "repro")
     if args.push:
         dvc(project, "push")
     print_summary(project)
     print(f"main job wall time: {time.perf_counter() - started:.1f}s")
     return 0
+
+
+def fetch_split_registry(project: Project) -> None:
+    """The split registry freezes the test set across versions; a fresh clone has it only on the remote.
+
+    When dvc.lock records one but it is not here, pull it; if that fails, say what it means and go on (the
+    splits are then recomputed from the data: identical for unchanged data and ratios, not guaranteed else)."""
+    registry = project.splits_dir / "registry.parquet"
+    lock = project.root / "dvc.lock"
+    if registry.exists() or not lock.exists() or "path: data/splits" not in lock.read_text():
+        return
+    if dvc(project, "pull", "--quiet", "data/splits", check=False) != 0:
+        print(
+            f"ftdata: warning: {registry} is not here and could not be pulled from the `curated` remote; the "
+            "splits are recomputed from the data, so examples of the previous version may change split. "
+            "Pull it (`dvc pull data/splits`) before releasing a new version.",
+            file=sys.stderr,
+        )
 
 
 def print_summary(project: Project) -> None:
@@ -111,6 +118,18 @@ def cmd_summary(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(project: Project, args: argparse.Namespace) -> int:
+    from ftdata_assets.versioning import release
+
+    return release(project, args.name, run_job=lambda: cmd_run(project, argparse.Namespace(sample=False, push=False)))
+
+
+def cmd_diff(project: Project, args: argparse.Namespace) -> int:
+    from ftdata_assets.versioning import diff
+
+    return diff(project, args.a, args.b, show_ids=args.ids, output=args.output, ignore=tuple(args.ignore))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ftdata", description=__doc__)
     parser.add_argument("--project-dir", type=Path, default=None, help="project folder (default: cwd)")
@@ -122,9 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sample", action="store_true", help="generate the bundled sample data first")
     run.add_argument("--no-push", dest="push", action="store_false", help="do not push to the DVC remotes")
     sub.add_parser("summary", help="print the last run's row ledger")
+    release = sub.add_parser("release", help="run the main job on a clean tree, commit, tag NAME, `dvc push`")
+    release.add_argument("name", help="the git tag of this dataset version, e.g. v3")
+    diff = sub.add_parser("diff", help="examples added/removed/changed/moved per split between two revisions")
+    diff.add_argument("a", help="old revision (a release tag, branch or commit)")
+    diff.add_argument("b", help="new revision")
+    diff.add_argument("--ids", action="store_true", help="list every differing example id")
+    diff.add_argument("--output", type=Path, default=None, help="write the full diff to FILE.parquet or FILE.csv")
+    diff.add_argument("--ignore", action="append", default=[], metavar="COLUMN", help="column not to compare")
     args = parser.parse_args(argv)
     project = Project((args.project_dir or default_project_dir()).resolve())
-    handlers = {"sample": cmd_sample, "materialize": cmd_materialize, "run": cmd_run, "summary": cmd_summary}
+    handlers = {
+        "sample": cmd_sample,
+        "materialize": cmd_materialize,
+        "run": cmd_run,
+        "summary": cmd_summary,
+        "release": cmd_release,
+        "diff": cmd_diff,
+    }
     return handlers[args.command](project, args)
 
 

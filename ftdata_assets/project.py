@@ -60,6 +60,16 @@ class Project:
         return self.root / "data" / "curated"
 
     @property
+    def splits_dir(self) -> Path:
+        """The split registry (example_id -> split of every version so far): what freezes the test set."""
+        return self.root / "data" / "splits"
+
+    @property
+    def benchmarks_dir(self) -> Path:
+        """User-supplied benchmark files the training split is decontaminated against."""
+        return self.root / "data" / "benchmarks"
+
+    @property
     def rejects_dir(self) -> Path:
         return self.root / "data" / "rejects"
 

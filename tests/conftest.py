@@ -16,6 +16,7 @@ def make_project(root: Path, with_sample: bool = True) -> Path:
     for name in PROJECT_FILES:
         shutil.copy2(REPO_ROOT / name, root / name)
     shutil.copytree(REPO_ROOT / "expectations", root / "expectations", dirs_exist_ok=True)
+    shutil.copytree(REPO_ROOT / "data" / "benchmarks", root / "data" / "benchmarks", dirs_exist_ok=True)
     if with_sample:
         from ftdata_assets.sample_data import generate_sample
 

@@ -36,9 +36,17 @@ def test_curated_splits_follow_the_contract_and_ratios(materialized_project: Pat
     splits = {split: read_split(materialized_project, split) for split in SPLITS}
     total = sum(frame.height for frame in splits.values())
     assert total > 2_000
+    # the ratios hold for the assignment; decontamination then removes train rows only
+    assigned = pl.read_parquet(materialized_project / "data" / "interim" / "split_assignments.parquet")
     for split, expected in {"train": 0.8, "validation": 0.1, "test": 0.1}.items():
         assert splits[split].schema == EXAMPLE_SCHEMA
-        assert abs(splits[split].height / total - expected) < 0.04, (split, splits[split].height, total)
+        share = assigned.filter(pl.col("split") == split).height / assigned.height
+        assert abs(share - expected) < 0.02, (split, share)
+        kept = assigned.filter((pl.col("split") == split) & pl.col("contaminated_by").is_null())
+        assert set(kept["example_id"]) == set(splits[split]["example_id"])
+    assert assigned.filter(pl.col("contaminated_by").is_not_null())["split"].unique().to_list() == ["train"]
+    by_source = assigned.group_by("source").agg((pl.col("split") == "test").mean().alias("test_share"))
+    assert by_source["test_share"].is_between(0.07, 0.13).all(), by_source  # stratified by source
     ids = [set(frame["example_id"]) for frame in splits.values()]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
     sources = set(pl.concat(splits.values())["source"])
@@ -68,8 +76,9 @@ def test_every_planted_malformed_line_is_rejected_with_its_reason(materialized_p
 
 
 def digests(root: Path) -> dict[str, str]:
-    files = [*(root / "data" / "curated").glob("*"), *(root / "data" / "rejects").glob("*")]
-    files.append(root / "data" / "metrics" / "ledger.json")
+    folders = ("curated", "rejects", "metrics", "splits", "review/export")
+    files = [p for folder in folders for p in (root / "data" / folder).rglob("*") if p.is_file()]
+    assert len(files) > 20
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
 
 

@@ -157,4 +157,7 @@ def test_audit_above_five_percent_errors_blocks_the_version_and_kappa_is_reporte
     write_csv(labels_file, labels)
     passed = defs.resolve_job_def("curate").execute_in_process(instance=instance, raise_on_error=False)
     assert passed.success
-    assert all(e.passed for e in passed.get_asset_check_evaluations())
+    results = {e.check_name: e for e in passed.get_asset_check_evaluations()}
+    assert results["audit_error_rate"].passed
+    # every blocking check passes; a drift warning (split ratios after decontamination) may not
+    assert all(e.passed or e.severity == dg.AssetCheckSeverity.WARN for e in results.values())

@@ -97,7 +97,10 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     assigned = assign_splits(
         releasable.select(list(EXAMPLE_SCHEMA)), PARAMS["split"]["ratios"], PARAMS["split"]["seed"]
     )
-    splits = {s: assigned.filter(pl.col("split") == s).drop("split") for s in ("train", "validation", "test")}
+    splits = {
+        s: assigned.filter(pl.col("split") == s).drop("split", "split_group", "split_origin")
+        for s in ("train", "validation", "test")
+    }
     combined = combine_splits(splits["train"], splits["validation"], splits["test"])
     return {
         "raw": raw,

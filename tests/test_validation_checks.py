@@ -159,3 +159,62 @@ def test_duplicate_ids_in_a_split_block_the_release(tmp_path: Path) -> None:
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert "expect_column_values_to_be_unique" in evaluation.metadata["splits/failures"].value
     assert "ledger_like" not in materialized(result)
+
+
+def run_curated_splits(tmp_path: Path, assigned: pl.DataFrame) -> dg.ExecuteInProcessResult:
+    from ftdata_assets.defs.split_assets import curated_splits
+
+    root = make_project(tmp_path / "project", with_sample=False)
+
+    @dg.asset(name="split_assignments")
+    def upstream() -> pl.DataFrame:
+        return assigned
+
+    @dg.asset(deps=["test"])
+    def release_like() -> int:
+        return 1
+
+    defs = dg.Definitions(
+        assets=[upstream, curated_splits, release_like],
+        resources={
+            "project": ProjectResource(root=str(root)),
+            "io_manager": dg.InMemoryIOManager(),
+            "curated_io_manager": dg.InMemoryIOManager(),
+        },
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(raise_on_error=False)
+
+
+def assigned_rows(rows: list[dict], splits: list[str]) -> pl.DataFrame:
+    return frame(rows).with_columns(
+        split=pl.Series(splits), contaminated_by=pl.lit(None, pl.String), contamination_detail=pl.lit(None, pl.String)
+    )
+
+
+def test_disjoint_splits_pass_splits_disjoint(tmp_path: Path) -> None:
+    splits = ["train"] * 160 + ["validation"] * 20 + ["test"] * 20
+    rows = [
+        example(n, f"Topic {n}: " + " ".join(f"word{n}x{k}" for k in range(12)), "An answer that is long enough.")
+        for n in range(1, 201)
+    ]
+    result = run_curated_splits(tmp_path, assigned_rows(rows, splits))
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "splits_disjoint" and evaluation.passed, evaluation.metadata
+    assert "release_like" in materialized(result)
+
+
+def test_a_near_duplicate_prompt_across_train_and_test_blocks_the_release(tmp_path: Path) -> None:
+    splits = ["train"] * 160 + ["validation"] * 20 + ["test"] * 20
+    rows = [
+        example(n, f"Topic {n}: " + " ".join(f"word{n}x{k}" for k in range(12)), "An answer that is long enough.")
+        for n in range(1, 201)
+    ]
+    leaked = rows[190]["messages"][0]["content"].replace("word191x11", "word191x99")  # one word changed
+    rows[5] = example(6, leaked, "A different answer, still long enough.")
+    result = run_curated_splits(tmp_path, assigned_rows(rows, splits))
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["near_duplicate_groups_across"].value == 1
+    assert evaluation.metadata["ids_in_train_and_held_out"].value == 0
+    assert "release_like" not in materialized(result)

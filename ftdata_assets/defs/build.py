@@ -9,7 +9,9 @@ from ftdata_assets.defs import (
     pii_assets,
     quality_assets,
     raw_assets,
+    release_assets,
     review_assets,
+    split_assets,
     validation_checks,
 )
 from ftdata_assets.defs.automation import (
@@ -24,17 +26,15 @@ from ftdata_assets.defs.io import PolarsParquetIOManager
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.project import Project
 
-ASSET_MODULES = [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
+ASSET_MODULES = [raw_assets, curation_assets, pii_assets, quality_assets, review_assets, split_assets, release_assets]
 
 
 def build_definitions(project_root: Path) -> dg.Definitions:
     project = Project(project_root)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([raw_assets, curation_assets, pii_assets, quality_assets, review_assets]),
+        assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=[
-            *dg.load_asset_checks_from_modules(
-                [raw_assets, curation_assets, pii_assets, quality_assets, review_assets]
-            ),
+            *dg.load_asset_checks_from_modules(ASSET_MODULES),
             *validation_checks.layer_checks,
             validation_checks.splits_expectations,
         ],

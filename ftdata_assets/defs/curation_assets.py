@@ -1,15 +1,14 @@
-"""From the raw layers to the curated splits: normalized_examples, rejects, train/validation/test, ledger."""
+"""From the raw layers to the ledger: normalized_examples, ingest_rejects, rejects (every layer), ledger."""
 
 import dagster as dg
 import polars as pl
 
 from ftdata_assets.defs.io import write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
-from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS, ReasonCode
+from ftdata_assets.schema import ReasonCode
 from ftdata_assets.transforms.ingest import split_raw
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
 from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
-from ftdata_assets.transforms.split import assign_splits
 
 ALL_PARTITIONS = dg.AssetIn(metadata={"allow_missing_partitions": True})
 """Partitioned sources are read across every materialized partition; days without a file are skipped."""
@@ -88,7 +87,10 @@ def normalize(
     ),
 )
 def rejects(
-    ingest_rejects: pl.DataFrame, scored_examples: pl.DataFrame, reviewed_examples: pl.DataFrame
+    ingest_rejects: pl.DataFrame,
+    scored_examples: pl.DataFrame,
+    reviewed_examples: pl.DataFrame,
+    split_assignments: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     dropped = scored_examples.filter(pl.col("drop_reason").is_not_null())
     is_quality = pl.col("drop_reason").str.starts_with(ReasonCode.LOW_QUALITY_PREFIX)
@@ -113,7 +115,13 @@ def rejects(
         pl.lit(ReasonCode.REJECTED_IN_REVIEW),
         pl.lit("rejected by ") + pl.col("reviewed_by").fill_null("?"),
     )
-    frame = pl.concat([ingest_rejects, quality, policy, duplicates, in_review])
+    contaminated = rejects_from_examples(
+        split_assignments.filter(pl.col("contaminated_by").is_not_null()),
+        "decontaminate",
+        pl.lit(ReasonCode.BENCHMARK_CONTAMINATION),
+        pl.col("contamination_detail"),
+    )
+    frame = pl.concat([ingest_rejects, quality, policy, duplicates, in_review, contaminated])
     by_layer = frame.group_by("layer", "reason").len().sort("layer", "reason")
     return dg.Output(
         frame,
@@ -123,58 +131,6 @@ def rejects(
                 "| layer | reason | rows |\n|---|---|---|\n"
                 + "\n".join(f"| {layer} | {reason} | {n} |" for layer, reason, n in by_layer.iter_rows())
             ),
-        },
-    )
-
-
-@dg.multi_asset(
-    outs={
-        split: dg.AssetOut(
-            group_name="release",
-            kinds={"polars", "parquet"},
-            io_manager_key="curated_io_manager",
-            description=f"The curated {split} split (data/curated/{split}.parquet), what trainers `dvc pull`.",
-        )
-        for split in SPLITS
-    },
-    deps=["audit_sample"],  # its blocking audit_error_rate check gates the release
-    check_specs=[
-        dg.AssetCheckSpec(
-            "splits_disjoint",
-            asset="test",
-            blocking=True,
-            description="No example id is in more than one split: the held-out splits were never trained on.",
-        )
-    ],
-)
-def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, reviewed_examples: pl.DataFrame):
-    params = project.params("split")
-    examples = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null()).select(
-        list(EXAMPLE_SCHEMA)
-    )
-    assigned = assign_splits(examples, params["ratios"], str(params["seed"]))
-    splits = {
-        split: assigned.filter(pl.col("split") == split)
-        .drop("split")
-        .sort("example_id", "source", "source_file", "source_line")
-        for split in SPLITS
-    }
-    for split, frame in splits.items():
-        yield dg.Output(
-            frame,
-            output_name=split,
-            metadata={"share": round(frame.height / max(assigned.height, 1), 4)},
-        )
-    ids_in_several = (
-        assigned.select("example_id", "split").unique().group_by("example_id").len().filter(pl.col("len") > 1)
-    )
-    yield dg.AssetCheckResult(
-        check_name="splits_disjoint",
-        asset_key="test",
-        passed=ids_in_several.height == 0,
-        metadata={
-            "ids_in_several_splits": ids_in_several.height,
-            "examples": dg.MetadataValue.json(ids_in_several.get_column("example_id").head(20).to_list()),
         },
     )
 

@@ -174,13 +174,15 @@ def reviewed_examples(
         )
     ],
     description=(
-        "A random sample (review.audit_sample_size) of the rows going to the splits, drawn per version and "
+        "A random sample (review.audit_sample_size) of the rows released in the splits, drawn per version and "
         "exported to data/review/export/audit_sample.{parquet,csv} for labelling (ok / error)."
     ),
 )
-def audit_sample(project: ProjectResource, reviewed_examples: pl.DataFrame):
+def audit_sample(project: ProjectResource, split_assignments: pl.DataFrame):
     params = project.params("review")
-    releasable = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null())
+    releasable = split_assignments.filter(pl.col("contaminated_by").is_null()).drop(
+        "split", "split_group", "split_origin", "contaminated_by", "contamination_detail"
+    )  # the rows the splits will hold: the audit judges what is released
     sample = build_review_queue(
         sample_rows(
             releasable, int(params.get("audit_sample_size", 0)), str(params.get("seed", "ftdata-review-v1"))

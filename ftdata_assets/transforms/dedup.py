@@ -55,6 +55,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -341,7 +342,7 @@ def _matches(signatures: np.ndarray, lo: np.ndarray, hi: np.ndarray, batch: int 
     return out
 
 
-def _components(n: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def connected_components(n: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Connected-component label per node = the smallest node index of its component (hooking + jumping)."""
     label = np.arange(n, dtype=np.int64)
     while True:
@@ -387,7 +388,7 @@ def clique_partition(
     anchor = np.arange(n, dtype=np.int64)
     if len(lo) == 0:
         return anchor
-    component = _components(n, lo, hi)
+    component = connected_components(n, lo, hi)
     size = np.bincount(component, minlength=n)
     edges = np.bincount(component[lo], minlength=n)
     clique = edges == size * (size - 1) // 2
@@ -462,6 +463,34 @@ def near_duplicate_clusters(
     The id is the content id of the cluster's anchor text (a singleton's id is its exact cluster id).
     `bands`/`rows` default to `lsh_params(threshold, num_perm)`; give both to override.
     """
+    graph = _verified_graph(texts, threshold, num_perm, shingle_size, bands, rows, seed, max_bucket_pairs)
+    anchor = _cluster(graph.signatures, graph.lo, graph.hi, graph.min_matches)
+    return graph.ids.gather(anchor[graph.node]).alias("near_cluster_id")
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """Distinct normalized texts (nodes, in content-id order) and their verified near-duplicate pairs."""
+
+    ids: pl.Series  # content id per node
+    node: np.ndarray  # node of each input row
+    signatures: np.ndarray
+    lo: np.ndarray  # verified pairs, lo < hi
+    hi: np.ndarray
+    min_matches: int
+
+
+def _verified_graph(
+    texts: pl.Series,
+    threshold: float,
+    num_perm: int,
+    shingle_size: int,
+    bands: int | None,
+    rows: int | None,
+    seed: int | str,
+    max_bucket_pairs: int,
+) -> _Graph:
+    """Steps 1-5 of the module docstring: MinHash, LSH candidates, verification."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     if (bands is None) != (rows is None):
@@ -475,8 +504,26 @@ def near_duplicate_clusters(
     min_matches = int(np.ceil(threshold * num_perm - 1e-9))
     lo, hi = _candidate_pairs(_band_keys(signatures, bands, rows), has_words, max_bucket_pairs)
     verified = _matches(signatures, lo, hi) >= min_matches
-    anchor = _cluster(signatures, lo[verified], hi[verified], min_matches)
-    return ids.gather(anchor[node]).alias("near_cluster_id")
+    return _Graph(ids, node, signatures, lo[verified], hi[verified], min_matches)
+
+
+def near_duplicate_components(
+    texts: pl.Series,
+    threshold: float,
+    *,
+    num_perm: int = 128,
+    shingle_size: int = 5,
+    seed: int | str = "ftdata-dedup-v1",
+    max_bucket_pairs: int = 64,
+) -> pl.Series:
+    """A component id per row: rows linked by any chain of near-duplicate pairs share it (exact copies too).
+
+    Unlike `near_duplicate_clusters` (cliques, for choosing what to drop), chains *do* merge here: this is the
+    grouping for keeping near-duplicates on one side of a train/test split, where A~B, B~C must put A, B and C
+    together. The id is the content id of the component's first text in content-id order."""
+    graph = _verified_graph(texts, threshold, num_perm, shingle_size, None, None, seed, max_bucket_pairs)
+    label = connected_components(len(graph.ids), graph.lo, graph.hi)
+    return graph.ids.gather(label[graph.node]).alias("near_component_id")
 
 
 # ------------------------------------------------------------------------------------------------------------

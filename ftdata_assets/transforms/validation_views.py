@@ -117,7 +117,8 @@ REASONS_BY_LAYER: dict[str, tuple[str, ...]] = {
         "too_deep",
     ),
     "policy": ("disallowed_teacher_model", "disallowed_license"),
-    "dedup": ("exact_duplicate", "near_duplicate", "duplicate_prompt", "benchmark_contamination"),
+    "dedup": ("exact_duplicate", "near_duplicate", "duplicate_prompt"),
+    "decontaminate": ("benchmark_contamination",),
     "review": ("rejected_in_review",),
 }
 """Which reasons each rejects `layer` gives; `quality` gives `low_quality:<rule>`."""

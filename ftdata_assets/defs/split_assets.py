@@ -1,0 +1,204 @@
+"""The release splits: split_assignments (groups, frozen registry, decontamination), train/validation/test,
+and split_registry (written only after the ledger balances, so a failed version never freezes anything)."""
+
+import dagster as dg
+import polars as pl
+
+from ftdata_assets.defs.io import write_parquet_atomically
+from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS
+from ftdata_assets.transforms.benchmarks import read_benchmarks
+from ftdata_assets.transforms.contamination import contaminated_train_rows
+from ftdata_assets.transforms.dedup import DEFAULT_SOURCE_PRIORITY, near_duplicate_components
+from ftdata_assets.transforms.deduplicate import role_text
+from ftdata_assets.transforms.split import REGISTRY_SCHEMA, assign_splits, split_groups, updated_registry
+
+REGISTRY_FILE = "registry.parquet"
+
+
+def user_turns(frame: pl.DataFrame) -> pl.Series:
+    return frame.select(role_text(pl.col("messages"), "user")).to_series()
+
+
+def leak_components(project: ProjectResource, prompts: pl.Series) -> pl.Series:
+    """Near-duplicate components of the user turns at split.leak_threshold (MinHash settings from dedup)."""
+    split, dedup = project.params("split"), project.params("dedup")
+    return near_duplicate_components(
+        prompts,
+        float(split.get("leak_threshold", 0.5)),
+        num_perm=int(dedup.get("num_perm", 128)),
+        shingle_size=int(dedup.get("shingle_size", 5)),
+        seed=str(dedup.get("seed", "ftdata-dedup-v1")),
+    )
+
+
+def read_registry(project: ProjectResource) -> pl.DataFrame:
+    path = project.project.splits_dir / REGISTRY_FILE
+    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=REGISTRY_SCHEMA)
+
+
+@dg.asset(
+    group_name="release",
+    kinds={"polars", "parquet"},
+    description=(
+        "Every releasable row with its `split`: groups (conversation, same-question cluster, near-duplicate user "
+        "turns, transitively) never straddle splits; the split registry of earlier versions is honoured (a test "
+        "example never moves to train); new groups fill each source's ratios. Train rows whose prompt shares a "
+        "long word sequence with a held-out row or a benchmark in data/benchmarks/ get `contaminated_by`."
+    ),
+)
+def split_assignments(
+    context: dg.AssetExecutionContext, project: ProjectResource, reviewed_examples: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    split_params, decon = project.params("split"), project.params("decontamination")
+    releasable = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null())
+    examples = releasable.select(list(EXAMPLE_SCHEMA))
+    prompts = user_turns(examples)
+    groups = split_groups(
+        examples.get_column("example_id"),
+        [
+            examples.get_column("conversation_id"),
+            releasable.get_column("prompt_cluster"),
+            leak_components(project, prompts),
+        ],
+    )
+    registry = read_registry(project)
+    assigned = assign_splits(
+        examples,
+        split_params["ratios"],
+        str(split_params["seed"]),
+        groups=groups,
+        registry=registry,
+        priority=project.params("dedup").get("source_priority", DEFAULT_SOURCE_PRIORITY),
+    )
+    benchmarks, problems = read_benchmarks(project.project.benchmarks_dir)
+    if problems.height:
+        context.log.warning(f"{problems.height} benchmark record(s) had no readable prompt; see the asset metadata")
+    context.log.info(f"decontaminating {assigned.height} rows against {benchmarks.height} benchmark items")
+    hits = contaminated_train_rows(
+        assigned,
+        benchmarks,
+        ngram=int(decon.get("ngram", 13)),
+        min_words=int(decon.get("min_words", 8)),
+    )
+    result = (
+        assigned.with_row_index("row")
+        .with_columns(pl.col("row").cast(pl.Int64))
+        .join(hits, on="row", how="left", maintain_order="left")
+        .drop("row")
+    )
+    contaminated = result.filter(pl.col("contaminated_by").is_not_null())
+    moved = assigned.join(registry, on="example_id", suffix="_registered").filter(
+        pl.col("split") != pl.col("split_registered")
+    )
+    return dg.Output(
+        result,
+        metadata={
+            "rows": result.height,
+            "groups": result.get_column("split_group").n_unique(),
+            "largest_group": int(result.group_by("split_group").len().get_column("len").max() or 0),
+            "frozen_rows": result.filter(pl.col("split_origin") == "frozen").height,
+            "registry_rows": registry.height,
+            "moved_to_held_out": moved.height,
+            "benchmark_items": benchmarks.height,
+            "benchmark_files": dg.MetadataValue.json(
+                dict(benchmarks.group_by("benchmark").len().sort("benchmark").iter_rows())
+            ),
+            "benchmark_problems": dg.MetadataValue.json(problems.head(20).to_dicts()),
+            "contaminated": contaminated.height,
+            "contaminated_by": dg.MetadataValue.json(
+                dict(contaminated.group_by("contaminated_by").len().sort("contaminated_by").iter_rows())
+            ),
+        },
+    )
+
+
+@dg.multi_asset(
+    outs={
+        split: dg.AssetOut(
+            group_name="release",
+            kinds={"polars", "parquet"},
+            io_manager_key="curated_io_manager",
+            description=f"The curated {split} split (data/curated/{split}.parquet), what trainers `dvc pull`.",
+        )
+        for split in SPLITS
+    },
+    deps=["audit_sample"],  # its blocking audit_error_rate check gates the release
+    check_specs=[
+        dg.AssetCheckSpec(
+            "splits_disjoint",
+            asset="test",
+            blocking=True,
+            description=(
+                "No example id and no near-duplicate of the user turns (split.leak_threshold) is shared between "
+                "train and the held-out splits: they were never trained on."
+            ),
+        )
+    ],
+)
+def curated_splits(project: ProjectResource, split_assignments: pl.DataFrame):
+    clean = split_assignments.filter(pl.col("contaminated_by").is_null())
+    splits = {
+        split: clean.filter(pl.col("split") == split)
+        .select(list(EXAMPLE_SCHEMA))
+        .sort("example_id", "source", "source_file", "source_line")
+        for split in SPLITS
+    }
+    for split, frame in splits.items():
+        yield dg.Output(
+            frame,
+            output_name=split,
+            metadata={
+                "rows": frame.height,
+                "share": round(frame.height / max(clean.height, 1), 4),
+                "by_source": dg.MetadataValue.json(dict(frame.group_by("source").len().sort("source").iter_rows())),
+            },
+        )
+    yield leak_check(project, splits)
+
+
+def leak_check(project: ProjectResource, splits: dict[str, pl.DataFrame]) -> dg.AssetCheckResult:
+    combined = pl.concat([frame.select("example_id", "messages", split=pl.lit(name)) for name, frame in splits.items()])
+    side = pl.when(pl.col("split") == "train").then(pl.lit("train")).otherwise(pl.lit("held_out"))
+    shared_ids = combined.group_by("example_id").agg(sides=side.n_unique()).filter(pl.col("sides") > 1)
+    near = combined.with_columns(component=leak_components(project, user_turns(combined)), side=side)
+    straddling = near.group_by("component").agg(sides=pl.col("side").n_unique()).filter(pl.col("sides") > 1)
+    leaks = near.join(straddling, on="component", how="semi").sort("component", "split", "example_id")
+    return dg.AssetCheckResult(
+        check_name="splits_disjoint",
+        asset_key="test",
+        passed=shared_ids.height == 0 and straddling.height == 0,
+        metadata={
+            "ids_in_train_and_held_out": shared_ids.height,
+            "near_duplicate_groups_across": straddling.height,
+            "examples": dg.MetadataValue.json(
+                leaks.select("component", "split", "example_id").head(20).to_dicts()
+                + shared_ids.select("example_id").head(20).to_dicts()
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name="release",
+    kinds={"parquet"},
+    deps=["ledger", "train", "validation", "test"],
+    description=(
+        "data/splits/registry.parquet: example_id -> split for every example released so far. The next version "
+        "reads it, so the test set stays frozen. Written last, after the blocking checks upstream passed."
+    ),
+)
+def split_registry(project: ProjectResource, split_assignments: pl.DataFrame) -> dg.MaterializeResult:
+    released = split_assignments.filter(pl.col("contaminated_by").is_null())
+    previous = read_registry(project)
+    registry = updated_registry(previous, released)
+    path = project.project.splits_dir / REGISTRY_FILE
+    write_parquet_atomically(registry, path)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": registry.height,
+            "new_rows": registry.height - previous.height,
+            "by_split": dg.MetadataValue.json(dict(registry.group_by("split").len().sort("split").iter_rows())),
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    )
