@@ -74,7 +74,7 @@ def _hits(train: pl.DataFrame, reference: pl.DataFrame, ngram: int, min_words: i
             "row",
             contaminated_by="source",
             contamination_detail=pl.format(
-                '{} {}: {} shared {}-word sequence(s), e.g. "{}"',
+                '{} {}: {} shared run(s) of {}+ words, e.g. "{}"',
                 "source",
                 "item",
                 "shared_ngrams",
