@@ -36,6 +36,7 @@ SUITES = (
     "scored_examples",
     "deduplicated_examples",
     "reviewed_examples",
+    "split_assignments",
     "splits",
     "split_summary",
 )
@@ -46,6 +47,8 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     """Every layer built from the bundled sample with the pipeline's own transforms (no Dagster run)."""
     from ftdata_assets.project import RAW_SOURCE_DIRS, data_file_stem
     from ftdata_assets.sample_data import generate_sample
+    from ftdata_assets.transforms.benchmarks import read_benchmarks
+    from ftdata_assets.transforms.contamination import contaminated_train_rows
     from ftdata_assets.transforms.deduplicate import deduplicate
     from ftdata_assets.transforms.ingest import read_raw, split_raw
     from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
@@ -97,9 +100,15 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     assigned = assign_splits(
         releasable.select(list(EXAMPLE_SCHEMA)), PARAMS["split"]["ratios"], PARAMS["split"]["seed"]
     )
+    hits = contaminated_train_rows(assigned, read_benchmarks(REPO_ROOT / "data" / "benchmarks")[0])
+    assigned = (
+        assigned.with_row_index("row")
+        .with_columns(pl.col("row").cast(pl.Int64))
+        .join(hits, on="row", how="left", maintain_order="left")
+        .drop("row")
+    )
     splits = {
-        s: assigned.filter(pl.col("split") == s).drop("split", "split_group", "split_origin")
-        for s in ("train", "validation", "test")
+        s: assigned.filter(pl.col("split") == s).select(list(EXAMPLE_SCHEMA)) for s in ("train", "validation", "test")
     }
     combined = combine_splits(splits["train"], splits["validation"], splits["test"])
     return {
@@ -110,6 +119,7 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
         "scored_examples": scored,
         "deduplicated_examples": deduplicated,
         "reviewed_examples": reviewed,
+        "split_assignments": assigned,
         "splits": combined,
         "split_summary": combined,
     }
@@ -324,3 +334,25 @@ def test_great_expectations_is_imported_lazily() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_a_contaminated_held_out_row_or_a_straddling_group_blocks_split_assignments(
+    layers: dict[str, pl.DataFrame],
+) -> None:
+    assigned = layers["split_assignments"]
+    assert assigned["contaminated_by"].null_count() < assigned.height  # the sample's planted benchmark items
+    first_test = pl.col("example_id") == assigned.filter(pl.col("split") == "test")["example_id"][0]
+    tainted = assigned.with_columns(
+        contaminated_by=pl.when(first_test).then(pl.lit("bench.jsonl")).otherwise("contaminated_by"),
+        contamination_detail=pl.when(first_test).then(pl.lit("item 1")).otherwise("contamination_detail"),
+    )
+    assert_blocks(
+        validate_layer("split_assignments", tainted, **CONTEXT),
+        "expect_column_values_to_be_in_set",
+        "contamination_on_train",
+    )
+    train_id = assigned.filter(pl.col("split") == "train")["split_group"][0]
+    straddling = assigned.with_columns(split_group=pl.when(first_test).then(pl.lit(train_id)).otherwise("split_group"))
+    assert_blocks(
+        validate_layer("split_assignments", straddling, **CONTEXT), "expect_column_values_to_be_in_set", "group_splits"
+    )

@@ -22,6 +22,7 @@ VALIDATED_LAYERS: tuple[str, ...] = (  # the partitioned raw assets validate ins
     "scored_examples",
     "deduplicated_examples",
     "reviewed_examples",
+    "split_assignments",
     "rejects",
     "raw_expert",
     "raw_feedback",

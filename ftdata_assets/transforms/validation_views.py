@@ -68,6 +68,16 @@ LAYER_SCHEMAS: dict[str, pl.Schema] = {
     "deduplicated_examples": DEDUPLICATED_SCHEMA,
     "reviewed_examples": REVIEWED_SCHEMA,
     "splits": pl.Schema({**EXAMPLE_SCHEMA, "split": pl.String()}),
+    "split_assignments": pl.Schema(
+        {
+            **EXAMPLE_SCHEMA,
+            "split": pl.String(),
+            "split_group": pl.String(),
+            "split_origin": pl.String(),
+            "contaminated_by": pl.String(),
+            "contamination_detail": pl.String(),
+        }
+    ),
 }
 """The columns (and dtypes) each layer promises; a view's `contract` column reports any difference."""
 
@@ -101,6 +111,9 @@ COLUMN_DOCS: dict[str, str] = {
     "duplicate_of_kept": "duplicate_of names a kept row of the frame (null for kept rows)",
     "status_consistent": "review_status is rejected exactly when the decision is reject (kept rows)",
     "conversation_splits": "number of splits the row's conversation appears in (null without conversation_id)",
+    "group_splits": "split_assignments: number of splits the row's split group appears in",
+    "contamination_on_train": "split_assignments: contaminated_by is null, or the row is in train",
+    "contamination_explained": "split_assignments: contaminated_by and contamination_detail are both set or both null",
 }
 
 REASONS_BY_LAYER: dict[str, tuple[str, ...]] = {
@@ -338,6 +351,23 @@ def splits_view(frame: pl.DataFrame, allow_list: Sequence[str]) -> pl.DataFrame:
     )
 
 
+def split_assignments_view(frame: pl.DataFrame) -> pl.DataFrame:
+    """The example columns plus the promises of the assignment: groups in one split, decontamination only
+    removes train rows and always says why."""
+    base = _example_view("split_assignments", frame, (), pii=False)
+    contaminated = pl.col("contaminated_by").is_not_null()
+    return base.with_columns(
+        frame.select(
+            "split",
+            "split_origin",
+            "split_group",
+            pl.col("split").n_unique().over("split_group").cast(pl.Int64).alias("group_splits"),
+            (~contaminated | (pl.col("split") == "train")).alias("contamination_on_train"),
+            (contaminated == pl.col("contamination_detail").is_not_null()).alias("contamination_explained"),
+        )
+    )
+
+
 def split_summary_view(frame: pl.DataFrame, ratios: Mapping[str, float] | None) -> pl.DataFrame:
     """One row: rows per split, each split's share and its distance to the configured ratio, the source mix
     of the whole release (`share_<source>`), and the largest gap of a source's share between train and test."""
@@ -379,6 +409,8 @@ def view(layer: str, frame: pl.DataFrame, **context) -> pl.DataFrame:
         return splits_view(frame, allow_list)
     if layer == "split_summary":
         return split_summary_view(frame, context.get("ratios"))
+    if layer == "split_assignments":
+        return split_assignments_view(frame)
     if layer not in LAYER_SCHEMAS:
         raise ValueError(f"no view for layer {layer!r}; known: {', '.join(LAYERS)} (and raw_*)")
     base = _example_view(layer, frame, allow_list, pii=layer != "normalized_examples")
