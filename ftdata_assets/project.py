@@ -15,7 +15,11 @@ RAW_SOURCE_DIRS: dict[str, str] = {
     "synthetic": "synthetic",
     "feedback": "feedback",
 }
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".parquet")
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz", ".parquet")
+"""What ingestion reads, matched case-insensitively (`DAY.JSONL` is a data file too)."""
+NOT_DATA_SUFFIXES: tuple[str, ...] = (".md", ".partial", ".part", ".tmp", ".crdownload", "~")
+"""Notes (a README) and files still being written (an upload in progress, an editor's backup): with hidden
+files, the only entries of a source folder that are not input."""
 
 
 def default_project_dir() -> Path:
@@ -27,13 +31,18 @@ def data_file_stem(path: Path) -> str:
     """`2026-11-07.jsonl.gz` -> `2026-11-07`: the partition key a raw file stands for."""
     name = path.name
     for suffix in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix):
+        if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
 
 
 def is_data_file(path: Path) -> bool:
-    return path.is_file() and not path.name.startswith(".") and path.name.endswith(SUPPORTED_SUFFIXES)
+    return path.is_file() and not path.name.startswith(".") and path.name.lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def is_skipped(path: Path) -> bool:
+    """Entries of a source folder that are not input: hidden files (.gitignore, .DS_Store), notes and partial files."""
+    return path.name.startswith(".") or (path.is_file() and path.name.lower().endswith(NOT_DATA_SUFFIXES))
 
 
 @dataclass(frozen=True)
@@ -103,10 +112,23 @@ class Project:
     def source_dir(self, source: str) -> Path:
         return self.raw_dir / RAW_SOURCE_DIRS[source]
 
+    def unexpected_raw_entries(self) -> list[Path]:
+        """Entries of data/raw that belong to no source (`experts/` for `expert/`, a file dropped at the top):
+        their rows would never be read, so a run refuses to start instead of skipping them."""
+        if not self.raw_dir.is_dir():
+            return []
+        known = set(RAW_SOURCE_DIRS.values())
+        return sorted(p for p in self.raw_dir.iterdir() if not is_skipped(p) and not (p.is_dir() and p.name in known))
+
     def source_files(self, source: str) -> list[Path]:
-        """Data files of one source, sorted by name so every run reads them in the same order."""
+        """The input files of one source, sorted by name so every run reads them in the same order.
+
+        Every entry but hidden files and notes (`is_skipped`) is listed, also what ingestion cannot read (a
+        .csv, a .txt, a sub-folder): reading it then fails the run with its name, where skipping it would
+        silently drop rows the user meant to add.
+        """
         folder = self.source_dir(source)
-        return sorted(p for p in folder.iterdir() if is_data_file(p)) if folder.is_dir() else []
+        return sorted(p for p in folder.iterdir() if not is_skipped(p)) if folder.is_dir() else []
 
     def partition_file(self, source: str, partition_key: str) -> Path:
         """The one file behind a partition; a clear error if there is none or more than one."""

@@ -71,6 +71,7 @@ class ReasonCode:
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
     BAD_ROLE = "bad_role"
+    BAD_TURN_ORDER = "bad_turn_order"
     EMPTY_CONTENT = "empty_content"
     TOO_LONG = "too_long"
     TOO_DEEP = "too_deep"
@@ -96,6 +97,7 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.MISSING_FIELD: "a field the detected format needs is absent",
     ReasonCode.WRONG_TYPE: "a field has the wrong JSON type (e.g. content is a number)",
     ReasonCode.BAD_ROLE: "a message role is not system/user/assistant/tool or a known spelling of one",
+    ReasonCode.BAD_TURN_ORDER: "the conversation opens with an assistant or tool turn instead of system or user",
     ReasonCode.EMPTY_CONTENT: "no user turn or no assistant turn with non-blank content",
     ReasonCode.TOO_LONG: "the line is longer than ingest.max_line_bytes",
     ReasonCode.TOO_DEEP: "the JSON nests deeper than ingest.max_json_depth",

@@ -192,3 +192,10 @@ def test_contradictions_are_held_out_of_the_splits_and_counted(materialized_proj
         pl.col("reason") == "duplicate_prompt"
     )
     assert dedup_rejects.height > 100  # templated questions asked again with the same answer
+
+
+def test_a_misnamed_source_folder_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    (root / "data" / "raw" / "expert").rename(root / "data" / "raw" / "experts")
+    with dg.instance_for_test() as instance, pytest.raises(PipelineError, match=r"belong to no source: experts;"):
+        materialize_all(root, instance, progress=lambda _: None)

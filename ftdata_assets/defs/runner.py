@@ -15,7 +15,7 @@ import dagster as dg
 
 from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
-from ftdata_assets.project import Project, data_file_stem
+from ftdata_assets.project import RAW_SOURCE_DIRS, Project, data_file_stem
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """The terminal gets progress lines and warnings; the full event log is in the instance (and the UI)."""
@@ -55,6 +55,13 @@ def materialize_all(
     """Rebuild every asset from data/raw. data/interim is derived, so it is cleared first: a raw file that
     was removed cannot leave a stale partition behind."""
     project = Project(project_root)
+    unexpected = project.unexpected_raw_entries()
+    if unexpected:
+        names = ", ".join(str(p.relative_to(project.raw_dir)) for p in unexpected)
+        raise PipelineError(
+            f"{project.raw_dir} holds entries that belong to no source: {names}; inputs go in "
+            f"{', '.join(f'{d}/' for d in RAW_SOURCE_DIRS.values())}"
+        )
     defs = build_definitions(project_root)
     report = RunReport()
     shutil.rmtree(project.interim_dir, ignore_errors=True)

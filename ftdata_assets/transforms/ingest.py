@@ -4,11 +4,12 @@ Pure module (no Dagster). `read_raw` returns every non-blank input record of one
 `schema.RAW_SCHEMA` (an example, or a reject with its reason); `read_examples` splits that frame into
 (examples with `schema.EXAMPLE_SCHEMA`, rejects with `schema.REJECT_SCHEMA`, `layer` = "ingest").
 
-File types: `.jsonl` / `.ndjson` (optionally `.gz`), `.json` (a top-level array of records, else read as
-JSON lines; also `.json.gz`), `.parquet`. Record shapes, detected per record in this order (the first
-key present with a non-null value wins, so e.g. a record with both `messages` and `prompt` is chat):
-OpenAI chat (`messages`), ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`),
-prompt/completion (`prompt`/`completion`, strings or TRL-style lists of chat messages).
+File types (case-insensitive): `.jsonl` / `.ndjson` (optionally `.gz`), `.json` (a top-level array of
+records, or one record, else read as JSON lines; also `.json.gz`), `.parquet`. Any other name, or a folder,
+raises `IngestError`. Record shapes, detected per record in this order (the first key present with a
+non-null value wins, so e.g. a record with both `messages` and `prompt` is chat): OpenAI chat (`messages`),
+ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`), prompt/completion (`prompt`/`completion`,
+strings or TRL-style lists of chat messages).
 
 Decisions where the contract is silent (also listed in the tests):
 - `source_line` is the physical 1-based line number in the file (blank lines are skipped, not renumbered),
@@ -24,6 +25,8 @@ Decisions where the contract is silent (also listed in the tests):
   cannot be represented by the {role, content} schema, so it is reported, not silently emptied).
 - Any message with blank (empty or whitespace-only) content is `empty_content`, as is a conversation
   without a user or without an assistant turn. A blank Alpaca `instruction` is `empty_content`.
+- A conversation must open with a system or user turn (the normalized layer's blocking contract); one that
+  opens with an assistant greeting or a tool result is `bad_turn_order`, not reordered.
 - The assistant-side field (`output`, `completion`) is required (`missing_field`) unless the record has
   an `edited_response`, which then supplies the assistant turn.
 - A top-level `system` string (LLaMA-Factory style, any shape) becomes a leading system turn unless the
@@ -32,23 +35,30 @@ Decisions where the contract is silent (also listed in the tests):
   (an assistant answering a tool result is the normal agent flow) or an assistant turn, which is
   replaced; the replaced text becomes `original_response` when the record has none. A context ending in a
   system turn is `missing_field` (the user turn is missing).
-- `conversation_id` / `user_id` may be strings or integers (an integral float, as pandas writes nullable
-  int columns, counts as the integer); blank strings are null. Hashed as sha256(id_salt + ":" + str(value)).
+- `conversation_id` / `user_id` may be strings or integers (an integral float below 2**53, as pandas writes
+  nullable int columns, counts as the integer; a larger float, e.g. a JSON integer past 2**64, is
+  `wrong_type`: it is no longer exact); blank strings are null. Hashed as sha256(id_salt + ":" + str(value)).
   Rejects keep their `original` line verbatim, raw ids and PII included: the rejects table has the
   sensitivity of the raw data.
-- `created_at` (or `timestamp`): ISO-8601 string (naive = UTC), a Parquet timestamp/date, or an epoch
-  number in seconds; numbers above 1e11 / 1e14 / 1e17 are read as milli / micro / nanoseconds (1e11 s is
-  the year 5138). Numeric strings are epochs too. Anything else is `wrong_type`.
+- `created_at` (or `timestamp`): ISO-8601 string (naive = UTC), a Parquet timestamp (any unit, pandas'
+  nanoseconds truncated to microseconds) or date, or an epoch number in seconds; numbers above 1e11 / 1e14 /
+  1e17 are read as milli / micro / nanoseconds (1e11 s is the year 5138). Numeric strings are epochs too.
+  Anything else is `wrong_type`.
 - `reviewed` must be a JSON boolean; provenance strings must be strings (`wrong_type` otherwise).
 - JSON depth counts open containers: `{"messages": [{...}]}` has depth 3.
-- A file starting with a UTF-16/UTF-32 byte-order mark raises `IngestError` (re-encode it as UTF-8):
-  reading it as UTF-8 would turn every line into a meaningless reject.
+- A text file starting with a UTF-16/UTF-32 byte-order mark, UTF-16 without one, or another format's
+  signature (gzip without `.gz`, Parquet, zip, bzip2, xz, zstd) raises `IngestError` naming the file and
+  what it is: reading it as UTF-8 lines would turn every line into a meaningless reject.
+- Lines end with LF or CRLF; a file without any LF whose head holds CRs (classic Mac OS) is read with CR
+  as the line end (a raw CR cannot occur inside a JSON string).
+- A Parquet value Python cannot represent (a timestamp past year 9999) rejects its row as `wrong_type`.
 - For JSON arrays and Parquet the "line" checked against `max_line_bytes` / `max_json_depth` and kept as
   `original` is the record re-serialized as compact JSON.
 - `source_file` is relative to `root` lexically (no symlink resolution: DVC may link data into its cache).
 - A `.json` file whose array cannot be parsed as a whole (a syntax error anywhere, or nesting past orjson's
   limit of 1024) is read as JSON lines, as the contract says; a pretty-printed broken array then yields one
-  reject per line, which at least points at the file.
+  reject per line, each detail ending with the file-level parse error (e.g. where it was truncated).
+- Duplicated keys in a record: the last occurrence wins (as in Python's json and JavaScript).
 """
 
 from __future__ import annotations
@@ -81,6 +91,17 @@ TRUNCATION_MARKER = "…[truncated by ftdata ingest]"
 _BOM = b"\xef\xbb\xbf"
 _NUL = b"\x00"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 LE/BE (and UTF-32 LE starts with FF FE too)
+_MAGIC: tuple[tuple[bytes, str], ...] = (  # file signatures that never start a UTF-8 JSON text
+    (b"\x1f\x8b", "gzip data: name the file *.gz (or it is compressed twice)"),
+    (b"PAR1", "a Parquet file: name it *.parquet"),
+    (b"PK\x03\x04", "a zip archive: unpack it"),
+    (b"\xfd7zXZ\x00", "an xz archive: decompress it (only gzip is read)"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive: decompress it (only gzip is read)"),
+)
+_HEAD_BYTES = 1 << 16
+"""How much of a text file is looked at before reading it: encoding, signatures, CR-only line ends."""
+_MAX_EXACT_FLOAT = 2**53
+"""Integral floats below this are exact integers; above it two ids can round to the same float."""
 _JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 _ROLES: dict[str, str] = {
@@ -194,8 +215,10 @@ def _hash_id(salt: str, value: Any, field: str) -> str | None:
             return None
     elif type(value) is int:
         value = str(value)
-    elif type(value) is float and value.is_integer():  # pandas-written Parquet: nullable ints become floats
-        value = str(int(value))
+    elif type(value) is float and value.is_integer() and abs(value) < _MAX_EXACT_FLOAT:
+        value = str(int(value))  # pandas-written Parquet: nullable ints become floats
+    elif type(value) is float and value.is_integer():  # e.g. a JSON integer past 2**64, parsed as a float
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} {value!r} is too large to be an exact id; write it as a string")
     else:
         raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected a string or integer")
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
@@ -251,7 +274,9 @@ def _created_at_us(record: dict) -> int | None:
         return _epoch_us(value, field)
     elif kind is dt.datetime:  # Parquet timestamp column
         parsed = value
-    elif kind is dt.date:  # Parquet date column
+    elif isinstance(value, dt.datetime):  # a subclass: pandas.Timestamp, for a nanosecond column
+        parsed = dt.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=value.tzinfo)
+    elif isinstance(value, dt.date):  # Parquet date column
         parsed = dt.datetime(value.year, value.month, value.day)
     else:
         raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected an ISO-8601 string")
@@ -375,10 +400,13 @@ class _Builder:
         # collector does not track (keeping the per-turn lists alive made every gc pass slower).
         self.roles: list[str] = []
         self.contents: list[str] = []
+        self.note: str | None = None  # appended to every reject's detail: why the whole file is read this way
 
     # -- rejects
 
     def reject(self, line_no: int, reason: str, detail: str, original: str) -> None:
+        if self.note:
+            detail = f"{detail}; {self.note}"
         self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original))
         self.offsets.append(self.offsets[-1])
 
@@ -500,6 +528,10 @@ class _Builder:
             raise _Reject(ReasonCode.EMPTY_CONTENT, "no user turn")
         if "assistant" not in roles:
             raise _Reject(ReasonCode.EMPTY_CONTENT, "no assistant turn")
+        if roles[0] != "user" and roles[0] != "system":
+            raise _Reject(
+                ReasonCode.BAD_TURN_ORDER, f"the first turn is {roles[0]}; a conversation opens with system or user"
+            )
 
         # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
         example_id = hashlib.sha256(orjson.dumps(turns)).hexdigest()
@@ -648,19 +680,81 @@ def _dumps_default(value: Any) -> str:
     return str(value)
 
 
-def _read_records(records: list, builder: _Builder) -> None:
+def _read_records(records: list, builder: _Builder, unreadable: dict[int, str] | None = None) -> None:
     for index, record in enumerate(records):
         try:
             raw = orjson.dumps(record, default=_dumps_default, option=orjson.OPT_NON_STR_KEYS)
         except (TypeError, orjson.JSONEncodeError) as error:  # e.g. a float NaN map key
             builder.reject(index + 1, ReasonCode.WRONG_TYPE, f"record cannot be serialized: {error}", repr(record))
             continue
+        if unreadable and index in unreadable:
+            builder.reject(index + 1, ReasonCode.WRONG_TYPE, unreadable[index], raw.decode())
+            continue
         builder.add_raw(index + 1, raw, raw, record)
 
 
-def _check_encoding(head: bytes, name: str) -> None:
+def _check_head(head: bytes, path: Path) -> None:
+    """Refuse, naming the file, text that is not UTF-8 JSON at all: read line by line it would only give
+    meaningless nul_byte / invalid_utf8 rejects, one per line, and hide what is wrong with the file."""
     if head[:2] in _WIDE_BOMS:
-        raise IngestError(f"cannot read {name}: it starts with a UTF-16/UTF-32 byte-order mark; re-encode it as UTF-8")
+        raise IngestError(f"cannot read {path}: it starts with a UTF-16/UTF-32 byte-order mark; re-encode it as UTF-8")
+    even, odd = head[0:8:2], head[1:8:2]
+    if len(head) >= 8 and ((odd == b"\0\0\0\0" and _NUL not in even) or (even == b"\0\0\0\0" and _NUL not in odd)):
+        raise IngestError(
+            f"cannot read {path}: it looks like UTF-16 text without a byte-order mark; re-encode it as UTF-8"
+        )
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise IngestError(f"cannot read {path}: its content is {what}")
+    if head[:3] == b"BZh" and head[3:4].isdigit():
+        raise IngestError(f"cannot read {path}: its content is a bzip2 archive: decompress it (only gzip is read)")
+
+
+def _is_cr_only(head: bytes) -> bool:
+    """Classic Mac OS line ends: CRs and no LF. A raw CR cannot occur inside a JSON string, so each is a line end."""
+    return b"\n" not in head and b"\r" in head.rstrip(b"\r")
+
+
+class _CrToLf(io.RawIOBase):
+    """A CR-only stream with every CR read as LF (a CR-only file holds no LF to confuse them with)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer)).replace(b"\r", b"\n")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_json_file(data: bytes, path: Path, builder: _Builder) -> None:
+    """A `.json` file: an array of records, one record, or else JSON lines."""
+    _check_head(data[:_HEAD_BYTES], path)
+    body = data[3:] if data[:3] == _BOM else data
+    first = body.lstrip()[:1]
+    if first in (b"[", b"{"):
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            text = body.lstrip()
+            ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+            try:  # a first line that parses alone means JSON lines, a normal content of a .json file
+                orjson.loads(text[: min(ends, default=len(text))])
+            except orjson.JSONDecodeError:
+                builder.note = f"the file is not valid JSON ({error}), so it was read as JSON lines"
+        else:
+            if type(parsed) is list:
+                _read_records(parsed, builder)
+                return
+            if type(parsed) is dict:  # one (pretty-printed) record
+                _read_records([parsed], builder)
+                return
+    if _is_cr_only(data[:_HEAD_BYTES]):
+        data = data.replace(b"\r", b"\n")
+    _read_json_lines(io.BytesIO(data), builder)
 
 
 def _read_text_file(path: Path, kind: str, builder: _Builder) -> None:
@@ -668,23 +762,49 @@ def _read_text_file(path: Path, kind: str, builder: _Builder) -> None:
     try:
         with gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
             if kind == "json":
-                data = stream.read()
-                _check_encoding(data, str(path))
-                body = data[3:] if data[:3] == _BOM else data
-                if body.lstrip()[:1] == b"[":
-                    try:
-                        records = orjson.loads(body)
-                    except orjson.JSONDecodeError:
-                        records = None
-                    if type(records) is list:
-                        _read_records(records, builder)
-                        return
-                _read_json_lines(io.BytesIO(data), builder)
+                _read_json_file(stream.read(), path, builder)
+                return
+            head = stream.read(_HEAD_BYTES)
+            _check_head(head, path)
+            stream.seek(0)
+            if _is_cr_only(head):
+                _read_json_lines(io.BufferedReader(_CrToLf(stream), _HEAD_BYTES), builder)
             else:
-                _check_encoding(stream.peek(4)[:4] if hasattr(stream, "peek") else b"", str(path))
                 _read_json_lines(stream, builder)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise IngestError(f"cannot read {path}: corrupt gzip ({type(error).__name__}: {error})") from error
+    except OSError as error:  # e.g. permission denied: still name the file in the message
+        raise IngestError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+_CONVERSION_ERRORS = (pa.ArrowException, OverflowError, ValueError)
+
+
+def _parquet_records(table: pa.Table) -> tuple[list[dict], dict[int, str]]:
+    """The rows as dicts, and {row index: why} for rows holding a value Python cannot represent (a timestamp
+    past year 9999...), so that such a value rejects its row instead of failing the whole file."""
+    try:
+        return table.to_pylist(), {}
+    except _CONVERSION_ERRORS:
+        pass
+    unreadable: dict[int, str] = {}
+    columns: dict[str, list] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        try:
+            columns[name] = column.to_pylist()
+            continue
+        except _CONVERSION_ERRORS:
+            pass
+        values = []
+        for index, scalar in enumerate(column):  # only the failing column, value by value
+            try:
+                values.append(scalar.as_py())
+            except _CONVERSION_ERRORS as error:
+                values.append(f"<unreadable {column.type} value>")
+                unreadable.setdefault(index, f"{name} cannot be read: {type(error).__name__}: {error}")
+        columns[name] = values
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)], unreadable
 
 
 def _read_parquet(path: Path, builder: _Builder) -> None:
@@ -692,7 +812,8 @@ def _read_parquet(path: Path, builder: _Builder) -> None:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as error:
         raise IngestError(f"cannot read {path}: not a readable Parquet file ({error})") from error
-    _read_records(table.to_pylist(), builder)
+    records, unreadable = _parquet_records(table)
+    _read_records(records, builder, unreadable)
 
 
 def _kind(path: Path) -> str:
@@ -705,8 +826,10 @@ def _kind(path: Path) -> str:
         return "json"
     if name.endswith(".parquet") and not path.name.lower().endswith(".gz"):
         return "parquet"
-    raise ValueError(
-        f"unsupported file type: {path} (expected .jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .json, .json.gz or .parquet)"
+    what = "it is a folder (source folders are flat)" if path.is_dir() else "unsupported file type"
+    raise IngestError(
+        f"cannot read {path}: {what}; ingestion reads .jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .json, .json.gz and "
+        ".parquet files: convert it, or move it out of the source folder"
     )
 
 

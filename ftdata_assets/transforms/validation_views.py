@@ -125,6 +125,7 @@ REASONS_BY_LAYER: dict[str, tuple[str, ...]] = {
         "missing_field",
         "wrong_type",
         "bad_role",
+        "bad_turn_order",
         "empty_content",
         "too_long",
         "too_deep",
