@@ -23,6 +23,7 @@ ingest_synthetic_batch_job = dg.define_asset_job(
 curate_job = dg.define_asset_job(
     "curate",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(raw_production_logs, raw_synthetic),
+    tags={"ftdata/exclusive": "curate"},  # deploy/: the run queue allows one curate run at a time
     description=(
         "Build everything downstream of the partitioned sources from every materialized partition: "
         "expert and feedback sets, normalized examples, rejects, curated splits, ledger."

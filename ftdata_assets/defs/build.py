@@ -22,6 +22,7 @@ from ftdata_assets.defs.automation import (
     review_decisions_sensor,
     synthetic_batch_sensor,
 )
+from ftdata_assets.defs.executors import executor_from_env
 from ftdata_assets.defs.io import PolarsParquetIOManager
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.project import Project
@@ -47,4 +48,5 @@ def build_definitions(project_root: Path) -> dg.Definitions:
             "curated_io_manager": PolarsParquetIOManager(base_dir=str(project.curated_dir)),
             "rejects_io_manager": PolarsParquetIOManager(base_dir=str(project.rejects_dir)),
         },
+        executor=executor_from_env(),  # FTDATA_EXECUTOR=k8s|multiprocess|in_process; unset: Dagster's default
     )
