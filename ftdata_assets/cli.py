@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ftdata_assets.project import PROJECT_DIR_ENV, Project, default_project_dir
-from ftdata_assets.versioning import dvc
+from ftdata_assets.versioning import Refused, dvc, preflight_remotes, restore_record, snapshot_record
 
 
 def use_project_dagster_home(project: Project) -> None:
@@ -22,7 +22,10 @@ def use_project_dagster_home(project: Project) -> None:
 
 
 def cmd_sample(project: Project, args: argparse.Namespace) -> int:
+    from ftdata_assets.atomic_files import remove_stale_temp_files
     from ftdata_assets.sample_data import generate_sample
+
+    remove_stale_temp_files([project.raw_dir])  # what a killed `ftdata sample` left; `dvc add` would track it
 
     seed = args.seed if args.seed is not None else int(project.params["sample"]["seed"])
     counts = generate_sample(project.raw_dir, seed=seed)
@@ -64,18 +67,50 @@ def pin_raw_remote(project: Project) -> None:
 
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
+    """With push on, a version is recorded (dvc.lock, data/raw.dvc) only if it reaches the remotes: every remote
+    is checked before anything runs, and if the push still fails those two files are put back as they were."""
     started = time.perf_counter()
+    targets: dict[str, list[str]] = {}
+    if args.push:
+        try:
+            notes, targets = preflight_remotes(project)
+        except Refused as refused:
+            print(
+                f"ftdata: {refused}.\nNothing was run: dvc.lock and data/raw.dvc are unchanged. (`ftdata run "
+                "--no-push` builds and records a version locally without pushing it.)",
+                file=sys.stderr,
+            )
+            return refused.code
+        for note in notes:
+            print(f"ftdata: note: {note}", file=sys.stderr)
     if args.sample:
         cmd_sample(project, argparse.Namespace(seed=None))
     if not any(project.raw_dir.rglob("*")):
         print(f"ftdata: no input data under {project.raw_dir}; add files or use --sample", file=sys.stderr)
         return 2
+    record = snapshot_record(project)
     dvc(project, "add", "--quiet", "data/raw")
     pin_raw_remote(project)
     fetch_split_registry(project)
     dvc(project, "repro")
     if args.push:
-        dvc(project, "push")
+        failed, restored = list(targets), []
+        try:
+            failed = [remote for remote, outs in targets.items() if dvc(project, "push", *outs, check=False) != 0]
+        finally:  # also on Ctrl-C during the push
+            if failed:
+                restored = restore_record(project, record)
+        if failed:
+            names = ", ".join(f"`{name}`" for name in failed)
+            put_back = " and ".join(restored) + " put back as they were" if restored else "dvc.lock as it was"
+            print(
+                f"ftdata: `dvc push` to the DVC remote {names} failed (DVC's message above says why), so this version "
+                f"was NOT recorded: {put_back}. The new outputs stay in the workspace and the local DVC cache "
+                f"(`dvc status` shows them as changed). Fix the remote (`dvc remote list`; `dvc remote modify --local "
+                f"{failed[0]} url ...`), then run `ftdata run` again: it rebuilds the version and pushes it.",
+                file=sys.stderr,
+            )
+            return 1
     print_summary(project)
     print(f"main job wall time: {time.perf_counter() - started:.1f}s")
     return 0

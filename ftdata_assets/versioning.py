@@ -10,9 +10,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import yaml
 
@@ -44,6 +46,128 @@ def dvc(project: Project, *args: str, check: bool = True) -> int:
     if check and completed.returncode != 0:
         raise SystemExit(f"ftdata: `dvc {' '.join(args)}` failed with exit code {completed.returncode}")
     return completed.returncode
+
+
+RAW_REMOTE = "raw"
+"""The remote `ftdata run` pins data/raw (and so data/raw.dvc) to; see `cli.pin_raw_remote`."""
+RECORD_FILES = ("dvc.lock", "data/raw.dvc")
+"""What records a dataset version (with the metrics): a run that cannot push must leave these as they were."""
+
+
+def remotes_of_outputs(project: Project) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """(configured remotes, remote name -> the DVC outputs that push to it). Every cached output of dvc.yaml and
+    of the `.dvc` files counts, plus data/raw, which `ftdata run` tracks with the `raw` remote even before
+    data/raw.dvc exists. An output without a remote and no default remote is listed under the name ''."""
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(project.root)) as repo:
+            remotes = {name: dict(conf) for name, conf in repo.config.get("remote", {}).items()}
+            default = repo.config.get("core", {}).get("remote") or ""
+            wanted: dict[str, list[str]] = {}
+            for out in repo.index.outs:
+                if out.use_cache:
+                    path = Path(os.path.relpath(out.fs_path, repo.root_dir)).as_posix()
+                    wanted.setdefault(out.remote or default, []).append(path)
+    except Exception as error:  # a broken dvc.yaml or config: DVC's own message says where
+        raise Refused(f"cannot read the DVC project in {project.root}: {type(error).__name__}: {error}") from error
+    raw = wanted.setdefault(RAW_REMOTE, [])
+    if "data/raw" not in raw:
+        raw.append("data/raw")
+    return remotes, wanted
+
+
+def local_remote_path(url: str) -> Path | None:
+    """The folder of a local-directory remote (a plain path or file://), None for any other scheme."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(parsed.path).expanduser()
+    if not parsed.scheme or len(parsed.scheme) == 1:  # a path (or a Windows drive letter)
+        return Path(url).expanduser()
+    return None
+
+
+def probe_writable(folder: Path) -> str | None:
+    """Create `folder` if needed and write, fsync and remove a small file in it; why not, or None if it works."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ftdata-preflight.", suffix=".tmp")
+        try:
+            os.write(fd, b"ftdata: can this remote be written?\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    return None
+
+
+def preflight_remotes(project: Project) -> tuple[list[str], dict[str, list[str]]]:
+    """Before anything runs, make sure every remote the outputs push to can take the push.
+
+    A local-directory remote must be creatable and writable (a temp file is written and removed). Other schemes
+    (s3://, ssh://, ...) cannot be checked ahead without their credentials and network: they get a note, and the
+    caller's fallback (put dvc.lock and data/raw.dvc back when the push fails) covers them. Raises `Refused`
+    naming the remote and what to do; returns the notes and, per remote, the outputs that push to it."""
+    remotes, wanted = remotes_of_outputs(project)
+    notes = []
+    for name, outs in sorted(wanted.items()):
+        listed = ", ".join(outs)
+        if not name:
+            raise Refused(
+                f"{listed} name(s) no DVC remote and there is no default remote, so `dvc push` cannot send them "
+                "anywhere: give each output a `remote:` in dvc.yaml (`curated` for what trainers pull, `raw` for "
+                "raw lines)"
+            )
+        if name not in remotes or not remotes[name].get("url"):
+            raise Refused(
+                f"{listed} push(es) to the DVC remote `{name}`, which is not configured (`dvc remote list`); add it "
+                f"with `dvc remote add {name} <url>` (or `dvc remote modify --local {name} url <url>`)"
+            )
+        url = str(remotes[name]["url"])
+        folder = local_remote_path(url)
+        if folder is None:
+            notes.append(
+                f"the DVC remote `{name}` ({url}) cannot be checked before the run (only local-directory remotes "
+                "are); if the push fails, dvc.lock and data/raw.dvc are put back as they were"
+            )
+            continue
+        problem = probe_writable(folder)
+        if problem:
+            raise Refused(
+                f"the DVC remote `{name}` ({url}, which receives {listed}) cannot be written: {problem}. Point it "
+                f"at a folder you can write, e.g. `dvc remote modify --local {name} url /path/to/{name}` (`dvc "
+                "remote list` shows the remotes), or fix the folder (a read-only mount, a missing parent, a file "
+                "in the way), then run the command again"
+            )
+    return notes, wanted
+
+
+def snapshot_record(project: Project) -> dict[str, bytes | None]:
+    """The bytes of dvc.lock and data/raw.dvc (None: absent), to put back if a version cannot be pushed."""
+    return {
+        name: (project.root / name).read_bytes() if (project.root / name).is_file() else None for name in RECORD_FILES
+    }
+
+
+def restore_record(project: Project, snapshot: dict[str, bytes | None]) -> list[str]:
+    """Put dvc.lock and data/raw.dvc back as `snapshot_record` saw them; return the names that had changed."""
+    from ftdata_assets.atomic_files import write_bytes_atomically
+
+    changed = []
+    for name, data in snapshot.items():
+        path = project.root / name
+        now = path.read_bytes() if path.is_file() else None
+        if now == data:
+            continue
+        changed.append(name)
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes_atomically(path, data)
+    return changed
 
 
 def git(cwd: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -140,6 +264,12 @@ def release(project: Project, name: str, run_job: Callable[[], int]) -> int:
         print(f"ftdata release: {refused}", file=sys.stderr)
         return refused.code
     aborted = f"ftdata release: {name} aborted, nothing committed or tagged"
+    try:
+        for note in preflight_remotes(project)[0]:
+            print(f"ftdata release: note: {note}", file=sys.stderr)
+    except Refused as refused:
+        print(f"ftdata release: {refused}\n{aborted} (refused before running anything)", file=sys.stderr)
+        return refused.code
     try:
         code = run_job()
     except SystemExit as failed:  # dvc() raises it with a message on a failed `dvc add` / `dvc repro`

@@ -274,10 +274,30 @@ def test_release_refuses_a_dirty_tree_an_existing_tag_and_a_bad_name(released: d
     assert run(["git", "status", "--porcelain"], repo) == ""
 
 
-def test_release_with_an_unreachable_remote_says_the_tag_is_local(released: dict[str, Path]) -> None:
+def test_release_refuses_an_unwritable_remote_before_running(released: dict[str, Path]) -> None:
     repo, base = released["repo"], released["base"]
     (base / "a-file").write_text("not a directory\n")
     unreachable = base / "a-file" / "remote"  # fails for root too, unlike a read-only folder
+    use_remotes(repo, unreachable, released["raw"])
+    try:
+        done = ftdata(repo, "release", "v4")
+    finally:
+        use_remotes(repo, released["curated"], released["raw"])
+    assert done.returncode == 2
+    assert "the DVC remote `curated`" in done.stderr and "cannot be written" in done.stderr
+    assert "v4 aborted, nothing committed or tagged" in done.stderr
+    assert "$ dvc" not in done.stdout  # refused before running anything
+    assert "v4" not in run(["git", "tag", "--list"], repo).split()
+    assert run(["git", "status", "--porcelain"], repo) == ""
+
+
+def test_release_with_an_unreachable_remote_says_the_tag_is_local(released: dict[str, Path]) -> None:
+    repo, base = released["repo"], released["base"]
+    # The remote's folder is writable, so the preflight passes, but DVC cannot create its object folder in it:
+    # the push fails only after the commit and the tag.
+    unreachable = base / "remote-without-room"
+    unreachable.mkdir(exist_ok=True)
+    (unreachable / "files").write_text("a file where DVC wants its object folder\n")
     use_remotes(repo, unreachable, released["raw"])
     try:
         done = ftdata(repo, "release", "v3")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ftdata_assets.atomic_files import remove_stale_temp_files
 from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
 from ftdata_assets.project import RAW_SOURCE_DIRS, Project, data_file_stem
@@ -49,11 +50,25 @@ def log_days(project: Project) -> list[str]:
     return days
 
 
+def output_dirs(project: Project) -> list[Path]:
+    """The folders the pipeline writes (and nobody else does): where an interrupted run can leave temp files."""
+    return [
+        project.interim_dir,
+        project.curated_dir,
+        project.rejects_dir,
+        project.splits_dir,
+        project.review_export_dir,
+        project.metrics_dir,
+    ]
+
+
 def materialize_all(
     project_root: Path, instance: dg.DagsterInstance, progress: Callable[[str], None] = print
 ) -> RunReport:
     """Rebuild every asset from data/raw. data/interim is derived, so it is cleared first: a raw file that
-    was removed cannot leave a stale partition behind."""
+    was removed cannot leave a stale partition behind. Temp files that a killed run left beside its outputs
+    are removed first too (every output is written to a hidden temp file and renamed, so a kill leaves whole
+    files and, at most, such a temp file)."""
     project = Project(project_root)
     unexpected = project.unexpected_raw_entries()
     if unexpected:
@@ -64,6 +79,10 @@ def materialize_all(
         )
     defs = build_definitions(project_root)
     report = RunReport()
+    stale = remove_stale_temp_files(output_dirs(project))
+    if stale:
+        names = ", ".join(str(p.relative_to(project.root)) for p in stale[:5]) + (" ..." if len(stale) > 5 else "")
+        progress(f"removed {len(stale)} temp file(s) an interrupted run left behind: {names}")
     shutil.rmtree(project.interim_dir, ignore_errors=True)
 
     days = log_days(project)
