@@ -49,6 +49,17 @@ def use_remotes(repo: Path, curated: Path, raw: Path) -> None:
     run([str(BIN / "dvc"), "remote", "modify", "--local", "raw", "url", str(raw)], repo)
 
 
+def snapshot_repository(repo: Path, curated: Path, raw: Path) -> None:
+    """A new git repository at `repo` holding the working tree in one commit ("snapshot"), its DVC remotes
+    pointed at local folders."""
+    repo.mkdir()
+    copy_working_tree(repo)
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "snapshot"], repo)
+    use_remotes(repo, curated, raw)
+
+
 def tree_digests(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -69,12 +80,7 @@ def test_main_job_push_clone_pull_gives_identical_curated_files(tmp_path: Path) 
         tmp_path / "remote-curated",
         tmp_path / "remote-raw",
     )
-    origin.mkdir()
-    copy_working_tree(origin)
-    run(["git", "init", "-q", "-b", "main"], origin)
-    run(["git", "add", "-A"], origin)
-    run(["git", "commit", "-q", "-m", "snapshot"], origin)
-    use_remotes(origin, curated_remote, raw_remote)
+    snapshot_repository(origin, curated_remote, raw_remote)
 
     output = run([str(BIN / "ftdata"), "run", "--sample"], origin)
     assert "rows in:" in output

@@ -11,7 +11,7 @@ import pytest
 
 from ftdata_assets.transforms.version_diff import DIFF_SCHEMA, compared_columns, diff_counts, diff_versions, leaks
 from tests.conftest import REPO_ROOT
-from tests.test_dvc_roundtrip import BIN, clean_env, copy_working_tree, remote_objects, run, use_remotes
+from tests.test_dvc_roundtrip import BIN, clean_env, remote_objects, run, snapshot_repository, use_remotes
 
 
 def frame(ids: list[str], source: str = "expert", **columns: list) -> pl.DataFrame:
@@ -147,12 +147,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip("needs the project's git checkout")
     base = tmp_path_factory.mktemp("versions")
     repo, curated, raw = base / "origin", base / "remote-curated", base / "remote-raw"
-    repo.mkdir()
-    copy_working_tree(repo)
-    run(["git", "init", "-q", "-b", "main"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "snapshot"], repo)
-    use_remotes(repo, curated, raw)
+    snapshot_repository(repo, curated, raw)
 
     ok(ftdata(repo, "sample"))
     commit_if_changed(repo, "sample data")
