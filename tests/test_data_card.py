@@ -353,3 +353,23 @@ def test_load_dataset_on_the_card_folder_finds_the_splits(tmp_path: Path, monkey
     assert sorted(ds) == ["test", "train"]
     assert ds["train"].num_rows == 3 and ds["test"].num_rows == 1
     assert ds["train"][2]["messages"] == CONVERSATIONS[2][1]
+
+
+def test_a_token_count_column_is_reused_and_matches_tokenizing_again() -> None:
+    frame = pl.DataFrame(
+        {
+            "split": ["train", "train", "test", "validation"],
+            "messages": [
+                [{"role": "user", "content": "Hello there"}, {"role": "assistant", "content": "Hi! How can I help?"}],
+                [{"role": "user", "content": "Summarize: " + "word " * 300}],
+                [{"role": "user", "content": "x"}],
+                [],
+            ],
+        }
+    )
+    counted = dc.with_token_counts(frame)
+    assert counted.get_column("token_count").equals(dc.row_token_counts(frame))
+    assert dc.token_length_stats(counted) == dc.token_length_stats(frame)
+    assert dc.token_length_histogram(counted, bins=4).equals(dc.token_length_histogram(frame, bins=4))
+    wrong = counted.with_columns(token_count=pl.lit(7, dtype=pl.Int64))  # proves the column is what is read
+    assert dc.token_length_stats(wrong)["train"]["max"] == 7

@@ -213,6 +213,55 @@ def test_a_leftover_email_blocks_scrubbed(layers: dict[str, pl.DataFrame]) -> No
     assert view("scrubbed_examples", leaky, **CONTEXT).get_column("pii_findings")[0] >= 1
 
 
+def _with_email_in_row(frame: pl.DataFrame, row: int) -> pl.DataFrame:
+    return frame.with_columns(
+        messages=pl.when(pl.int_range(pl.len()) == row)
+        .then(
+            pl.col("messages").list.eval(
+                pl.struct(
+                    role=pl.element().struct.field("role"),
+                    content=pl.element().struct.field("content") + " Mail me at sam.poe@example.net",
+                )
+            )
+        )
+        .otherwise(pl.col("messages"))
+    )
+
+
+def test_verified_texts_skip_the_rescan_but_an_edited_text_is_still_found(layers: dict[str, pl.DataFrame]) -> None:
+    """What `no_pii_left` found clean is not scanned again; a text changed later (an edit in review) is."""
+    from ftdata_assets.transforms.pii_report import clean_keys, leftover_findings
+
+    scrubbed = layers["scrubbed_examples"]
+    verified = clean_keys(scrubbed, leftover_findings(scrubbed, CONTEXT["allow_list"]))
+    assert verified.height > 0.9 * scrubbed.height
+    reviewed = layers["reviewed_examples"]
+    full = view("reviewed_examples", reviewed, **CONTEXT).get_column("pii_findings")
+    cached = view("reviewed_examples", reviewed, **CONTEXT, verified=verified).get_column("pii_findings")
+    assert cached.equals(full)
+    edited = _with_email_in_row(reviewed, 7)
+    outcome = validate_layer("reviewed_examples", edited, **CONTEXT, verified=verified)
+    assert_blocks(outcome, "expect_column_values_to_be_between", "pii_findings")
+    found = view("reviewed_examples", edited, **CONTEXT, verified=verified).get_column("pii_findings")
+    assert found[7] >= 1 and found.sum() == full.sum() + found[7] - full[7]
+
+
+def test_a_verified_set_is_trusted_only_for_its_own_texts(layers: dict[str, pl.DataFrame]) -> None:
+    """The skip is by content (128-bit keys): a verified set of other texts changes nothing, and a text with
+    a finding is never recorded as clean."""
+    from ftdata_assets.transforms.pii_report import clean_keys, detector_fingerprint, leftover_findings
+
+    leaky = _with_email_in_row(layers["scrubbed_examples"], 3)
+    findings = leftover_findings(leaky, CONTEXT["allow_list"])
+    keys = clean_keys(leaky, findings)
+    assert findings.height >= 1
+    unrelated = clean_keys(layers["normalized_examples"].head(50), findings.clear())
+    again = leftover_findings(leaky, CONTEXT["allow_list"], verified=unrelated)
+    assert again.equals(findings)
+    assert leftover_findings(leaky, CONTEXT["allow_list"], verified=keys).equals(findings)
+    assert detector_fingerprint(["Lumora"]) != detector_fingerprint([]) == detector_fingerprint([])
+
+
 def test_a_bad_role_blocks_normalized(layers: dict[str, pl.DataFrame]) -> None:
     frame = layers["normalized_examples"]
     bad = frame.with_columns(

@@ -4,9 +4,10 @@ import dagster as dg
 import polars as pl
 
 from ftdata_assets.defs.io import write_json_atomically
+from ftdata_assets.defs.pii_verified import save_verified
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.pii import scrub
-from ftdata_assets.transforms.pii_report import leftover_findings, pii_totals
+from ftdata_assets.transforms.pii_report import clean_keys, leftover_findings, pii_totals
 
 
 @dg.asset(
@@ -42,7 +43,8 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
             **{f"pii/{entity}": count for entity, count in totals["by_type"].items()},
         },
     )
-    left = leftover_findings(scrubbed, allow_list)
+    left = leftover_findings(scrubbed, allow_list)  # the one full re-scan; later layers re-scan what changed
+    save_verified(project.project, allow_list, clean_keys(scrubbed, left))
     by_type = left.group_by("entity_type").len().sort("entity_type")
     yield dg.AssetCheckResult(
         check_name="no_pii_left",

@@ -19,6 +19,7 @@ from ftdata_assets.transforms.data_card import (
     render_data_card,
     token_length_histogram,
     token_length_stats,
+    with_token_counts,
 )
 from ftdata_assets.transforms.exports import write_alpaca_json, write_openai_jsonl
 from ftdata_assets.transforms.pii_report import pii_totals
@@ -181,7 +182,7 @@ def data_card(
     reviewed_examples: pl.DataFrame,
 ) -> dg.MaterializeResult:
     curated, metrics_dir = project.project.curated_dir, project.project.metrics_dir
-    rows = released_rows({"train": train, "validation": validation, "test": test}, reviewed_examples)
+    rows = with_token_counts(released_rows({"train": train, "validation": validation, "test": test}, reviewed_examples))
     histogram = token_length_histogram(rows, bins=20)
     plot_length_histograms(histogram, curated / PLOT_FILE)
     plot_table = histogram.pivot(on="split", index=["bin_start", "bin_end"], values="count").sort("bin_start")

@@ -11,6 +11,7 @@ import inspect
 import dagster as dg
 import polars as pl
 
+from ftdata_assets.defs.pii_verified import load_verified
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.validation_views import combine_splits, view
 from ftdata_assets.validation import ValidationOutcome, check_result, validate_frame, validate_layer
@@ -37,8 +38,10 @@ SUITE_OF_ASSET = {
 
 
 def layer_context(project: ProjectResource) -> dict:
-    """What the views need from params.yaml: the PII allow-list (so brand names are not leftover people)."""
-    return {"allow_list": list(project.params("pii").get("allow_list") or [])}
+    """What the views need: the PII allow-list from params.yaml (so brand names are not leftover people) and
+    the texts `no_pii_left` already found clean (so only new or edited texts are re-scanned)."""
+    allow_list = list(project.params("pii").get("allow_list") or [])
+    return {"allow_list": allow_list, "verified": load_verified(project.project, allow_list)}
 
 
 def validate_asset(project: ProjectResource, asset: str, frame: pl.DataFrame) -> dg.AssetCheckResult:

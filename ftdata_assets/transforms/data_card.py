@@ -4,6 +4,7 @@ Pure module (no Dagster).
 
 - `row_token_counts(frame)`: tokens per example of ALL message contents (system + user + assistant + tool),
   with the same offline cl100k_base BPE and the same definition as `quality.assess`'s `token_count`.
+  `with_token_counts(frame)` adds it as `token_count`, which the histogram and the stats then reuse.
 - `token_length_histogram(frame, bins)`: long format (`split`, `bin_start`, `bin_end`, `count`), one row per
   split and bin, zero-count bins included, the same bins for every split (so splits compare), suitable as a
   DVC plots CSV/JSON (`x: bin_start`, `y: count`). A bin holds `bin_start <= tokens < bin_end`.
@@ -47,6 +48,7 @@ __all__ = [
     "size_category",
     "token_length_histogram",
     "token_length_stats",
+    "with_token_counts",
 ]
 
 HISTOGRAM_SCHEMA = pl.Schema({"split": pl.String, "bin_start": pl.Int64, "bin_end": pl.Int64, "count": pl.Int64})
@@ -108,15 +110,20 @@ def _split_order(names: Sequence[str | None]) -> list[str]:
     return [*SPLITS, *extra]
 
 
+def with_token_counts(frame: pl.DataFrame, tokenizer_file: str | None = None) -> pl.DataFrame:
+    """`frame` plus `token_count` (row_token_counts): the histogram and the stats then reuse it instead of
+    tokenizing every example again."""
+    return frame.with_columns(row_token_counts(frame, tokenizer_file))
+
+
 def _with_tokens(frame: pl.DataFrame, split_column: str, tokenizer_file: str | None) -> pl.DataFrame:
     if split_column not in frame.columns:
         raise ValueError(f"the frame needs a `{split_column}` column")
-    return pl.DataFrame(
-        {
-            "split": frame.get_column(split_column).cast(pl.String),
-            "tokens": row_token_counts(frame, tokenizer_file),
-        }
-    )
+    if "token_count" in frame.columns and tokenizer_file is None:
+        tokens = frame.get_column("token_count").cast(pl.Int64)
+    else:
+        tokens = row_token_counts(frame, tokenizer_file)
+    return pl.DataFrame({"split": frame.get_column(split_column).cast(pl.String), "tokens": tokens})
 
 
 def _edges(tokens: pl.Series, bins: int | Sequence[int]) -> list[int]:

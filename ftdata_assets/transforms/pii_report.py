@@ -1,9 +1,17 @@
-"""Totals of what `pii.scrub` replaced, and a re-scan of scrubbed text for anything left behind."""
+"""Totals of what `pii.scrub` replaced, and a re-scan of scrubbed text for anything left behind.
 
+The full re-scan (the blocking `no_pii_left` check) records which texts it found clean; the later layers'
+`pii_findings` views re-scan only the texts not in that set (new or edited ones), instead of every text of
+every layer again: same verdicts, one full scan instead of six.
+"""
+
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
+from ftdata_assets.transforms import pii
 from ftdata_assets.transforms.pii import ENTITY_TYPES, detect
 
 
@@ -37,9 +45,55 @@ def scrubbed_texts(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).filter(pl.col("text").is_not_null())
 
 
-def leftover_findings(frame: pl.DataFrame, allow_list: Sequence[str] = ()) -> pl.DataFrame:
-    """`detect` over every scrubbed text; empty means the scrub left nothing (placeholders are not findings)."""
+def leftover_findings(
+    frame: pl.DataFrame, allow_list: Sequence[str] = (), *, verified: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """`detect` over every scrubbed text; empty means the scrub left nothing (placeholders are not findings).
+
+    `verified` (VERIFIED_SCHEMA, from `clean_keys` under the same `detector_fingerprint`): texts whose keys
+    are in it are known clean and skipped. `row` indexes the texts in `scrubbed_texts` order either way.
+    """
     texts = scrubbed_texts(frame)
-    findings = detect(texts.get_column("text"), allow_list=allow_list)
+    column = texts.get_column("text")
+    if verified is None or verified.height == 0:
+        findings = detect(column, allow_list=allow_list)
+    else:
+        todo = (
+            text_keys(column)
+            .with_row_index("row")
+            .join(verified.cast(VERIFIED_SCHEMA), on=["k0", "k1"], how="anti", maintain_order="left")
+            .get_column("row")
+        )
+        found = detect(column.gather(todo), allow_list=allow_list)
+        findings = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
+
+
+# ---------------------------------------------------------------------------------- verified-clean texts
+
+VERIFIED_SCHEMA = pl.Schema({"k0": pl.UInt64(), "k1": pl.UInt64()})
+"""One row per text the detector has scanned and found nothing in: two independent 64-bit hashes of it."""
+
+
+def detector_fingerprint(allow_list: Sequence[str] = ()) -> str:
+    """What a `detect` verdict depends on: the detector's code and lexicon, polars (hashes, regex engine) and
+    the allow-list. A verified-clean set is only reused under the same fingerprint."""
+    digest = hashlib.blake2b(digest_size=12)
+    for path in (Path(pii.__file__), pii.LEXICON_PATH):
+        digest.update(path.read_bytes())
+    digest.update(pl.__version__.encode())
+    digest.update("\x00".join(sorted({t.strip().lower() for t in allow_list if t})).encode())
+    return digest.hexdigest()
+
+
+def text_keys(texts: pl.Series) -> pl.DataFrame:
+    """128 bits per text (two differently seeded hashes), so a text with PII never passes for a verified one."""
+    return pl.DataFrame({"k0": texts.hash(seed=0x5EED), "k1": texts.hash(seed=0x9E3779B97F4A7C15)})
+
+
+def clean_keys(frame: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+    """Keys of the texts of `frame` (in `scrubbed_texts` order) that have no row in `findings`."""
+    keys = text_keys(scrubbed_texts(frame).get_column("text")).with_row_index("row")
+    flagged = findings.get_column("row").unique().implode()
+    return keys.filter(~pl.col("row").is_in(flagged)).select(VERIFIED_SCHEMA.names()).unique().sort(["k0", "k1"])

@@ -10,6 +10,8 @@ name these columns; a view column's meaning is fixed here and documented in `COL
 `split_summary` (both over `combine_splits(train, validation, test)`). Context:
 - `allow_list`: PII allow-list (params.yaml `pii.allow_list`) for the `pii_findings` re-scan, layers from
   scrubbed_examples on; without it the product's own name may count as a PERSON finding.
+- `verified`: texts a full PII re-scan already found clean (`pii_report.clean_keys`); `pii_findings`
+  re-scans only the others.
 - `ratios`: the configured split ratios (params.yaml `split.ratios`), for `split_summary`.
 
 Everything is vectorized: message columns are list expressions, PII is one `detect` batch over all texts.
@@ -192,8 +194,10 @@ def reason_valid(column: str) -> pl.Expr:
     )
 
 
-def pii_findings(frame: pl.DataFrame, allow_list: Sequence[str] = ()) -> pl.Series:
-    """Findings per row of `pii.detect` over every text a trainer sees (one batch for the whole frame).
+def pii_findings(
+    frame: pl.DataFrame, allow_list: Sequence[str] = (), verified: pl.DataFrame | None = None
+) -> pl.Series:
+    """Findings per row of `pii.detect` over every text a trainer sees (texts in `verified` are known clean).
 
     Reuses `pii_report.leftover_findings`, keyed by row number instead of example_id (ids repeat before dedup).
     """
@@ -202,7 +206,7 @@ def pii_findings(frame: pl.DataFrame, allow_list: Sequence[str] = ()) -> pl.Seri
         "messages",
         *(["original_response"] if "original_response" in frame.columns else []),
     )
-    found = leftover_findings(keyed, allow_list)
+    found = leftover_findings(keyed, allow_list, verified=verified)
     counts = found.group_by("example_id").len().select(pl.col("example_id").cast(pl.Int64).alias("row"), "len")
     per_row = (
         pl.DataFrame({"row": pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
@@ -238,14 +242,16 @@ _PROVENANCE = (
 )
 
 
-def _example_view(layer: str, frame: pl.DataFrame, allow_list: Sequence[str], pii: bool) -> pl.DataFrame:
+def _example_view(
+    layer: str, frame: pl.DataFrame, allow_list: Sequence[str], pii: bool, verified: pl.DataFrame | None = None
+) -> pl.DataFrame:
     base = frame.select(
         contract_column(frame, LAYER_SCHEMAS[layer]),
         *_present(frame, _PROVENANCE),
         *message_columns(frame),
     )
     if pii and "messages" in frame.columns:
-        base = base.with_columns(pii_findings(frame, allow_list))
+        base = base.with_columns(pii_findings(frame, allow_list, verified))
     if "pii_counts" in frame.columns:
         base = base.with_columns(
             frame.select(pl.sum_horizontal(pl.col("pii_counts").struct.unnest()).alias("pii_replaced")).to_series()
@@ -341,8 +347,8 @@ def combine_splits(train: pl.DataFrame, validation: pl.DataFrame, test: pl.DataF
     return pl.concat([frame.with_columns(split=pl.lit(name, pl.String)) for name, frame in parts.items()])
 
 
-def splits_view(frame: pl.DataFrame, allow_list: Sequence[str]) -> pl.DataFrame:
-    base = _example_view("splits", frame, allow_list, pii=True)
+def splits_view(frame: pl.DataFrame, allow_list: Sequence[str], verified: pl.DataFrame | None = None) -> pl.DataFrame:
+    base = _example_view("splits", frame, allow_list, pii=True, verified=verified)
     conversations = pl.col("split").n_unique().over("conversation_id").cast(pl.Int64)
     return base.with_columns(
         frame.select(
@@ -402,18 +408,19 @@ def split_summary_view(frame: pl.DataFrame, ratios: Mapping[str, float] | None) 
 def view(layer: str, frame: pl.DataFrame, **context) -> pl.DataFrame:
     """The flat view of `frame` for the suite of `layer` (see the module docstring for layers and context)."""
     allow_list: Sequence[str] = tuple(context.get("allow_list") or ())
+    verified: pl.DataFrame | None = context.get("verified")
     if layer == "raw" or layer.startswith("raw_"):
         return raw_view(frame)
     if layer == "rejects":
         return rejects_view(frame)
     if layer == "splits":
-        return splits_view(frame, allow_list)
+        return splits_view(frame, allow_list, verified)
     if layer == "split_summary":
         return split_summary_view(frame, context.get("ratios"))
     if layer == "split_assignments":
         return split_assignments_view(frame)
     if layer not in LAYER_SCHEMAS:
         raise ValueError(f"no view for layer {layer!r}; known: {', '.join(LAYERS)} (and raw_*)")
-    base = _example_view(layer, frame, allow_list, pii=layer != "normalized_examples")
+    base = _example_view(layer, frame, allow_list, pii=layer != "normalized_examples", verified=verified)
     extra = [*_scored_columns(frame), *_dedup_columns(frame), *_review_columns(frame)]
     return base.with_columns(frame.select(extra)) if extra else base
