@@ -424,3 +424,64 @@ def test_permutation_coefficients_are_pinned():
     ]
     assert a.tolist() == expected_a
     assert b.dtype == np.uint32 and len(set(b.tolist())) == 4
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fast paths: same results as the straightforward computation
+
+
+@pytest.mark.parametrize("values", [[], [5], [3, 3, 3], [9, -1, 4, 9, 0, -1, 2**62, 4]])
+def test_sorted_unique_is_np_unique(values):
+    array = np.asarray(values, dtype=np.int64)
+    assert np.array_equal(dedup.sorted_unique(array), np.unique(array))
+    many = np.random.default_rng(0).integers(0, 500, size=20_000)
+    assert np.array_equal(dedup.sorted_unique(many), np.unique(many))
+
+
+def _corpus(seed: int, n: int = 120) -> list[str]:
+    """Families of near duplicates (chains of edits), exact copies and unrelated texts."""
+    rng = random.Random(seed)
+    texts = [chat(rng, 40) for _ in range(n // 4)]
+    for base in list(texts):
+        current = base
+        for _ in range(2):
+            current = substitute(current, [rng.randrange(40)], rng)
+            texts.append(current)
+    texts += [t.upper() for t in texts[: n // 4]] + ["", "???"]
+    return texts
+
+
+def test_candidate_pairs_merged_in_rounds_equal_one_merge():
+    template = chat(random.Random(24), 60)
+    texts = _corpus(21) + [f"{template} ticket {i}" for i in range(40)]  # buckets larger than the cap
+    normalized = normalize_for_dedup(pl.Series(texts)).unique(maintain_order=True)
+    signatures, has_words = minhash_signatures(normalized)
+    keys = dedup._band_keys(signatures, *lsh_params(0.5, 128))
+    lo, hi = dedup._candidate_pairs(keys, has_words, 8)
+    assert len(lo) > 300
+    for merge_every in (1, 7, 100):
+        lo_rounds, hi_rounds = dedup._candidate_pairs(keys, has_words, 8, merge_every=merge_every)
+        assert np.array_equal(lo, lo_rounds) and np.array_equal(hi, hi_rounds)
+    codes = lo * len(normalized) + hi
+    assert np.array_equal(codes, np.unique(codes)) and (lo < hi).all()
+
+
+def test_exact_and_near_clusters_equal_the_two_calls_and_hold_for_survivors():
+    texts = pl.Series(_corpus(22))
+    exact, near = dedup.exact_and_near_clusters(texts, 0.8)
+    assert exact.equals(exact_duplicate_clusters(texts))
+    assert near.equals(near_duplicate_clusters(texts, 0.8))
+    one_per_exact = pl.DataFrame({"text": texts, "exact": exact}).with_row_index().unique("exact", keep="last")
+    rows = one_per_exact.get_column("index")
+    assert near.gather(rows).equals(near_duplicate_clusters(texts.gather(rows), 0.8))
+
+
+def test_components_of_a_subset_of_minhashes_equal_components_of_its_texts():
+    texts = pl.Series(_corpus(23))
+    hashes = dedup.minhashes(texts)
+    assert dedup.near_duplicate_components_of(hashes, 0.5).equals(dedup.near_duplicate_components(texts, 0.5))
+    rng = np.random.default_rng(4)
+    for rows in (rng.permutation(len(texts))[:70], rng.integers(0, len(texts), size=90), np.arange(0)):
+        subset = dedup.near_duplicate_components_of(hashes.subset(rows), 0.5, max_bucket_pairs=4)
+        direct = dedup.near_duplicate_components(texts.gather(rows), 0.5, max_bucket_pairs=4)
+        assert subset.equals(direct)

@@ -110,6 +110,32 @@ def test_a_refusal_next_to_an_answer_is_a_conflict_unless_the_kind_is_disabled()
         cluster_conflicts(clusters, prompts, answers, refusals, kinds=("sentiment",))
 
 
+def test_cluster_conflicts_equal_answer_conflict_over_every_pair() -> None:
+    """The per-row features and early stop of cluster_conflicts give what answer_conflict says pair by pair."""
+    import itertools
+    import random
+
+    rng = random.Random(5)
+    prompts = ["Is it 5 days?", "Does it take 30 minutes?", None, "Is the limit 1,000?"]
+    answers = ["Yes, 5 days.", "No, 7 days.", "It takes 30 minutes.", "Yes: 1000.", "Nope, 45 minutes.", None, "Hm."]
+    rows = [(rng.choice(prompts), rng.choice(answers), rng.random() < 0.2) for _ in range(300)]
+    clusters = [f"c{rng.randrange(60)}" for _ in rows]
+    frame = pl.DataFrame(
+        {"cluster": clusters, "prompt": [r[0] for r in rows], "answer": [r[1] for r in rows]},
+        schema={"cluster": pl.String, "prompt": pl.String, "answer": pl.String},
+    ).with_columns(refusal=pl.Series([r[2] for r in rows]))
+    for kinds in (("polarity", "numbers", "refusal"), ("numbers",), ()):
+        got = cluster_conflicts(frame["cluster"], frame["prompt"], frame["answer"], frame["refusal"], kinds=kinds)
+        expected = {}
+        for cluster in set(clusters):
+            members = [row for row, c in zip(rows, clusters, strict=True) if c == cluster]
+            found = set()
+            for (prompt, answer_a, refusal_a), (_, answer_b, refusal_b) in itertools.combinations(members, 2):
+                found.update(answer_conflict(prompt or "", answer_a or "", answer_b or "", refusal_a, refusal_b))
+            expected[cluster] = ",".join(sorted(found & set(kinds))) or None
+        assert got.to_series().to_list() == [expected[c] for c in clusters]
+
+
 def chat(example_id: str, source: str, user: str, answer: str, quality: float = 1.0) -> dict:
     return {
         "example_id": example_id,

@@ -9,7 +9,12 @@ from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS
 from ftdata_assets.transforms.benchmarks import read_benchmarks
 from ftdata_assets.transforms.contamination import contaminated_train_rows
-from ftdata_assets.transforms.dedup import DEFAULT_SOURCE_PRIORITY, near_duplicate_components
+from ftdata_assets.transforms.dedup import (
+    DEFAULT_SOURCE_PRIORITY,
+    MinHashes,
+    minhashes,
+    near_duplicate_components_of,
+)
 from ftdata_assets.transforms.deduplicate import role_text
 from ftdata_assets.transforms.split import REGISTRY_SCHEMA, assign_splits, split_groups, updated_registry
 
@@ -21,16 +26,23 @@ def user_turns(frame: pl.DataFrame) -> pl.Series:
     return frame.select(role_text(pl.col("messages"), "user")).to_series()
 
 
-def leak_components(project: ProjectResource, prompts: pl.Series) -> pl.Series:
-    """Near-duplicate components of the user turns at split.leak_threshold (MinHash settings from dedup)."""
-    split, dedup = project.params("split"), project.params("dedup")
-    return near_duplicate_components(
+def user_turn_minhashes(project: ProjectResource, prompts: pl.Series) -> MinHashes:
+    """MinHash signatures of the user turns (MinHash settings from dedup), to reuse for subsets of the rows."""
+    dedup = project.params("dedup")
+    return minhashes(
         prompts,
-        float(split.get("leak_threshold", 0.5)),
         num_perm=int(dedup.get("num_perm", 128)),
         shingle_size=int(dedup.get("shingle_size", 5)),
         seed=str(dedup.get("seed", "ftdata-dedup-v1")),
     )
+
+
+def leak_components(project: ProjectResource, prompts: pl.Series | MinHashes) -> pl.Series:
+    """Near-duplicate components of the user turns at split.leak_threshold (MinHash settings from dedup).
+
+    Pass the `MinHashes` of the prompts (`user_turn_minhashes`, or a subset of them) to skip hashing again."""
+    hashes = prompts if isinstance(prompts, MinHashes) else user_turn_minhashes(project, prompts)
+    return near_duplicate_components_of(hashes, float(project.params("split").get("leak_threshold", 0.5)))
 
 
 def read_registry(project: ProjectResource) -> pl.DataFrame:
@@ -54,11 +66,12 @@ def split_assignments(
     split_params, decon = project.params("split"), project.params("decontamination")
     releasable = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null())
     examples = releasable.select(list(EXAMPLE_SCHEMA))
-    prompts = user_turns(examples)
+    # hashed once: every grouping round checks a subset of these rows (the released ones)
+    prompt_hashes = user_turn_minhashes(project, user_turns(examples))
     links = [
         examples.get_column("conversation_id"),
         releasable.get_column("prompt_cluster"),
-        leak_components(project, prompts),
+        leak_components(project, prompt_hashes),
     ]
     registry = read_registry(project)
     benchmarks, problems = read_benchmarks(project.project.benchmarks_dir)
@@ -91,7 +104,9 @@ def split_assignments(
             .drop("row")
         )
         released = result.with_row_index("row").filter(pl.col("contaminated_by").is_null())
-        leaks = straddling_components(project, released.get_column("split"), user_turns(released))
+        # result rows are the examples rows, in order: "row" indexes prompt_hashes
+        released_hashes = prompt_hashes.subset(released.get_column("row").to_numpy())
+        leaks = straddling_components(project, released.get_column("split"), released_hashes)
         if leaks.null_count() == leaks.len():
             break
         context.log.info(f"grouping round {attempt}: {leaks.drop_nulls().n_unique()} near-duplicate groups straddled")
@@ -170,7 +185,7 @@ def curated_splits(project: ProjectResource, split_assignments: pl.DataFrame):
     yield leak_check(project, splits)
 
 
-def straddling_components(project: ProjectResource, splits: pl.Series, prompts: pl.Series) -> pl.Series:
+def straddling_components(project: ProjectResource, splits: pl.Series, prompts: pl.Series | MinHashes) -> pl.Series:
     """Per row, its near-duplicate component (user turns, split.leak_threshold) if that component has rows in
     train and in a held-out split, else null: the leaks splits_disjoint looks for."""
     frame = pl.DataFrame({"component": leak_components(project, prompts), "train": splits == "train"})

@@ -14,8 +14,7 @@ import polars as pl
 from ftdata_assets.schema import ReasonCode
 from ftdata_assets.transforms.dedup import (
     DEFAULT_SOURCE_PRIORITY,
-    exact_duplicate_clusters,
-    near_duplicate_clusters,
+    exact_and_near_clusters,
     pick_cluster_winners,
     source_rank,
 )
@@ -90,21 +89,20 @@ def _with_previous(examples: pl.DataFrame, previous: pl.DataFrame | None) -> pl.
 
 def _conversation_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str]) -> pl.DataFrame:
     texts = frame.select(conversation_text(pl.col("messages"))).to_series()
-    exact = _winners(
-        frame.with_columns(exact_cluster_id=exact_duplicate_clusters(texts)), "exact_cluster_id", priority
-    ).rename({"duplicate_of": "exact_duplicate_of"})
-
-    survivors = exact.filter(pl.col("exact_duplicate_of").is_null())
-    near_ids = near_duplicate_clusters(
-        survivors.select(conversation_text(pl.col("messages"))).to_series(),
+    # the survivors (one row per exact cluster) hold every distinct text, so their near ids are those of all rows
+    exact_ids, near_ids = exact_and_near_clusters(
+        texts,
         float(params["near_threshold"]),
         num_perm=int(params.get("num_perm", 128)),
         shingle_size=int(params.get("shingle_size", 5)),
         seed=str(params.get("seed", "ftdata-dedup-v1")),
     )
-    near = _winners(survivors.with_columns(cluster_id=near_ids), "cluster_id", priority).select(
-        "exact_cluster_id", "cluster_id", pl.col("duplicate_of").alias("near_duplicate_of")
+    exact = _winners(frame.with_columns(exact_cluster_id=exact_ids), "exact_cluster_id", priority).rename(
+        {"duplicate_of": "exact_duplicate_of"}
     )
+    survives = exact.get_column("exact_duplicate_of").is_null()
+    near = _winners(exact.filter(survives).with_columns(cluster_id=near_ids.filter(survives)), "cluster_id", priority)
+    near = near.select("exact_cluster_id", "cluster_id", pl.col("duplicate_of").alias("near_duplicate_of"))
     return (
         exact.join(near, on="exact_cluster_id", how="left", maintain_order="left")
         .with_columns(
@@ -161,17 +159,7 @@ def _prompt_dedup(
         "__cluster",
         priority,
     ).get_column("duplicate_of")
-    answer_by_id = dict(zip(kept.get_column("example_id").to_list(), answers.to_list(), strict=True))
-    winner_answers = [answer_by_id.get(w) if w is not None else None for w in candidates.to_list()]
-    agree = agreeing_with(
-        [w or "" for w in winner_answers],
-        answers.to_list(),
-        float(params.get("answer_agreement", 0.5)),
-    )
-    prompt_duplicate_of = pl.Series(
-        [w if (w is not None and ok) else None for w, ok in zip(candidates.to_list(), agree, strict=True)],
-        dtype=pl.String,
-    )
+    prompt_duplicate_of = _agreeing_winners(kept.get_column("example_id"), answers, candidates, params)
     prompt_level = scored.select("__row", "prompt_cluster", "contradiction").with_columns(
         prompt_duplicate_of=prompt_duplicate_of
     )
@@ -195,6 +183,29 @@ def _prompt_dedup(
         )
         .drop("__frame_row", "prompt_duplicate_of")
     )
+
+
+def _agreeing_winners(
+    example_ids: pl.Series, answers: pl.Series, winners: pl.Series, params: Mapping[str, Any]
+) -> pl.Series:
+    """Per row, its cluster winner's example id if their answers agree (`answer_agreement`), else null.
+
+    Only rows that have a winner are compared (the others are kept anyway): a regex pass over every answer was a
+    measurable share of the prompt step."""
+    answer_by_id = dict(zip(example_ids.to_list(), answers.to_list(), strict=True))
+    candidates = winners.to_list()
+    has_winner = [i for i, w in enumerate(candidates) if w is not None]
+    answer_list = answers.to_list()
+    agree = agreeing_with(
+        [answer_by_id.get(candidates[i]) or "" for i in has_winner],
+        [answer_list[i] for i in has_winner],
+        float(params.get("answer_agreement", 0.5)),
+    )
+    result: list[str | None] = [None] * len(candidates)
+    for i, ok in zip(has_winner, agree, strict=True):
+        if ok:
+            result[i] = candidates[i]
+    return pl.Series(result, dtype=pl.String)
 
 
 def deduplicate(

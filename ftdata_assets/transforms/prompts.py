@@ -106,15 +106,20 @@ def prompt_clusters(
         content, max(threshold - CANDIDATE_MARGIN, 0.0), num_perm=num_perm, shingle_size=1, seed=seed
     )
     groups = keys.with_columns(group=pl.lit(candidates) + pl.lit("|") + pl.col("anchors")).with_row_index("row")
-    labels: list[str | None] = [None] * keys.height
     with_words = groups.filter(pl.col("content") != "")
-    for row, group in with_words.filter(pl.col("content").n_unique().over("group") == 1).select("row", "group").rows():
-        labels[row] = group
-    multi = with_words.filter(pl.col("content").n_unique().over("group") > 1)
-    for (group,), members in multi.group_by("group", maintain_order=True):
-        for row, sub in _complete_linkage(members.select("row", "content").rows(), threshold):
-            labels[row] = f"{group}#{sub}"
-    return pl.Series("prompt_cluster", labels, dtype=pl.String)
+    distinct_contents = pl.col("content").n_unique().over("group")
+    single = with_words.filter(distinct_contents == 1)
+    labels = pl.repeat(None, keys.height, dtype=pl.String, eager=True).alias("prompt_cluster")
+    labels = labels.scatter(single.get_column("row"), single.get_column("group"))
+    # one list per group instead of a frame per group: iterating a group_by cost more than the linkage itself
+    multi = with_words.filter(distinct_contents > 1).group_by("group", maintain_order=True).agg("row", "content")
+    rows: list[int] = []
+    subs: list[str] = []
+    for group, members, contents in multi.iter_rows():
+        for row, sub in _complete_linkage(list(zip(members, contents, strict=True)), threshold):
+            rows.append(row)
+            subs.append(f"{group}#{sub}")
+    return labels.scatter(rows, pl.Series(subs, dtype=pl.String))
 
 
 def semantic_prompt_clusters(
@@ -169,11 +174,24 @@ def _words(text: str) -> set[str]:
 
 def answer_conflict(prompt: str, answer_a: str, answer_b: str, refusal_a: bool, refusal_b: bool) -> list[str]:
     """The ways two answers to the same prompt contradict each other (empty = they do not)."""
+    return _conflicts(_numbers(prompt), _answer_features(answer_a, refusal_a), _answer_features(answer_b, refusal_b))
+
+
+_AnswerFeatures = tuple[int, set[str], bool]
+"""What `answer_conflict` looks at in one answer: polarity, the numbers it states, whether it is a refusal."""
+
+
+def _answer_features(answer: str, refusal: bool) -> _AnswerFeatures:
+    return _polarity(answer), _numbers(answer), refusal
+
+
+def _conflicts(asked: set[str], a: _AnswerFeatures, b: _AnswerFeatures) -> list[str]:
+    """`answer_conflict` from the prompt's numbers and each answer's features."""
+    (polarity_a, stated_a, refusal_a), (polarity_b, stated_b, refusal_b) = a, b
     kinds = []
-    if _polarity(answer_a) * _polarity(answer_b) < 0:
+    if polarity_a * polarity_b < 0:
         kinds.append("polarity")
-    asked = _numbers(prompt)
-    numbers_a, numbers_b = _numbers(answer_a) - asked, _numbers(answer_b) - asked
+    numbers_a, numbers_b = stated_a - asked, stated_b - asked
     if numbers_a and numbers_b and numbers_a != numbers_b:
         kinds.append("numbers")
     if refusal_a != refusal_b:
@@ -208,19 +226,29 @@ def cluster_conflicts(
     ).with_row_index("row")
     multi = frame.filter(pl.col("cluster").is_not_null() & (pl.len().over("cluster") > 1))
     conflicts: dict[str, str] = {}
-    for (cluster,), members in multi.group_by("cluster", maintain_order=True):
-        rows = members.select("prompt", "answer", "refusal").rows()
-        found: set[str] = set()
-        for (prompt, answer_a, refusal_a), (_, answer_b, refusal_b) in itertools.combinations(rows, 2):
-            found.update(
-                answer_conflict(prompt or "", answer_a or "", answer_b or "", bool(refusal_a), bool(refusal_b))
-            )
-        found &= set(kinds)
+    grouped = multi.group_by("cluster", maintain_order=True).agg("prompt", "answer", "refusal")
+    for cluster, member_prompts, member_answers, member_refusals in grouped.iter_rows():
+        members = list(zip(member_prompts, member_answers, member_refusals, strict=True))
+        found = _cluster_kinds(members, set(kinds))
         if found:
             conflicts[str(cluster)] = ",".join(sorted(found))
     return frame.select(
         pl.col("cluster").replace_strict(conflicts, default=None, return_dtype=pl.String).alias("conflict")
     )
+
+
+def _cluster_kinds(rows: list[tuple[str | None, str | None, bool | None]], wanted: set[str]) -> set[str]:
+    """The kinds among `wanted` of `answer_conflict` over every pair (in row order) of one cluster's
+    (prompt, answer, refusal) rows. The regexes run once per row instead of once per pair, and the pairs stop
+    once every wanted kind is found: large clusters of one question made this step quadratic in regex calls."""
+    asked = [_numbers(prompt or "") for prompt, _, _ in rows]
+    features = [_answer_features(answer or "", bool(refusal)) for _, answer, refusal in rows]
+    found: set[str] = set()
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        found.update(_conflicts(asked[i], features[i], features[j]))
+        if wanted <= found:
+            break
+    return found & wanted
 
 
 def agreeing_with(winner_answers: Sequence[str], answers: Sequence[str], agreement: float) -> list[bool]:
