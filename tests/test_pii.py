@@ -593,3 +593,65 @@ def test_allow_list_keeps_brand_names_that_read_like_people() -> None:
     )
     content = scrub(frame, allow_list=["Lumora"])["messages"][0][0]["content"]
     assert content.startswith("You are Lumora's support assistant. Ask <PERSON_1>")
+
+
+def _varied_texts(n: int) -> list[str | None]:
+    """Texts of every entity type, lengths and scripts, with nulls and empties, in a fixed order."""
+    pieces = [
+        "- Sarah Connor said the build is done",
+        "Dear Mr. John Smith, your card 4111 1111 1111 1111 was charged.",
+        "mail jürgen.müller@example.de or call +49 30 901820 😀",
+        "SSN 536-22-1234, IP 8.8.4.4, IBAN GB82 WEST 1234 5698 7654 32",
+        "ship to 123 Main Street, Springfield, IL 62704 please",
+        "password=hunter2xyz and token ghp_" + "a" * 36,
+        "Ludwig van Beethoven met J. R. Tolkien in Paris",
+        "nothing to see here",
+        "Café ☕ 日本語 Thanks, Maria de la Cruz",
+        "order 4111111111111111 shipped",
+    ]
+    out: list[str | None] = []
+    for i in range(n):
+        if i % 37 == 5:
+            out.append(None)
+        elif i % 41 == 7:
+            out.append("")
+        else:
+            out.append(" ".join(pieces[(i + j) % len(pieces)] for j in range(1 + i % 3)))
+    return out
+
+
+@pytest.mark.parametrize("batch_chars", [1, 700, 4096])
+def test_batching_gives_the_same_findings(batch_chars):
+    texts = pl.Series(_varied_texts(200))
+    whole = detect(texts, batch_chars=10**12)
+    assert whole["row"].n_unique() > 150 and whole["entity_type"].n_unique() == len(ENTITY_TYPES)
+    assert detect(texts, batch_chars=batch_chars).equals(whole)
+
+
+def test_batching_keeps_row_offsets_at_batch_starts():
+    # texts opening later batches keep their own rows; a dash opening a text is a signature wherever the
+    # text sits in the input (it used to count only for the input's very first text)
+    texts = pl.Series(["Hello there", "- Oluwaseun", "call +1 415-555-2671", "- Oluwaseun", "x - Oluwaseun"])
+    whole = detect(texts, batch_chars=10**12)
+    assert whole.select("row", "entity_type").rows() == [(1, "PERSON"), (2, "PHONE_NUMBER"), (3, "PERSON")]
+    assert detect(texts, batch_chars=11).equals(whole)
+    assert detect(texts[1:], batch_chars=11)["row"].to_list() == [0, 1, 2]
+    for text in texts.to_list():  # a text's findings do not depend on the texts around it
+        alone = detect(pl.Series([text])).drop("row")
+        assert alone.equals(whole.filter(pl.col("text").is_in(alone["text"].implode())).head(alone.height).drop("row"))
+
+
+def test_scrub_does_not_depend_on_the_batch_size(monkeypatch):
+    from ftdata_assets.transforms import pii
+
+    texts = [t or "hi" for t in _varied_texts(120)]
+    frame = pl.DataFrame(
+        {
+            "example_id": [f"e{i // 2}" for i in range(len(texts))],
+            "messages": [[{"role": "user", "content": t}, {"role": "assistant", "content": t[::-1]}] for t in texts],
+        },
+        schema_overrides={"messages": MESSAGES},
+    )
+    whole = scrub(frame)
+    monkeypatch.setattr(pii, "BATCH_CHARS", 300)
+    assert scrub(frame).equals(whole)

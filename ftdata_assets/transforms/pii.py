@@ -782,60 +782,74 @@ def _place_phrases() -> pl.Series:
     return lexicon().filter(pl.col("P"))["low"]
 
 
-def _tokens(base: pl.DataFrame) -> pl.DataFrame:
-    """Every token with its char offset (`start`), length (`tl`) and the whitespace before it (`gap`).
+_TOKEN_PATTERN = r"\s*(?:" + _TOKEN + ")"
+_RUN_TOKEN = r"^\s*(?:\p{Lu}|\.$|(?:" + "|".join(_PARTICLES) + r")$)"
+"""A token that can be part of a run (on `m`, whitespace first): capitalized, an initial's ".", a particle."""
 
-    One regex pass: each match is the whitespace before a token plus the token, so the matches tile the
-    text and offsets are a running sum of their lengths.
+
+def _tokens(base: pl.DataFrame) -> pl.DataFrame:
+    """Every token as `m` (the whitespace before it, then the token) with its `row`, the char offset of its
+    `end` and `keep` (it can be part of a run). Nothing else is computed per token: most are lowercase.
+
+    One regex pass: the matches tile the text, so offsets are a running sum of their lengths.
     """
     cand = base.filter(pl.col("t").str.contains(r"\p{Lu}"))
-    tok = cand.select("row", m=pl.col("t").str.extract_all(r"\s*(?:" + _TOKEN + ")")).explode("m")
+    tok = cand.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
     tok = tok.filter(pl.col("m").is_not_null())
-    tok = tok.with_columns(tok=pl.col("m").str.strip_chars_start(), ml=pl.col("m").str.len_chars().cast(pl.Int64))
-    tok = tok.with_columns(tl=pl.col("tok").str.len_chars().cast(pl.Int64))
-    return tok.with_columns(
-        start=_row_starts(pl.col("ml"), pl.col("tl")),
-        gap=pl.col("m").str.slice(0, pl.col("ml") - pl.col("tl")),
-    ).drop("m", "ml")
+    ml = pl.col("m").str.len_chars().cast(pl.Int64)
+    return tok.with_columns(end=_row_starts(ml, pl.lit(0, pl.Int64)), keep=pl.col("m").str.contains(_RUN_TOKEN))
 
 
-def _persons(base: pl.DataFrame) -> pl.DataFrame:
-    tok = _tokens(base)
-    if tok.height == 0:
-        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
-    tok = tok.with_row_index("k").with_columns(
-        low=pl.col("tok").str.to_lowercase(), capital=pl.col("tok").str.contains(r"^\p{Lu}")
-    )
-    flags = _flags(tok.filter(pl.col("capital")).select("k", "low")).drop("low")
-    tok = tok.join(flags, on="k", how="left", maintain_order="left").with_columns(
+def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
+    """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `tl`, `start`, `gap`, `low`,
+    `capital` and the lexicon flags (capitalized tokens only)."""
+    kept = tok.with_row_index("k").filter(pl.col("keep")).drop("keep")
+    kept = kept.with_columns(tok=pl.col("m").str.strip_chars_start())
+    kept = kept.with_columns(tl=pl.col("tok").str.len_chars().cast(pl.Int64))
+    kept = kept.with_columns(
+        start=pl.col("end") - pl.col("tl"),
+        gap=pl.col("m").str.slice(0, pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")),
+        low=pl.col("tok").str.to_lowercase(),
+        capital=pl.col("tok").str.contains(r"^\p{Lu}"),
+    ).drop("m", "end")
+    flags = _flags(kept.filter(pl.col("capital")).select("k", "low")).drop("low")
+    return kept.join(flags, on="k", how="left", maintain_order="left").with_columns(
         pl.col(k).fill_null(False) for k in "FLCWP"
     )
-    same_prev = pl.col("row").shift(1) == pl.col("row")
+
+
+def _members(kept: pl.DataFrame) -> pl.DataFrame:
+    """Mark run members (`elig`, `init`, `initdot`, `particle`, `member`), `run` ids and evidence `ev`.
+
+    A neighbour in the token stream is the adjacent kept token (index `k` one apart, same row): a token
+    that is not kept is never eligible, an initial, its dot or a particle, so it only breaks a run.
+    """
+    k, row = pl.col("k"), pl.col("row")
+    same_prev = ((k.shift(1) == k - 1) & (row.shift(1) == row)).fill_null(False)
+    same_next = ((k.shift(-1) == k + 1) & (row.shift(-1) == row)).fill_null(False)
     is_name = pl.col("F") | pl.col("L")
     # "Sarah", "O'Brien", "McDonald" are capitalized; "API" and "PERSON" (placeholders) are not
     cap = pl.col("capital") & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1))
-    tok = tok.with_columns(
+    kept = kept.with_columns(
         elig=cap & (pl.col("tl") >= 2) & ~pl.col("low").is_in(_STOP) & (is_name | ~pl.col("W")),
-        init=cap & (pl.col("tl") == 1) & (pl.col("tok").shift(-1) == ".") & (pl.col("row").shift(-1) == pl.col("row")),
+        init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
     )
-    same_next = pl.col("row").shift(-1) == pl.col("row")
     # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
     particle = pl.col("low").is_in(_PARTICLES) & (pl.col("tok") == pl.col("low"))
-    tok = tok.with_columns(
-        initdot=(pl.col("tok") == ".") & pl.col("init").shift(1).fill_null(False) & same_prev,
+    kept = kept.with_columns(
+        initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
         particle=particle,
     )
     near = pl.col("elig") | pl.col("particle")
-    tok = tok.with_columns(
+    kept = kept.with_columns(
         particle=pl.col("particle")
         & (near.shift(1) & same_prev & (pl.col("gap") == " ")).fill_null(False)
         & (near.shift(-1) & same_next & (pl.col("gap").shift(-1) == " ")).fill_null(False)
     )
-    tok = tok.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
+    kept = kept.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
     cont = (
         pl.col("member")
-        & pl.col("member").shift(1).fill_null(False)
-        & same_prev.fill_null(False)
+        & (pl.col("member").shift(1) & same_prev).fill_null(False)
         & ((pl.col("gap") == " ") | (pl.col("initdot") & (pl.col("gap") == "")))
     )
     evidence = (
@@ -849,9 +863,14 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
         .then(0)
         .otherwise(1)
     )
-    tok = tok.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence)
-    runs = (
-        tok.filter(pl.col("member"))
+    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence)
+
+
+def _runs(kept: pl.DataFrame) -> pl.DataFrame:
+    """One row per run of members with at least one eligible token, and what the rules need of it."""
+    is_name = pl.col("F") | pl.col("L")
+    return (
+        kept.filter(pl.col("member"))
         .group_by("run", maintain_order=True)
         .agg(
             pl.col("row").first(),
@@ -874,11 +893,14 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
         )
         .filter(pl.col("n") >= 1)
     )
-    if runs.height == 0:
-        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
-    # context tokens around each run, gathered by index (only for the few runs, not every token)
+
+
+def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
+    """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`, `n2` after; null outside its
+    row) and `p1_nl` (`p1` opens a line: a newline before it, or it is its text's first token), gathered
+    by index for the few runs only."""
     n_tok = tok.height
-    low, rows = tok["low"], tok["row"]
+    m, rows = tok["m"], tok["row"]
     ctx = {}
     for name, offset, anchor in (
         ("p1", -1, "kf"),
@@ -887,14 +909,32 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
         ("n1", 1, "kl"),
         ("n2", 2, "kl"),
     ):
-        idx = (runs[anchor].cast(pl.Int64) + offset).clip(0, n_tok - 1)
-        same = (rows.gather(idx) == runs["row"]) & (runs[anchor].cast(pl.Int64) + offset).is_between(0, n_tok - 1)
-        ctx[name] = pl.select(pl.when(same).then(low.gather(idx))).to_series()
-    idx = (runs["kf"].cast(pl.Int64) - 1).clip(0, n_tok - 1)
-    ctx["p1_nl"] = ((rows.gather(idx) == runs["row"]) & tok["gap"].gather(idx).str.contains("\n", literal=True)) | (
-        runs["kf"].cast(pl.Int64) - 1 == 0
-    )
-    runs = runs.with_columns(**ctx)
+        at = runs[anchor].cast(pl.Int64) + offset
+        idx = at.clip(0, n_tok - 1)
+        same = (rows.gather(idx) == runs["row"]) & at.is_between(0, n_tok - 1)
+        low = m.gather(idx).str.strip_chars_start().str.to_lowercase()
+        ctx[name] = pl.select(pl.when(same).then(low)).to_series()
+    at = runs["kf"].cast(pl.Int64) - 1
+    idx = at.clip(0, n_tok - 1)
+    in_row = (rows.gather(idx) == runs["row"]) & (at >= 0)
+    opens_text = (at == 0) | (rows.gather((at - 1).clip(0, n_tok - 1)) != runs["row"])
+    ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
+    return runs.with_columns(**ctx)
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> pl.DataFrame:
+    return pl.DataFrame({"pp": _place_phrases()}).with_columns(is_place=pl.lit(True))
+
+
+def _persons(base: pl.DataFrame) -> pl.DataFrame:
+    tok = _tokens(base)
+    if tok.height == 0:
+        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+    runs = _runs(_members(_kept_tokens(tok)))
+    if runs.height == 0:
+        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+    runs = _run_context(runs, tok)
     p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
     intro = (
@@ -927,7 +967,7 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
     in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
     loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
     # a run that is a place, or ends one ("San Francisco", "New York"): joins, cheaper than is_in
-    places = pl.DataFrame({"pp": _place_phrases()}).with_columns(is_place=pl.lit(True))
+    places = _places()
     runs = runs.with_columns(pp=pl.col("text").str.to_lowercase())
     runs = runs.join(places, on="pp", how="left").rename({"is_place": "place1"})
     runs = runs.with_columns(pp=p1 + " " + pl.col("pp")).join(places, on="pp", how="left")
@@ -998,7 +1038,24 @@ def _resolve_overlaps(found: pl.DataFrame) -> pl.DataFrame:
     return found.drop("prio", "length", "prev_end", "lce", strict=False)
 
 
-def detect(texts: pl.Series, *, allow_list: Sequence[str] = ()) -> pl.DataFrame:
+BATCH_CHARS = 16_000_000
+"""Text per `detect` batch (UTF-8 bytes): bounds memory (the PERSON tokens of a batch are ~20 bytes a char)
+while keeping the fixed cost per batch small."""
+
+
+def _batch_bounds(texts: pl.Series, batch_chars: int) -> list[tuple[int, int]]:
+    """(offset, length) of consecutive slices of `texts` holding about `batch_chars` bytes each."""
+    cum = texts.str.len_bytes().fill_null(0).cast(pl.Int64).cum_sum().to_numpy()
+    bounds, start = [], 0
+    while start < len(texts):
+        done = int(cum[start - 1]) if start else 0
+        end = max(int(np.searchsorted(cum, done + batch_chars, side="right")), start + 1)
+        bounds.append((start, min(end, len(texts)) - start))
+        start = end
+    return bounds
+
+
+def detect(texts: pl.Series, *, allow_list: Sequence[str] = (), batch_chars: int | None = None) -> pl.DataFrame:
     """Find PII in every text. One row per finding, sorted by (row, start); see FINDINGS_SCHEMA.
 
     `row` indexes `texts`; `start`/`end` are Python character offsets (end exclusive), so
@@ -1007,12 +1064,23 @@ def detect(texts: pl.Series, *, allow_list: Sequence[str] = ()) -> pl.DataFrame:
     `allow_list` (as Presidio's): terms that are never PII here, typically the product's own brand and
     product names ("You are Lumora's assistant" reads like a person by context). A finding equal to a term
     is dropped, and so is a PERSON or LOCATION finding that contains one as a whole word ("Lumora Cam").
+
+    Texts are processed in slices of about `batch_chars` bytes (default BATCH_CHARS) so memory stays
+    bounded; every rule looks within one text only, so the findings do not depend on it.
     """
-    base = (
-        pl.DataFrame({"t": texts.cast(pl.String)})
-        .with_row_index("row")
-        .filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
-    )
+    texts = texts.cast(pl.String)
+    parts = []
+    for offset, length in _batch_bounds(texts, batch_chars or BATCH_CHARS):
+        found = _detect_batch(texts.slice(offset, length), allow_list)
+        parts.append(found.with_columns(pl.col("row") + offset))
+    if not parts:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    return pl.concat(parts).cast(FINDINGS_SCHEMA)
+
+
+def _detect_batch(texts: pl.Series, allow_list: Sequence[str]) -> pl.DataFrame:
+    """`detect` on one slice (`row` from 0)."""
+    base = pl.DataFrame({"t": texts}).with_row_index("row").filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
     if base.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
     digit = base.filter(pl.col("t").str.contains(r"[0-9]"))
@@ -1126,12 +1194,17 @@ def scrub(
         if conversation_key in frame.columns
         else pl.lit("\x00row:") + pl.col(ridx).cast(pl.String)
     )
+    # contents only: exploding the message structs would copy every role too
     msgs = (
         keyed.select(ridx, "__pii_key", "messages")
         .filter(pl.col("messages").list.len() > 0)
-        .with_columns(part=pl.int_ranges(pl.col("messages").list.len()))
-        .explode(["messages", "part"])
-        .select(ridx, "__pii_key", "part", content=pl.col("messages").struct.field("content"))
+        .select(
+            ridx,
+            "__pii_key",
+            part=pl.int_ranges(pl.col("messages").list.len()),
+            content=pl.col("messages").list.eval(pl.element().struct.field("content")),
+        )
+        .explode(["part", "content"])
     )
     extra_cols = [c for c in text_columns if c in frame.columns and frame.schema[c] == pl.String]
     extras = [
@@ -1181,11 +1254,11 @@ def scrub(
     changed_rows = changed.filter(pl.col("i").is_in(pl.concat(touched).implode()) if touched else pl.lit(False))
     if changed_rows.height:
         rows = changed_rows[ridx].unique().implode()
+        # each message once (joining the whole list onto every message would copy it once per message)
         rebuilt = (
-            msgs.filter(pl.col(ridx).is_in(rows))
-            .select(ridx, "part")
-            .join(keyed.select(ridx, "messages"), on=ridx, how="left")
-            .with_columns(pl.col("messages").list.get(pl.col("part")))
+            keyed.filter(pl.col(ridx).is_in(rows))
+            .select(ridx, "messages", part=pl.int_ranges(pl.col("messages").list.len()))
+            .explode(["messages", "part"])
             .join(changed.select(ridx, "part", "content"), on=[ridx, "part"], how="left")
             .with_columns(pl.col("messages").struct.with_fields(content=pl.col("content")))
             .sort([ridx, "part"])
