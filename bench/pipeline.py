@@ -1,13 +1,15 @@
 """End-to-end benchmark: generate N raw examples, run the whole Dagster pipeline, compare with the I/O floor.
 
 Run: `.venv/bin/python bench/pipeline.py --examples 100000 [--days 14] [--batches 8] [--seed 20261101]
-[--workdir DIR] [--keep] [--instance sqlite|ephemeral]`
+[--workdir DIR [--reuse-raw]] [--keep] [--instance sqlite|ephemeral]`
 
 1. Builds a temporary project folder the way `tests/conftest.py` `make_project(root, with_sample=False)` does
    (params.yaml, dvc.yaml, workspace.yaml, pyproject.toml, expectations/, data/benchmarks/) and writes N
    records under data/raw with `bench/scaled_sample.py` (the sample generator's topics, plants and formats,
    scaled: daily log files, two expert files, one file per synthetic batch, a feedback file; duplicates, PII,
    refusals, non-English and malformed lines at realistic rates; deterministic for the seed).
+   `--reuse-raw` with `--workdir` keeps raw files made by an earlier run with the same arguments and generator
+   (bench_raw.json records both) and clears everything else.
 2. The I/O floor, in the same run, on the same files: read every raw file with polars (jsonl/json as lines
    through the CSV reader, gzip included; Parquet with `read_parquet`) and write it as Parquet (zstd). No JSON
    parsing: a line-level floor, what any pipeline must at least pay to move the bytes.
@@ -28,6 +30,7 @@ ledger (rows_in, curated, rejected, held_for_review) and error (null unless a ru
 import argparse
 import contextlib
 import json
+import logging
 import multiprocessing as mp
 import resource
 import shutil
@@ -156,7 +159,7 @@ def failed_checks(instance: Any) -> list[dict[str, Any]]:
 
 
 def watch_steps(instance: Any) -> None:
-    """Print a line when a step starts or ends (the runner itself reports whole runs only)."""
+    """Print a line when a step starts or ends, and the steps' own log lines (progress on long steps)."""
     import dagster as dg
 
     handle = instance.handle_new_event
@@ -164,6 +167,9 @@ def watch_steps(instance: Any) -> None:
 
     def hook(event: Any, **kwargs: Any) -> None:
         handle(event, **kwargs)
+        if not event.is_dagster_event and event.level >= logging.INFO:  # the steps' own progress lines
+            say(f"      {event.step_key or ''}: {event.user_message}")
+            return
         kind = event.dagster_event.event_type if event.is_dagster_event else None
         if kind == dg.DagsterEventType.STEP_START:
             started[event.step_key] = time.perf_counter()
@@ -307,6 +313,51 @@ def ledger_summary(root: Path) -> dict[str, Any] | None:
     }
 
 
+STAMP_FILE = "bench_raw.json"
+
+
+def raw_stamp(args: argparse.Namespace) -> dict[str, Any]:
+    """What the raw files depend on: the generator's arguments and the bytes of the generator itself."""
+    import hashlib
+
+    generators = (Path(__file__).with_name("scaled_sample.py"), REPO_ROOT / "ftdata_assets" / "sample_data.py")
+    code = b"".join(path.read_bytes() for path in generators)
+    return {
+        "examples": args.examples,
+        "days": args.days,
+        "batches": args.batches,
+        "seed": args.seed,
+        "generator": hashlib.sha256(code).hexdigest(),
+    }
+
+
+def reusable_raw(root: Path, stamp: dict[str, Any]) -> bool:
+    try:
+        saved = json.loads((root / STAMP_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return saved.get("stamp") == stamp and (root / "data" / "raw").is_dir()
+
+
+def save_stamp(root: Path, stamp: dict[str, Any], stats: Any) -> None:
+    kept = ("files", "organic_repeats", "bytes_written", "seconds")  # `planted` has tuple keys: not JSON
+    payload = {"stamp": stamp, "stats": {name: getattr(stats, name) for name in kept}}
+    (root / STAMP_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def clear_all_but_raw(root: Path) -> None:
+    """A rerun on kept raw files starts from nothing else: no interim, outputs or Dagster instance."""
+    for entry in root.iterdir():
+        if entry.name == STAMP_FILE:
+            continue
+        if entry.name == "data" and entry.is_dir():
+            for sub in entry.iterdir():
+                if sub.name != "raw":
+                    shutil.rmtree(sub) if sub.is_dir() else sub.unlink()
+            continue
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
 # ------------------------------------------------------------------------------------------------------
 
 
@@ -318,22 +369,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--workdir", type=Path, help="project folder to use (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder afterwards")
+    parser.add_argument(
+        "--reuse-raw",
+        action="store_true",
+        help="with --workdir: keep its data/raw if it was generated with the same arguments and generator",
+    )
     parser.add_argument("--instance", choices=("sqlite", "ephemeral"), default="sqlite")
     parser.add_argument("--max-rss-gb", type=float, default=16.0, help="stop the pipeline above this RSS")
     parser.add_argument("--max-minutes", type=float, default=40.0, help="stop the pipeline after this long")
     args = parser.parse_args(argv)
 
-    from scaled_sample import generate
+    from scaled_sample import GenerationStats, generate
 
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ftdata-bench-"))
-    if args.workdir and root.exists():
+    stamp = raw_stamp(args)
+    reused = args.reuse_raw and args.workdir is not None and reusable_raw(root, stamp)
+    if reused:
+        clear_all_but_raw(root)
+    elif args.workdir and root.exists():
         shutil.rmtree(root)
     make_project(root)
     say(f"project folder: {root}")
     out: dict[str, Any] = {"examples": args.examples}
     try:
-        stats = generate(root / "data" / "raw", args.examples, days=args.days, batches=args.batches, seed=args.seed)
-        say(f"generated {sum(stats.files.values()):,} records in {stats.seconds:.1f}s")
+        if reused:
+            stats = GenerationStats(**json.loads((root / STAMP_FILE).read_text())["stats"])
+            say(f"reusing the {sum(stats.files.values()):,} records generated earlier in {root / 'data' / 'raw'}")
+        else:
+            stats = generate(root / "data" / "raw", args.examples, days=args.days, batches=args.batches, seed=args.seed)
+            save_stamp(root, stamp, stats)
+            say(f"generated {sum(stats.files.values()):,} records in {stats.seconds:.1f}s")
         gen_rss = peak_rss_mb()[0]
 
         say("I/O floor: read every raw file with polars, write Parquet ...")

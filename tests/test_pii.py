@@ -655,3 +655,12 @@ def test_scrub_does_not_depend_on_the_batch_size(monkeypatch):
     whole = scrub(frame)
     monkeypatch.setattr(pii, "BATCH_CHARS", 300)
     assert scrub(frame).equals(whole)
+
+
+def test_detect_reports_progress_once_per_batch():
+    calls = []
+    texts = pl.Series(_varied_texts(60))
+    found = detect(texts, batch_chars=500, progress=lambda done, total: calls.append((done, total)))
+    total = calls[-1][1]
+    assert total > 3 and calls == [(i, total) for i in range(1, total + 1)]
+    assert found.equals(detect(texts))

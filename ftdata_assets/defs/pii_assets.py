@@ -6,6 +6,7 @@ import polars as pl
 from ftdata_assets.defs.io import write_json_atomically
 from ftdata_assets.defs.pii_verified import save_verified
 from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.progress import progress_logger
 from ftdata_assets.transforms.pii import scrub
 from ftdata_assets.transforms.pii_report import clean_keys, leftover_findings, pii_totals
 
@@ -31,7 +32,10 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
         __conversation=pl.coalesce("conversation_id", "example_id")
     )  # turns of one logged conversation share placeholder numbers
     allow_list = list(project.params("pii").get("allow_list") or [])
-    scrubbed = scrub(keyed, conversation_key="__conversation", allow_list=allow_list).drop("__conversation")
+    scanning = progress_logger(context.log.info, f"PII scan of {keyed.height:,} examples")
+    scrubbed = scrub(keyed, conversation_key="__conversation", allow_list=allow_list, progress=scanning).drop(
+        "__conversation"
+    )
     totals = pii_totals(scrubbed)
     write_json_atomically(totals, project.project.metrics_dir / "pii.json")
     yield dg.Output(
@@ -43,7 +47,8 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
             **{f"pii/{entity}": count for entity, count in totals["by_type"].items()},
         },
     )
-    left = leftover_findings(scrubbed, allow_list)  # the one full re-scan; later layers re-scan what changed
+    rescanning = progress_logger(context.log.info, "PII re-scan of the scrubbed texts")
+    left = leftover_findings(scrubbed, allow_list, progress=rescanning)  # the one full re-scan of the run
     save_verified(project.project, allow_list, clean_keys(scrubbed, left))
     by_type = left.group_by("entity_type").len().sort("entity_type")
     yield dg.AssetCheckResult(

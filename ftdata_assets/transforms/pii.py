@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ftdata_assets.progress import ProgressFn
+
 ENTITY_TYPES: tuple[str, ...] = (
     "SECRET",
     "CREDIT_CARD",
@@ -1055,7 +1057,13 @@ def _batch_bounds(texts: pl.Series, batch_chars: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def detect(texts: pl.Series, *, allow_list: Sequence[str] = (), batch_chars: int | None = None) -> pl.DataFrame:
+def detect(
+    texts: pl.Series,
+    *,
+    allow_list: Sequence[str] = (),
+    batch_chars: int | None = None,
+    progress: ProgressFn | None = None,
+) -> pl.DataFrame:
     """Find PII in every text. One row per finding, sorted by (row, start); see FINDINGS_SCHEMA.
 
     `row` indexes `texts`; `start`/`end` are Python character offsets (end exclusive), so
@@ -1066,13 +1074,17 @@ def detect(texts: pl.Series, *, allow_list: Sequence[str] = (), batch_chars: int
     is dropped, and so is a PERSON or LOCATION finding that contains one as a whole word ("Lumora Cam").
 
     Texts are processed in slices of about `batch_chars` bytes (default BATCH_CHARS) so memory stays
-    bounded; every rule looks within one text only, so the findings do not depend on it.
+    bounded; every rule looks within one text only, so the findings do not depend on it. `progress(done,
+    total)` is called after each batch.
     """
     texts = texts.cast(pl.String)
     parts = []
-    for offset, length in _batch_bounds(texts, batch_chars or BATCH_CHARS):
+    bounds = _batch_bounds(texts, batch_chars or BATCH_CHARS)
+    for done, (offset, length) in enumerate(bounds, start=1):
         found = _detect_batch(texts.slice(offset, length), allow_list)
         parts.append(found.with_columns(pl.col("row") + offset))
+        if progress is not None:
+            progress(done, len(bounds))
     if not parts:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
     return pl.concat(parts).cast(FINDINGS_SCHEMA)
@@ -1169,6 +1181,7 @@ def scrub(
     text_columns: Sequence[str] = ("original_response",),
     max_passes: int = 3,
     allow_list: Sequence[str] = (),
+    progress: ProgressFn | None = None,
 ) -> pl.DataFrame:
     """Replace PII in every message's content by `<TYPE_N>` placeholders and count it per row.
 
@@ -1179,7 +1192,7 @@ def scrub(
     frame has (default: feedback's `original_response`) are scrubbed too, after the messages.
 
     Detection is re-run on what changed (up to `max_passes`) so that the result re-detects clean.
-    `allow_list` is passed to `detect`.
+    `allow_list` is passed to `detect`, and `progress` to its first pass (the one over every text).
     Adds `pii_counts`: a struct with one Int64 field per entity type (ENTITY_TYPES), the number of
     findings replaced in the row (occurrences, not distinct values).
     """
@@ -1216,10 +1229,10 @@ def scrub(
     all_findings: list[pl.DataFrame] = []
     touched: list[pl.Series] = []
     todo = long
-    for _ in range(max_passes):
+    for pass_no in range(max_passes):
         if todo.height == 0:
             break
-        f = detect(todo["content"], allow_list=allow_list)
+        f = detect(todo["content"], allow_list=allow_list, progress=progress if pass_no == 0 else None)
         if f.height == 0:
             break
         f = f.with_columns(i=todo["i"].gather(f["row"]))

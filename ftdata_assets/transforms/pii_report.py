@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ftdata_assets.progress import ProgressFn
 from ftdata_assets.transforms import pii
 from ftdata_assets.transforms.pii import ENTITY_TYPES, detect
 
@@ -46,7 +47,11 @@ def scrubbed_texts(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def leftover_findings(
-    frame: pl.DataFrame, allow_list: Sequence[str] = (), *, verified: pl.DataFrame | None = None
+    frame: pl.DataFrame,
+    allow_list: Sequence[str] = (),
+    *,
+    verified: pl.DataFrame | None = None,
+    progress: ProgressFn | None = None,
 ) -> pl.DataFrame:
     """`detect` over every scrubbed text; empty means the scrub left nothing (placeholders are not findings).
 
@@ -56,7 +61,7 @@ def leftover_findings(
     texts = scrubbed_texts(frame)
     column = texts.get_column("text")
     if verified is None or verified.height == 0:
-        findings = detect(column, allow_list=allow_list)
+        findings = detect(column, allow_list=allow_list, progress=progress)
     else:
         todo = (
             text_keys(column)
@@ -64,7 +69,7 @@ def leftover_findings(
             .join(verified.cast(VERIFIED_SCHEMA), on=["k0", "k1"], how="anti", maintain_order="left")
             .get_column("row")
         )
-        found = detect(column.gather(todo), allow_list=allow_list)
+        found = detect(column.gather(todo), allow_list=allow_list, progress=progress)
         findings = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
