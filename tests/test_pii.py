@@ -664,3 +664,69 @@ def test_detect_reports_progress_once_per_batch():
     total = calls[-1][1]
     assert total > 3 and calls == [(i, total) for i in range(1, total + 1)]
     assert found.equals(detect(texts))
+
+
+def test_repeated_texts_are_scanned_once_and_every_repeat_gets_the_findings():
+    varied = _varied_texts(40)
+    texts = pl.Series([varied[i % 13] for i in range(120)] + [None, ""] + varied)
+    found = detect(texts, batch_chars=600)
+    one_by_one = pl.concat(
+        [detect(pl.Series([t], dtype=pl.String)).with_columns(row=pl.lit(i, pl.UInt32)) for i, t in enumerate(texts)]
+    )
+    assert found.height > 100 and found.equals(one_by_one.sort(["row", "start"]))
+
+
+def _conversation_frame(turns: list[list[str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "example_id": [f"e{i}" for i in range(len(turns))],
+            "conversation_id": ["c0"] * len(turns),
+            "messages": [
+                [{"role": r, "content": c} for r, c in zip(["user", "assistant"], t, strict=False)] for t in turns
+            ],
+            "original_response": [None] * len(turns),
+        },
+        schema_overrides={"messages": MESSAGES, "original_response": pl.String},
+    )
+
+
+def test_continued_numbering_starts_after_the_placeholders_a_conversation_has():
+    frame = _conversation_frame([["I am <PERSON_1>, mail <EMAIL_ADDRESS_3>", "Hi"], ["Ask Maria Garcia", "Sure"]])
+    out = scrub(frame, conversation_key="conversation_id", continue_numbering=True)
+    assert out["messages"][1][0]["content"] == "Ask <PERSON_2>"
+    assert scrub(frame, conversation_key="conversation_id")["messages"][1][0]["content"] == "Ask <PERSON_1>"
+
+
+def test_a_repair_that_reveals_pii_is_scrubbed_again_and_counted():
+    from ftdata_assets.transforms.pii_report import leftover_findings, rescrub_changed
+
+    before = scrub(
+        _conversation_frame(
+            [
+                ["Ship to Jane Miller please", "Noted, the order goes to LucÃ\xada Mendoza."],
+                ["Thanks", "You're welcome!"],
+            ]
+        ),
+        conversation_key="conversation_id",
+    )
+    assert before["messages"][0][0]["content"] == "Ship to <PERSON_1> please"
+    assert leftover_findings(before).height == 0  # the mis-decoded name is not readable as a name
+    repaired = before.with_columns(
+        messages=pl.when(pl.col("example_id") == "e0")
+        .then(
+            pl.col("messages").list.eval(
+                pl.element().struct.with_fields(
+                    content=pl.element().struct.field("content").str.replace("LucÃ\xada", "Lucía", literal=True)
+                )
+            )
+        )
+        .otherwise(pl.col("messages"))
+    )
+    assert leftover_findings(repaired).height == 1
+    out, added = rescrub_changed(before, repaired)
+    assert added == 1 and leftover_findings(out).height == 0
+    assert out["messages"][0][1]["content"] == "Noted, the order goes to <PERSON_2>."
+    assert out["pii_counts"][0]["PERSON"] == 2 and out.row(1) == repaired.row(1)
+    assert rescrub_changed(before, before) == (before, 0)
+    with pytest.raises(ValueError, match="same rows"):
+        rescrub_changed(before, repaired.reverse())

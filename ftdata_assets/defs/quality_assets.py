@@ -5,6 +5,7 @@ import polars as pl
 
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.deduplicate import deduplicate
+from ftdata_assets.transforms.pii_report import rescrub_changed
 from ftdata_assets.transforms.provenance import ProvenancePolicy, apply_policy, policy_summary
 from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summary, template_concentration
 
@@ -24,6 +25,11 @@ def scored_examples(
     config = QualityConfig.from_params(project.params("quality"))
     policy = ProvenancePolicy.from_params(project.params("policy"))
     scored = apply_policy(assess(scrubbed_examples, config), policy)
+    # the repairs (mojibake, control characters) can reveal PII the scrub could not read: scrub those again
+    allow_list = list(project.params("pii").get("allow_list") or [])
+    scored, rescrubbed = rescrub_changed(scrubbed_examples, scored, allow_list)
+    if rescrubbed:
+        context.log.info(f"{rescrubbed} placeholder(s) added where a repair revealed PII")
     summary = quality_summary(scored)
     kept = scored.filter(pl.col("drop_reason").is_null())
     openings = template_concentration(kept, n_words=5, top=5)
@@ -38,6 +44,7 @@ def scored_examples(
             "harmful": summary["harmful"],
             "top_prompt_openings": dg.MetadataValue.json(openings.to_dicts()),
             "policy": dg.MetadataValue.json(policy_summary(scored)),
+            "pii_replaced_after_repair": rescrubbed,
         },
     )
 

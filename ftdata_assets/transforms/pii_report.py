@@ -13,7 +13,7 @@ import polars as pl
 
 from ftdata_assets.progress import ProgressFn
 from ftdata_assets.transforms import pii
-from ftdata_assets.transforms.pii import ENTITY_TYPES, detect
+from ftdata_assets.transforms.pii import ENTITY_TYPES, PII_COUNTS, detect, scrub
 
 
 def pii_totals(scrubbed: pl.DataFrame) -> dict:
@@ -73,6 +73,59 @@ def leftover_findings(
         findings = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
+
+
+# --------------------------------------------------------------------------------- after a later repair
+
+
+def rescrub_changed(
+    before: pl.DataFrame, after: pl.DataFrame, allow_list: Sequence[str] = ()
+) -> tuple[pl.DataFrame, int]:
+    """Scrub `after` again where its messages differ from `before` (the same rows, in order), and return it
+    with the number of placeholders added.
+
+    A later repair can reveal PII the scrub could not see: ftfy turns "JosÃ© Ruiz" back into "José Ruiz".
+    Whole conversations of the changed rows are scrubbed again, new values numbered after the placeholders
+    they already have; `pii_counts` grows by what was added. Rows that gain nothing are left as they are.
+    """
+    if before.height != after.height or not before.get_column("example_id").equals(after.get_column("example_id")):
+        raise ValueError("rescrub_changed needs the same rows in the same order before and after the repair")
+    changed = (
+        before.select(pl.col("messages").hash()).to_series() != after.select(pl.col("messages").hash()).to_series()
+    )
+    if not changed.any():
+        return after, 0
+    conversation = pl.coalesce("conversation_id", "example_id")
+    keyed = after.with_row_index("__row").with_columns(__conversation=conversation)
+    keys = keyed.filter(changed).get_column("__conversation").unique()
+    subset = keyed.filter(pl.col("__conversation").is_in(keys.implode()))
+    again = scrub(
+        subset.drop("pii_counts"), conversation_key="__conversation", allow_list=allow_list, continue_numbering=True
+    )
+    added = again.select(pl.sum_horizontal(pl.col("pii_counts").struct.unnest())).to_series()
+    if added.sum() == 0:
+        return after, 0
+    gained = again.filter(added > 0)
+    totals = pl.struct(
+        [(pl.col("pii_counts").struct.field(t) + pl.col("__added").struct.field(t)).alias(t) for t in ENTITY_TYPES]
+    ).cast(PII_COUNTS)
+    patch = gained.select(
+        "__row",
+        __messages=pl.col("messages"),
+        __added=pl.col("pii_counts"),
+        **({"__original": pl.col("original_response")} if "original_response" in after.columns else {}),
+    )
+    merged = keyed.join(patch, on="__row", how="left", maintain_order="left")
+    hit = pl.col("__messages").is_not_null()
+    updates = [
+        pl.when(hit).then(pl.col("__messages")).otherwise(pl.col("messages")).alias("messages"),
+        pl.when(hit).then(totals).otherwise(pl.col("pii_counts")).alias("pii_counts"),
+    ]
+    if "original_response" in after.columns:
+        updates.append(
+            pl.when(hit).then(pl.col("__original")).otherwise(pl.col("original_response")).alias("original_response")
+        )
+    return merged.with_columns(updates).select(after.columns), int(added.sum())
 
 
 # ---------------------------------------------------------------------------------- verified-clean texts
