@@ -221,6 +221,8 @@ def test_deterministic_and_independent_of_hash_quality(monkeypatch: pytest.Monke
         return decontaminate._Tokens(tokens.words, tokens.start, np.zeros_like(tokens.hashes))
 
     monkeypatch.setattr(decontaminate, "_tokenize", colliding)
+    # (with every hash equal, one hash holds every item: the per-gram candidate cap would look at 16 of them)
+    monkeypatch.setattr(decontaminate, "MAX_ITEMS_PER_GRAM", 10**9)
     assert find_overlaps(texts, REFERENCE).equals(first)
 
 
@@ -229,3 +231,13 @@ def test_invalid_parameters_are_rejected() -> None:
         find_overlaps(pl.Series(["a"]), REFERENCE, n=0)
     with pytest.raises(ValueError, match=">= 1"):
         find_overlaps(pl.Series(["a"]), REFERENCE, batch_size=0)
+
+
+def test_a_gram_held_by_thousands_of_items_is_still_found_with_bounded_candidates():
+    stock = "please could you tell me how to reset the password on my account today"
+    reference = pl.Series([f"ticket {i}: {stock}" for i in range(3 * decontaminate.MAX_ITEMS_PER_GRAM)])
+    texts = pl.Series([f"hello, {stock} thanks", "an unrelated question about shipping times to Spain"])
+    found = find_overlaps(texts, reference, n=13)
+    assert found["row"].to_list() == [0]
+    assert found["reference_row"][0] < decontaminate.MAX_ITEMS_PER_GRAM  # among the items looked at
+    assert found["shared_ngrams"][0] >= 1

@@ -33,7 +33,15 @@ from ftdata_assets.defs.executors import (
     select_executor,
 )
 from ftdata_assets.defs.partitions import synthetic_batches
-from ftdata_assets.defs.runner import QUIET_CONSOLE, log_days
+from ftdata_assets.defs.runner import (
+    QUIET_CONSOLE,
+    STEP_PROCESSES_ENV,
+    STEP_PROCESSES_MIN_RAW_BYTES,
+    PipelineError,
+    log_days,
+    run_curate_in_step_processes,
+    wants_step_processes,
+)
 from ftdata_assets.project import Project, data_file_stem
 from tests.conftest import REPO_ROOT, make_project
 
@@ -391,12 +399,10 @@ def test_partitions_ingested_in_parallel_processes_match_the_sequential_run(
 def test_multiprocess_curate_run_is_byte_identical_to_the_in_process_run(
     parallel_project: tuple[Path, list], materialized_project: Path
 ) -> None:
+    """What `materialize_all` runs on large inputs: `curate` with one process per step, two at a time."""
     root, _ = parallel_project
-    job = dg.build_reconstructable_job(__name__, deployment_job.__name__, (str(root), "curate", "multiprocess"))
-    forkserver = {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}
-    run_config = {**QUIET_CONSOLE, "execution": {"config": {"max_concurrent": 2, "start_method": forkserver}}}
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
-        result = dg.execute_job(job, instance=instance, run_config=run_config)
+        result = run_curate_in_step_processes(root, instance)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         step_pids = {e.pid for e in result.all_events if e.is_step_start}
     assert len(step_pids) > 1 and os.getpid() not in step_pids, "steps did not run in processes of their own"
@@ -420,3 +426,19 @@ def test_ftdata_materialize_stays_in_process_when_a_deployment_picks_k8s(
         result = job.execute_in_process(instance=instance, partition_key=day, run_config=QUIET_CONSOLE)
     assert result.success
     assert {e.pid for e in result.all_events if e.is_step_start} == {os.getpid()}
+
+
+def test_large_inputs_get_one_process_per_curate_step_unless_the_environment_says_otherwise(tmp_path: Path) -> None:
+    project = Project(make_project(tmp_path / "p", with_sample=False))
+    logs = project.raw_dir / "logs"
+    logs.mkdir(parents=True)
+    small = logs / "2026-11-01.jsonl"
+    small.write_text("{}\n")
+    assert not wants_step_processes(project, {})
+    with (logs / "2026-11-02.jsonl").open("wb") as handle:  # sparse: the size counts, not the blocks
+        handle.truncate(STEP_PROCESSES_MIN_RAW_BYTES)
+    assert wants_step_processes(project, {})
+    assert not wants_step_processes(project, {STEP_PROCESSES_ENV: "0"})
+    assert wants_step_processes(Project(tmp_path / "empty"), {STEP_PROCESSES_ENV: "1"})
+    with pytest.raises(PipelineError, match=STEP_PROCESSES_ENV):
+        wants_step_processes(project, {STEP_PROCESSES_ENV: "sometimes"})

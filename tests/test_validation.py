@@ -194,38 +194,26 @@ def test_a_test_example_also_in_train_blocks_the_splits(layers: dict[str, pl.Dat
     assert any(f["column"] == "example_id" for f in result.metadata["failed_expectations"].value)
 
 
-def test_a_leftover_email_blocks_scrubbed(layers: dict[str, pl.DataFrame]) -> None:
-    frame = layers["scrubbed_examples"]
-    leaky = frame.with_columns(
-        messages=pl.when(pl.int_range(pl.len()) == 0)
-        .then(
-            pl.col("messages").list.eval(
-                pl.struct(
-                    role=pl.element().struct.field("role"),
-                    content=pl.element().struct.field("content") + " Write to jane.doe@example.org",
-                )
-            )
-        )
-        .otherwise(pl.col("messages"))
-    )
-    outcome = validate_layer("scrubbed_examples", leaky, **CONTEXT)
-    assert_blocks(outcome, "expect_column_values_to_be_between", "pii_findings")
-    assert view("scrubbed_examples", leaky, **CONTEXT).get_column("pii_findings")[0] >= 1
-
-
-def _with_email_in_row(frame: pl.DataFrame, row: int) -> pl.DataFrame:
+def _with_email_in_row(frame: pl.DataFrame, row: int, address: str = "sam.poe@example.net") -> pl.DataFrame:
     return frame.with_columns(
         messages=pl.when(pl.int_range(pl.len()) == row)
         .then(
             pl.col("messages").list.eval(
                 pl.struct(
                     role=pl.element().struct.field("role"),
-                    content=pl.element().struct.field("content") + " Mail me at sam.poe@example.net",
+                    content=pl.element().struct.field("content") + f" Write to {address}",
                 )
             )
         )
         .otherwise(pl.col("messages"))
     )
+
+
+def test_a_leftover_email_blocks_scrubbed(layers: dict[str, pl.DataFrame]) -> None:
+    leaky = _with_email_in_row(layers["scrubbed_examples"], 0, "jane.doe@example.org")
+    outcome = validate_layer("scrubbed_examples", leaky, **CONTEXT)
+    assert_blocks(outcome, "expect_column_values_to_be_between", "pii_findings")
+    assert view("scrubbed_examples", leaky, **CONTEXT).get_column("pii_findings")[0] >= 1
 
 
 def test_verified_texts_skip_the_rescan_but_an_edited_text_is_still_found(layers: dict[str, pl.DataFrame]) -> None:

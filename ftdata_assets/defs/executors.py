@@ -2,7 +2,8 @@
 
 `FTDATA_EXECUTOR` picks it; unset keeps Dagster's default (the multiprocess-or-in-process executor: one process
 per step under `dagster dev`, or in-process when a run's config says so). `ftdata materialize` and the DVC
-stage call `execute_in_process`, which always runs in one process whatever is chosen here.
+stage ignore what is chosen here: they run in-process, or `curate` on the multiprocess executor for large
+inputs (defs/runner.py), always on this machine.
 
 | FTDATA_EXECUTOR | executor |
 |---|---|

@@ -1,17 +1,20 @@
 """Run the whole graph in-process on a Dagster instance: every log day, every synthetic batch, then curation.
 
 This is what the DVC stage runs. Each partition is its own run, as the schedule and the sensor would launch
-it, so the run history in the UI looks the same whether data came in by schedule or by `ftdata run`.
+it, so the run history in the UI looks the same whether data came in by schedule or by `ftdata run`. On
+large inputs `curate` runs one process per step (see STEP_PROCESSES_MIN_RAW_BYTES); the bytes are the same.
 """
 
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.job_execution_result import JobExecutionResult
 
 from ftdata_assets.atomic_files import remove_stale_temp_files
 from ftdata_assets.defs.build import build_definitions
@@ -20,6 +23,42 @@ from ftdata_assets.project import RAW_SOURCE_DIRS, Project, data_file_stem
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """The terminal gets progress lines and warnings; the full event log is in the instance (and the UI)."""
+
+STEP_PROCESSES_ENV = "FTDATA_STEP_PROCESSES"
+STEP_PROCESSES_MIN_RAW_BYTES = 200 * 2**20
+"""From this much raw data on, `curate` runs one process per step (Dagster's multiprocess executor): a
+step's memory goes back to the system when it ends, instead of piling up in one process over 30 steps, and
+independent steps (checks, the review and release branches) run side by side on the two cores. Below it,
+the ~1 s a step process costs is not worth it. FTDATA_STEP_PROCESSES=1 or 0 forces either way."""
+STEP_PROCESS_PRELOAD = ["dagster", "polars", "great_expectations", "ftdata_assets.defs.build", __name__]
+"""Imported once by the forkserver, so every step process starts with them loaded."""
+MAX_CONCURRENT_STEPS = 2
+
+
+def curate_job(project_root: str) -> dg.JobDefinition:
+    """`curate` on the multiprocess executor; module level, so each step process can rebuild it by name."""
+    return build_definitions(Path(project_root)).resolve_job_def("curate").with_executor_def(dg.multiprocess_executor)
+
+
+def wants_step_processes(project: Project, environ: Mapping[str, str] | None = None) -> bool:
+    """FTDATA_STEP_PROCESSES if set (1/0), else whether data/raw holds STEP_PROCESSES_MIN_RAW_BYTES."""
+    value = (os.environ if environ is None else environ).get(STEP_PROCESSES_ENV, "").strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    if value:
+        raise PipelineError(f"{STEP_PROCESSES_ENV}={value!r}: expected 1 or 0")
+    raw = project.raw_dir
+    total = sum(p.stat().st_size for p in raw.rglob("*") if p.is_file()) if raw.is_dir() else 0
+    return total >= STEP_PROCESSES_MIN_RAW_BYTES
+
+
+def run_curate_in_step_processes(project_root: Path, instance: dg.DagsterInstance) -> JobExecutionResult:
+    job = dg.build_reconstructable_job(__name__, curate_job.__name__, (str(project_root),))
+    start = {"forkserver": {"preload_modules": STEP_PROCESS_PRELOAD}}
+    execution = {"config": {"max_concurrent": MAX_CONCURRENT_STEPS, "start_method": start}}
+    return dg.execute_job(job, instance=instance, run_config={**QUIET_CONSOLE, "execution": execution})
 
 
 class PipelineError(RuntimeError):
@@ -92,6 +131,7 @@ def materialize_all(
     if new_batches:
         instance.add_dynamic_partitions(synthetic_batches.name, new_batches)
 
+    step_processes = wants_step_processes(project) and not instance.is_ephemeral  # steps share the instance
     runs = [("ingest_production_logs", day) for day in days]
     runs += [("ingest_synthetic_batch", batch) for batch in batches]
     runs.append(("curate", None))
@@ -99,9 +139,12 @@ def materialize_all(
         label = f"{job_name}[{partition}]" if partition else job_name
         progress(f"[{index}/{len(runs)}] {label} ...")
         started = time.perf_counter()
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
-        )
+        if job_name == "curate" and step_processes:
+            result = run_curate_in_step_processes(project.root, instance)
+        else:
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
+            )
         seconds = time.perf_counter() - started
         report.steps.append((label, seconds))
         if not result.success:
@@ -121,7 +164,7 @@ def materialize_all(
     return report
 
 
-def failure_summary(result: dg.ExecuteInProcessResult) -> str:
+def failure_summary(result: dg.ExecuteInProcessResult | JobExecutionResult) -> str:
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:

@@ -158,6 +158,15 @@ def _members(hashes: np.ndarray, keys: pl.Series) -> np.ndarray:
 # reference tables
 
 
+MAX_ITEMS_PER_GRAM = 16
+"""A text gram is verified against at most this many reference items holding it. Templated data puts one
+13-gram in thousands of held-out rows, and every (text gram, item) pair would be verified word by word: the
+pairs grow with the square of the data (14 GB at 1M examples). Whether a text overlaps is unchanged (one
+verified item is enough); `reference_row` is then the best of the items looked at, not of all of them. The
+cost: a real overlap could be missed only if its 64-bit gram hash also collided with another gram held by
+more than this many items (verification still rejects every collision it sees)."""
+
+
 @dataclass(frozen=True)
 class _Table:
     """The grams of one length of the reference, sorted by hash: each gram's hash, item and start position."""
@@ -177,9 +186,10 @@ class _Table:
         return cls(hashes, item, start, _keys(distinct))
 
     def pairs(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For hashes known to be in the table: (query index, reference item, its start) per matching entry."""
+        """For hashes known to be in the table: (query index, reference item, its start) per matching entry,
+        at most MAX_ITEMS_PER_GRAM entries per hash (the first items that hold it)."""
         lo = np.searchsorted(self.hashes, query, side="left")
-        count = np.searchsorted(self.hashes, query, side="right") - lo
+        count = np.minimum(np.searchsorted(self.hashes, query, side="right") - lo, MAX_ITEMS_PER_GRAM)
         index = np.repeat(np.arange(len(query)), count)
         entry = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count - lo, count)
         return index, self.item[entry], self.start[entry]
@@ -312,7 +322,7 @@ def find_overlaps(
     min_shared: int = 1,
     *,
     min_words: int = 8,
-    batch_size: int = 200_000,
+    batch_size: int = 50_000,
 ) -> pl.DataFrame:
     """The texts that share a word n-gram with a reference item (see the module docstring for the semantics).
 
