@@ -15,15 +15,17 @@ Run: `.venv/bin/python bench/pipeline.py --examples 100000 [--days 14] [--batche
    parsing: a line-level floor, what any pipeline must at least pay to move the bytes.
 3. Runs `ftdata_assets.defs.runner.materialize_all` (every log day, every synthetic batch, then `curate`) on
    a fresh Dagster instance (`dg.instance_for_test`, SQLite under the work dir; `--instance ephemeral` for the
-   in-memory one) in a child process, so its peak RSS is the pipeline's alone (not the generator's):
-   max(RUSAGE_SELF, RUSAGE_CHILDREN) ru_maxrss measured inside that process after the run.
+   in-memory one) in a child process, so its peak RSS is the pipeline's alone (not the generator's): the
+   larger of ru_maxrss inside that process and the RSS of its whole process tree, summed and sampled every
+   second (on large inputs `curate` runs one process per step; shared pages count in each, so this errs high).
    Per-stage seconds come from the instance's event log: STEP_START -> STEP_SUCCESS/STEP_FAILURE timestamps
    per step key, summed over runs (a partitioned asset's stage is the sum over its partitions).
-   Progress: one line per generated file, per run and per step as it starts and ends.
+   Progress: one line per generated file, per run, and per step with the steps' own progress lines when the
+   steps run in this process (step processes log to the instance, which the UI shows).
 
 The LAST line printed is one JSON object: examples, wall_s (materialize_all), floor_s, ratio (wall/floor),
 peak_rss_mb, stages {step: seconds}, plus cpu_s of the pipeline process (user+sys: less sensitive to other
-load on a shared machine than wall time), gen_s, runs (seconds per job, summed over partitions), raw_mb,
+load on a shared machine than wall time; it leaves out step processes, which the forkserver reaps), gen_s, runs (seconds per job, summed over partitions), raw_mb,
 ledger (rows_in, curated, rejected, held_for_review) and error (null unless a run failed).
 """
 
