@@ -25,8 +25,9 @@ Run: `.venv/bin/python bench/pipeline.py --examples 100000 [--days 14] [--batche
 
 The LAST line printed is one JSON object: examples, wall_s (materialize_all), floor_s, ratio (wall/floor),
 peak_rss_mb, stages {step: seconds}, plus cpu_s of the pipeline process (user+sys: less sensitive to other
-load on a shared machine than wall time; it leaves out step processes, which the forkserver reaps), gen_s, runs (seconds per job, summed over partitions), raw_mb,
-ledger (rows_in, curated, rejected, held_for_review) and error (null unless a run failed).
+load on a shared machine than wall time; it leaves out step processes, which the forkserver reaps), gen_s,
+runs (seconds per job, summed over partitions), raw_mb, ledger (rows_in, curated, rejected, held_for_review)
+and error (null unless a run failed).
 """
 
 import argparse
