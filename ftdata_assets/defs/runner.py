@@ -1,4 +1,4 @@
-"""Run the whole graph in-process on a Dagster instance: every log day, every synthetic batch, then curation.
+"""Run the whole graph on a Dagster instance: every log day, every synthetic batch, then curation.
 
 This is what the DVC stage runs. Each partition is its own run, as the schedule and the sensor would launch
 it, so the run history in the UI looks the same whether data came in by schedule or by `ftdata run`. On
@@ -131,7 +131,10 @@ def materialize_all(
     if new_batches:
         instance.add_dynamic_partitions(synthetic_batches.name, new_batches)
 
-    step_processes = wants_step_processes(project) and not instance.is_ephemeral  # steps share the instance
+    # step processes write to the instance themselves: an in-memory (ephemeral) one cannot be shared
+    step_processes = wants_step_processes(project) and not instance.is_ephemeral
+    if step_processes:
+        progress(f"curate: one process per step, {MAX_CONCURRENT_STEPS} at a time (large input)")
     runs = [("ingest_production_logs", day) for day in days]
     runs += [("ingest_synthetic_batch", batch) for batch in batches]
     runs.append(("curate", None))
