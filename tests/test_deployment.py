@@ -8,12 +8,13 @@ never skip, so a CI that lost the packages cannot pass by testing nothing.
 import hashlib
 import importlib
 import importlib.util
-import multiprocessing
 import os
 import re
 import shlex
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,16 @@ from ftdata_assets.defs.executors import (
     executor_from_env,
     select_executor,
 )
-from ftdata_assets.defs.partitions import synthetic_batches
 from ftdata_assets.defs.runner import (
     QUIET_CONSOLE,
     STEP_PROCESSES_ENV,
     STEP_PROCESSES_MIN_RAW_BYTES,
     PipelineError,
     log_days,
-    run_curate_in_step_processes,
+    materialize_all,
     wants_step_processes,
 )
-from ftdata_assets.project import Project, data_file_stem
+from ftdata_assets.project import Project
 from tests.conftest import REPO_ROOT, make_project
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -59,8 +59,6 @@ PG_ENV = {
     "DAGSTER_PG_PORT": "6543",
 }
 OUTPUT_FOLDERS = ("curated", "rejects", "metrics", "splits", "review/export")
-FORKSERVER_PRELOAD = ["dagster", "polars", "great_expectations", "ftdata_assets.defs.build", __name__]
-"""Imported once by the forkserver, so each worker or step process starts with them loaded (seconds each)."""
 
 
 def read_yaml(path: Path) -> Any:
@@ -324,34 +322,31 @@ def test_partitioned_sources_are_roots_and_each_partition_run_is_one_step() -> N
         assert job.partitions_def == node.partitions_def
 
 
-def _ingest_partitions(project_root: str, dagster_home: str, runs: list[tuple[str, str]]) -> list[dict]:
-    """One worker process: each (job, partition) is its own run on the shared instance."""
-    defs = build_definitions(Path(project_root))
+def run_reports(instance: dg.DagsterInstance) -> list[dict[str, Any]]:
+    """Per run on the instance: job, partition, status, the pids its steps ran in, steps and materializations."""
     reports = []
-    with dg.DagsterInstance.from_config(dagster_home) as instance:
-        for job_name, partition in runs:
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition, run_config=QUIET_CONSOLE, raise_on_error=False
-            )
-            reports.append(
-                {
-                    "job": job_name,
-                    "partition": partition,
-                    "success": result.success,
-                    "pid": os.getpid(),
-                    "steps": sorted(e.step_key for e in result.all_events if e.is_step_success),
-                    "materialized": sorted(
-                        (e.asset_key.to_user_string(), e.partition) for e in result.get_asset_materialization_events()
-                    ),
-                }
-            )
+    for run in instance.get_runs():
+        events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event is not None]
+        reports.append(
+            {
+                "job": run.job_name,
+                "partition": run.tags.get("dagster/partition"),
+                "success": run.status == dg.DagsterRunStatus.SUCCESS,
+                "pids": {e.pid for e in events if e.is_step_start},
+                "steps": sorted(e.step_key for e in events if e.is_step_success),
+                "materialized": sorted(
+                    (e.asset_key.to_user_string(), e.partition) for e in events if e.is_step_materialization
+                ),
+            }
+        )
     return reports
 
 
 @pytest.fixture(scope="module")
 def parallel_project(tmp_path_factory: pytest.TempPathFactory, materialized_project: Path) -> tuple[Path, list]:
-    """A fresh project with the same raw files as `materialized_project` (built sequentially, in-process, by
-    `materialize_all`), whose partitions are ingested by two processes at once, in reverse order."""
+    """A fresh project with the same raw files as `materialized_project` (built in this process by
+    `materialize_all`), rebuilt by `materialize_all` as it does large inputs: the partition runs two at a
+    time in worker processes, then `curate` with one process per step, two at a time."""
     root = make_project(tmp_path_factory.mktemp("parallel"), with_sample=False)
     shutil.copytree(materialized_project / "data" / "raw", root / "data" / "raw", dirs_exist_ok=True)
     home = root / "dagster_home"
@@ -361,19 +356,9 @@ def parallel_project(tmp_path_factory: pytest.TempPathFactory, materialized_proj
         "telemetry:\n  enabled: false\n"
         "compute_logs:\n  module: dagster.core.storage.noop_compute_log_manager\n  class: NoOpComputeLogManager\n"
     )
-    project = Project(root)
-    batches = [data_file_stem(p) for p in project.source_files("synthetic")]
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        instance.add_dynamic_partitions(synthetic_batches.name, batches)
-    runs = [("ingest_production_logs", day) for day in log_days(project)]
-    runs += [("ingest_synthetic_batch", batch) for batch in batches]
-    runs.reverse()
-    chunks = [runs[0::2], runs[1::2]]
-    context = multiprocessing.get_context("forkserver")  # fresh processes, not forks of this threaded one
-    context.set_forkserver_preload(FORKSERVER_PRELOAD)
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        futures = [pool.submit(_ingest_partitions, str(root), str(home), chunk) for chunk in chunks]
-        reports = [report for future in futures for report in future.result()]
+        materialize_all(root, instance, progress=lambda _: None, step_processes=True)
+        reports = run_reports(instance)
     return root, reports
 
 
@@ -381,15 +366,19 @@ def test_partitions_ingested_in_parallel_processes_match_the_sequential_run(
     parallel_project: tuple[Path, list], materialized_project: Path
 ) -> None:
     root, reports = parallel_project
-    assert len({report["pid"] for report in reports}) == 2
-    for report in reports:
+    partition_runs = [report for report in reports if report["job"] != "curate"]
+    project = Project(root)
+    assert len(partition_runs) == len(log_days(project)) + len(project.source_files("synthetic"))
+    worker_pids = set().union(*(report["pids"] for report in partition_runs))
+    assert len(worker_pids) == 2 and os.getpid() not in worker_pids, "partition runs did not share two workers"
+    for report in partition_runs:
         asset = next(a for a, job in PARTITIONED_SOURCES.items() if job == report["job"])
         assert report["success"], report
         assert report["steps"] == [asset]
         assert report["materialized"] == [(asset, report["partition"])], "a run touched another partition"
     folders = tuple(f"interim/{asset}" for asset in PARTITIONED_SOURCES)
     parallel = file_digests(root, folders)
-    assert len(parallel) == len(reports)
+    assert len(parallel) == len(partition_runs)
     assert parallel == file_digests(materialized_project, folders)
 
 
@@ -400,15 +389,42 @@ def test_multiprocess_curate_run_is_byte_identical_to_the_in_process_run(
     parallel_project: tuple[Path, list], materialized_project: Path
 ) -> None:
     """What `materialize_all` runs on large inputs: `curate` with one process per step, two at a time."""
-    root, _ = parallel_project
-    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
-        result = run_curate_in_step_processes(root, instance)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        step_pids = {e.pid for e in result.all_events if e.is_step_start}
-    assert len(step_pids) > 1 and os.getpid() not in step_pids, "steps did not run in processes of their own"
+    root, reports = parallel_project
+    (curate,) = [report for report in reports if report["job"] == "curate"]
+    assert curate["success"]
+    assert len(curate["pids"]) > 1 and os.getpid() not in curate["pids"], "steps did not run in processes of their own"
     multiprocess = file_digests(root, OUTPUT_FOLDERS)
     assert len(multiprocess) > 20
     assert multiprocess == file_digests(materialized_project, OUTPUT_FOLDERS)
+
+
+def test_a_partition_worker_leaves_when_the_pipeline_process_is_killed() -> None:
+    """SIGKILL of `ftdata run` must not leave idle worker processes behind (they would wait forever)."""
+    parent = subprocess.Popen(["sleep", "60"])
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from ftdata_assets.defs.runner import exit_with_parent\n"
+            f"exit_with_parent({parent.pid})\n"
+            "print('watching', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "watching\n"
+        time.sleep(1.5)
+        assert worker.poll() is None, "the worker left while its parent was alive"
+        parent.kill()
+        parent.wait()
+        assert worker.wait(timeout=10) == 1
+    finally:
+        parent.kill()
+        worker.kill()
 
 
 def test_ftdata_materialize_stays_in_process_when_a_deployment_picks_k8s(

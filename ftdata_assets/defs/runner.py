@@ -2,13 +2,17 @@
 
 This is what the DVC stage runs. Each partition is its own run, as the schedule and the sensor would launch
 it, so the run history in the UI looks the same whether data came in by schedule or by `ftdata run`. On
-large inputs `curate` runs one process per step (see STEP_PROCESSES_MIN_RAW_BYTES); the bytes are the same.
+large inputs (see STEP_PROCESSES_MIN_RAW_BYTES) the partition runs go two at a time in worker processes and
+`curate` runs one process per step; the bytes are the same.
 """
 
+import multiprocessing
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,8 +32,10 @@ STEP_PROCESSES_ENV = "FTDATA_STEP_PROCESSES"
 STEP_PROCESSES_MIN_RAW_BYTES = 200 * 2**20
 """From this much raw data on, `curate` runs one process per step (Dagster's multiprocess executor): a
 step's memory goes back to the system when it ends, instead of piling up in one process over 30 steps, and
-independent steps (checks, the review and release branches) run side by side on the two cores. Below it,
-the ~1 s a step process costs is not worth it. FTDATA_STEP_PROCESSES=1 or 0 forces either way."""
+independent steps (checks, the review and release branches) run side by side on the two cores. The partition
+runs (independent by construction: each reads one file, writes one partition) go MAX_CONCURRENT_STEPS at a
+time in worker processes too. Below it, the ~1 s a process costs is not worth it. FTDATA_STEP_PROCESSES=1 or
+0 forces either way."""
 STEP_PROCESS_PRELOAD = ["dagster", "polars", "great_expectations", "ftdata_assets.defs.build", __name__]
 """Imported once by the forkserver, so every step process starts with them loaded."""
 MAX_CONCURRENT_STEPS = 2
@@ -68,10 +74,117 @@ class PipelineError(RuntimeError):
 @dataclass
 class RunReport:
     steps: list[tuple[str, float]] = field(default_factory=list)
+    wall_s: float = 0.0
+    """Elapsed time of the whole rebuild (partition runs may overlap, so not the sum of the steps)."""
 
-    @property
-    def wall_s(self) -> float:
-        return sum(seconds for _, seconds in self.steps)
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the terminal needs from one finished run; picklable, so a worker process can send it back."""
+
+    label: str
+    seconds: float
+    success: bool
+    failure: str
+    warned_checks: tuple[str, ...]
+    failed_checks: tuple[str, ...]
+
+
+def run_outcome(label: str, seconds: float, result: dg.ExecuteInProcessResult | JobExecutionResult) -> RunOutcome:
+    evaluations = result.get_asset_check_evaluations() if result.success else []
+
+    def checks(severity: dg.AssetCheckSeverity) -> tuple[str, ...]:
+        return tuple(
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in evaluations
+            if not e.passed and e.severity == severity
+        )
+
+    return RunOutcome(
+        label,
+        seconds,
+        result.success,
+        "" if result.success else failure_summary(result),
+        checks(dg.AssetCheckSeverity.WARN),
+        checks(dg.AssetCheckSeverity.ERROR),
+    )
+
+
+def execute_partition_run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition: str
+) -> RunOutcome:
+    started = time.perf_counter()
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
+    )
+    return run_outcome(f"{job_name}[{partition}]", time.perf_counter() - started, result)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: leave when the parent is gone (SIGKILL included), instead of idling forever.
+
+    A run cut short this way is like a killed run: its outputs are written to temp files and renamed, so
+    nothing partial is visible, and the next `materialize_all` removes the temp files."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process: the parent is gone too
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ftdata-exit-with-parent", daemon=True).start()
+
+
+_worker_defs: dict[str, dg.Definitions] = {}
+
+
+def _partition_run_in_worker(project_root: str, instance_ref: object, job_name: str, partition: str) -> RunOutcome:
+    """One partition run in a worker process, on the caller's (shared, persistent) instance."""
+    defs = _worker_defs.get(project_root)
+    if defs is None:
+        defs = _worker_defs[project_root] = build_definitions(Path(project_root))
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        return execute_partition_run(defs, instance, job_name, partition)
+
+
+def partition_runs_in_this_process(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    runs: list[tuple[str, str]],
+    total: int,
+    progress: Callable[[str], None],
+) -> Iterator[RunOutcome]:
+    for index, (job_name, partition) in enumerate(runs, start=1):
+        progress(f"[{index}/{total}] {job_name}[{partition}] ...")
+        yield execute_partition_run(defs, instance, job_name, partition)
+
+
+def partition_runs_in_workers(
+    project_root: Path, instance: dg.DagsterInstance, runs: list[tuple[str, str]]
+) -> Iterator[RunOutcome]:
+    """The partition runs, MAX_CONCURRENT_STEPS at a time in worker processes, yielded in the order given.
+
+    When the caller stops iterating (a run failed), runs not started yet are cancelled; the ones running
+    finish (each writes only its own partition)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(STEP_PROCESS_PRELOAD)
+    pool = ProcessPoolExecutor(
+        max_workers=MAX_CONCURRENT_STEPS, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+    )
+    ref = instance.get_ref()
+    futures: list[Future[RunOutcome]] = [
+        pool.submit(_partition_run_in_worker, str(project_root), ref, job_name, partition)
+        for job_name, partition in runs
+    ]
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def log_days(project: Project) -> list[str]:
@@ -102,12 +215,15 @@ def output_dirs(project: Project) -> list[Path]:
 
 
 def materialize_all(
-    project_root: Path, instance: dg.DagsterInstance, progress: Callable[[str], None] = print
+    project_root: Path,
+    instance: dg.DagsterInstance,
+    progress: Callable[[str], None] = print,
+    step_processes: bool | None = None,
 ) -> RunReport:
     """Rebuild every asset from data/raw. data/interim is derived, so it is cleared first: a raw file that
     was removed cannot leave a stale partition behind. Temp files that a killed run left beside its outputs
     are removed first too (every output is written to a hidden temp file and renamed, so a kill leaves whole
-    files and, at most, such a temp file)."""
+    files and, at most, such a temp file). `step_processes` overrides `wants_step_processes`."""
     project = Project(project_root)
     unexpected = project.unexpected_raw_entries()
     if unexpected:
@@ -132,39 +248,50 @@ def materialize_all(
         instance.add_dynamic_partitions(synthetic_batches.name, new_batches)
 
     # step processes write to the instance themselves: an in-memory (ephemeral) one cannot be shared
-    step_processes = wants_step_processes(project) and not instance.is_ephemeral
+    if step_processes is None:
+        step_processes = wants_step_processes(project)
+    step_processes = step_processes and not instance.is_ephemeral
     if step_processes:
-        progress(f"curate: one process per step, {MAX_CONCURRENT_STEPS} at a time (large input)")
-    runs = [("ingest_production_logs", day) for day in days]
-    runs += [("ingest_synthetic_batch", batch) for batch in batches]
-    runs.append(("curate", None))
-    for index, (job_name, partition) in enumerate(runs, start=1):
-        label = f"{job_name}[{partition}]" if partition else job_name
-        progress(f"[{index}/{len(runs)}] {label} ...")
-        started = time.perf_counter()
-        if job_name == "curate" and step_processes:
-            result = run_curate_in_step_processes(project.root, instance)
-        else:
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
-            )
-        seconds = time.perf_counter() - started
-        report.steps.append((label, seconds))
-        if not result.success:
-            raise PipelineError(f"{label} failed: {failure_summary(result)}")
-        evaluations = result.get_asset_check_evaluations()
-        for e in evaluations:
-            if not e.passed and e.severity == dg.AssetCheckSeverity.WARN:
-                progress(f"warning: check {e.asset_key.to_user_string()}:{e.check_name} failed (WARN, not blocking)")
-        failed_checks = [
-            f"{e.asset_key.to_user_string()}:{e.check_name}"
-            for e in evaluations
-            if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
-        ]
-        if failed_checks:
-            raise PipelineError(f"{label}: blocking checks failed: {', '.join(failed_checks)}")
-        progress(f"[{index}/{len(runs)}] {label} done in {seconds:.1f}s")
+        progress(
+            f"large input: partition runs {MAX_CONCURRENT_STEPS} at a time in worker processes, curate one process "
+            f"per step, {MAX_CONCURRENT_STEPS} at a time"
+        )
+    partition_runs = [("ingest_production_logs", day) for day in days]
+    partition_runs += [("ingest_synthetic_batch", batch) for batch in batches]
+    total = len(partition_runs) + 1
+    started = time.perf_counter()
+    if step_processes and len(partition_runs) > 1:
+        progress(f"[1-{len(partition_runs)}/{total}] {len(partition_runs)} partition runs ...")
+        outcomes = partition_runs_in_workers(project.root, instance, partition_runs)
+    else:
+        outcomes = partition_runs_in_this_process(defs, instance, partition_runs, total, progress)
+    for index, outcome in enumerate(outcomes, start=1):
+        record_outcome(report, outcome, f"[{index}/{total}]", progress)
+
+    progress(f"[{total}/{total}] curate ...")
+    curate_started = time.perf_counter()
+    if step_processes:
+        result = run_curate_in_step_processes(project.root, instance)
+    else:
+        result = defs.resolve_job_def("curate").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
+    curated = run_outcome("curate", time.perf_counter() - curate_started, result)
+    record_outcome(report, curated, f"[{total}/{total}]", progress)
+    report.wall_s = time.perf_counter() - started
     return report
+
+
+def record_outcome(report: RunReport, outcome: RunOutcome, position: str, progress: Callable[[str], None]) -> None:
+    """Report one finished run on the terminal; a failed run or a failed blocking check stops the rebuild."""
+    report.steps.append((outcome.label, outcome.seconds))
+    if not outcome.success:
+        raise PipelineError(f"{outcome.label} failed: {outcome.failure}")
+    for check in outcome.warned_checks:
+        progress(f"warning: check {check} failed (WARN, not blocking)")
+    if outcome.failed_checks:
+        raise PipelineError(f"{outcome.label}: blocking checks failed: {', '.join(outcome.failed_checks)}")
+    progress(f"{position} {outcome.label} done in {outcome.seconds:.1f}s")
 
 
 def failure_summary(result: dg.ExecuteInProcessResult | JobExecutionResult) -> str:
