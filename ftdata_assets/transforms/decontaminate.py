@@ -53,7 +53,9 @@ Method (vectorized; the reference is small, the texts are many)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -311,6 +313,16 @@ def _gather_grams(words: pl.Series, start: np.ndarray, g: np.ndarray) -> tuple[p
     return words.gather(position), offsets
 
 
+BATCH_THREADS = 2
+"""Batches of `find_overlaps` in flight at once: each holds its own candidate pairs, so memory is about this
+many times one batch's."""
+
+
+@functools.lru_cache(maxsize=1)
+def _batch_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=BATCH_THREADS, thread_name_prefix="ftdata-decontaminate")
+
+
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=OUTPUT_SCHEMA)
 
@@ -337,12 +349,11 @@ def find_overlaps(
     ref = _Reference.build(reference, n, min_words)
     if ref.long is None and not ref.short_whole:
         return _empty()
-    results = []
-    for offset in range(0, len(texts), batch_size):
-        tokens = _tokenize(texts.slice(offset, batch_size))
-        pairs = _batch_pairs(tokens, ref)
+
+    def batch_result(offset: int) -> pl.DataFrame | None:
+        pairs = _batch_pairs(_tokenize(texts.slice(offset, batch_size)), ref)
         if pairs.is_empty():
-            continue
+            return None
         best = (
             pairs.group_by("row", "reference_row", maintain_order=True)  # sorted by row, item, start
             .agg(
@@ -354,9 +365,13 @@ def find_overlaps(
             .sort(["row", "shared_ngrams", "reference_row"], descending=[False, True, False])
             .unique("row", keep="first", maintain_order=True)
         )
-        results.append(
-            best.select(pl.col("row") + offset, "reference_row", "shared_ngrams", "matched_ngram").cast(
-                dict(OUTPUT_SCHEMA)
-            )
+        return best.select(pl.col("row") + offset, "reference_row", "shared_ngrams", "matched_ngram").cast(
+            dict(OUTPUT_SCHEMA)
         )
+
+    offsets = range(0, len(texts), batch_size)
+    # batches are independent and mostly polars/numpy work that releases the GIL: two at a time on two cores
+    # (results are put back in batch order, so the output is the same)
+    found = list(_batch_threads().map(batch_result, offsets)) if len(offsets) > 1 else [batch_result(0)]
+    results = [frame for frame in found if frame is not None]
     return pl.concat(results) if results else _empty()
