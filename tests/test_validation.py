@@ -183,6 +183,23 @@ def test_duplicate_kept_ids_block_deduplicated(layers: dict[str, pl.DataFrame]) 
     assert_blocks(outcome, "expect_column_values_to_be_unique", "kept_example_id")
 
 
+def test_gx_does_not_fingerprint_the_frame_it_validates(
+    layers: dict[str, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The md5 fingerprint of the whole pandas frame cost seconds per check at scale and is never read."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def refuse(frame: object) -> str:
+        raise AssertionError("GX hashed the validated frame")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    frame = layers["deduplicated_examples"]
+    kept = frame.filter(pl.col("duplicate_of").is_null())
+    assert validate_layer("deduplicated_examples", frame, **CONTEXT).success
+    outcome = validate_layer("deduplicated_examples", pl.concat([frame, kept.head(2)]), **CONTEXT)
+    assert_blocks(outcome, "expect_column_values_to_be_unique", "kept_example_id")
+
+
 def test_a_test_example_also_in_train_blocks_the_splits(layers: dict[str, pl.DataFrame]) -> None:
     combined = layers["splits"]
     leaked = combined.filter(pl.col("split") == "test").head(3).with_columns(split=pl.lit("train"))
