@@ -95,6 +95,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -528,9 +529,7 @@ def detect_languages(
     try:
         return _detect_languages(texts, min_confidence, min_letters, worker)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
+        _stop(worker)
 
 
 def _detect_languages(
@@ -882,29 +881,69 @@ def _per_row(messages: pl.Series, offset: int, cfg: QualityConfig) -> pl.DataFra
     # the language worker starts first: its interpreter boots while the features are computed
     worker = _spawn_language_worker(cfg.language_min_confidence) if _parallel(messages.len()) else None
     try:
-        # a row holding null messages is rebuilt without them; another message type is always rebuilt
-        rebuild = (
-            messages.list.eval(pl.element().is_null()).list.any() if messages.dtype == CANONICAL_MESSAGES else True
-        )
-        exploded = (
-            messages.to_frame()
-            .with_row_index("_rid", offset=offset)
-            .with_columns(_rebuild=rebuild)
-            .explode("messages")
-            .filter(pl.col("messages").is_not_null())
-            .unnest("messages")
-        )
-        per_row = _aggregate(_message_features(exploded, cfg))
-        languages = _detect_languages(
-            _language_sample(per_row.get_column("_lang_text"), cfg.language_sample_chars),
-            cfg.language_min_confidence,
-            cfg.language_min_letters,
-            worker,
-        )
+        return _with_languages(_batch_features(messages, offset, cfg), cfg, worker)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
+        _stop(worker)
+
+
+def _per_row_pipelined(messages: pl.Series, starts: list[int], cfg: QualityConfig) -> list[pl.DataFrame]:
+    """`_per_row` of every batch, the next batch's features (polars and tiktoken, which release the GIL) in a
+    thread while this batch's languages are detected (fastText, which holds it, here and in a worker process):
+    the three streams keep both cores busy instead of leaving one idle while the features are computed."""
+
+    def features(start: int) -> pl.DataFrame:
+        return _batch_features(messages.slice(start, BATCH_ROWS), start, cfg)
+
+    def worker_for(start: int) -> subprocess.Popen[bytes] | None:
+        size = min(BATCH_ROWS, messages.len() - start)
+        return _spawn_language_worker(cfg.language_min_confidence) if _parallel(size) else None
+
+    out: list[pl.DataFrame] = []
+    workers: list[subprocess.Popen[bytes] | None] = []
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftdata-quality") as pool:
+            workers.append(worker_for(starts[0]))
+            pending = pool.submit(features, starts[0])
+            for index in range(len(starts)):
+                per_row = pending.result()
+                if index + 1 < len(starts):
+                    workers.append(worker_for(starts[index + 1]))  # boots while this batch is detected
+                    pending = pool.submit(features, starts[index + 1])
+                out.append(_with_languages(per_row, cfg, workers[index]))
+    finally:
+        for worker in workers:
+            _stop(worker)
+    return out
+
+
+def _stop(worker: subprocess.Popen[bytes] | None) -> None:
+    if worker is not None and worker.poll() is None:
+        worker.kill()
+        worker.wait()
+
+
+def _batch_features(messages: pl.Series, offset: int, cfg: QualityConfig) -> pl.DataFrame:
+    """`_aggregate` of a batch of `messages` (row ids from `offset`), `_lang_text` still a text."""
+    # a row holding null messages is rebuilt without them; another message type is always rebuilt
+    rebuild = messages.list.eval(pl.element().is_null()).list.any() if messages.dtype == CANONICAL_MESSAGES else True
+    exploded = (
+        messages.to_frame()
+        .with_row_index("_rid", offset=offset)
+        .with_columns(_rebuild=rebuild)
+        .explode("messages")
+        .filter(pl.col("messages").is_not_null())
+        .unnest("messages")
+    )
+    return _aggregate(_message_features(exploded, cfg))
+
+
+def _with_languages(per_row: pl.DataFrame, cfg: QualityConfig, worker: subprocess.Popen[bytes] | None) -> pl.DataFrame:
+    languages = _detect_languages(
+        _language_sample(per_row.get_column("_lang_text"), cfg.language_sample_chars),
+        cfg.language_min_confidence,
+        cfg.language_min_letters,
+        worker,
+    )
     return per_row.drop("_lang_text").with_columns(_language=languages)
 
 
@@ -929,7 +968,12 @@ def assess(examples: pl.DataFrame, config: QualityConfig | Mapping[str, Any] | N
 
     messages = frame.get_column("messages")
     starts = list(range(0, frame.height, BATCH_ROWS)) or [0]
-    per_row = pl.concat([_per_row(messages.slice(start, BATCH_ROWS), start, cfg) for start in starts], rechunk=True)
+    batches = (
+        _per_row_pipelined(messages, starts, cfg)
+        if len(starts) > 1
+        else [_per_row(messages.slice(start, BATCH_ROWS), start, cfg) for start in starts]
+    )
+    per_row = pl.concat(batches, rechunk=True)
 
     # aligned to the rows, then put side by side: a join onto `frame` would copy every carried-through column
     aligned = frame.select("_rid").join(per_row, on="_rid", how="left", maintain_order="left")
