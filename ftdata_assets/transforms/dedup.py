@@ -22,8 +22,9 @@ Near duplicates (MinHash-LSH on word shingles)
        k word hashes are folded into a 32-bit shingle hash. The `num_perm` permutations are
        `h_i(x) = a_i * x + b_i mod 2^32` (a_i odd, so each is a bijection of the 32-bit shingle hashes) with
        coefficients derived from `seed` by blake2b. The signature is the per-text minimum, computed in numpy
-       over chunks of texts and blocks of shingles so memory stays bounded: 1M texts (566 MB of text) take
-       ~26 s and 3.1 GB peak RSS in all on 2 cores, 512 MB of it the signatures. `minhashes` keeps them with
+       over chunks of texts and blocks of shingles so memory stays bounded, two chunks at a time on threads:
+       the 900k distinct conversations of the 1M-example benchmark take ~20 s on 2 cores, and their signatures
+       460 MB. `minhashes` keeps them with
        the distinct texts (`MinHashes`), so a caller can reuse them for a subset of the rows instead of hashing
        again (a signature depends on its text only, so the results are the same).
     4. LSH: the signature is cut into `bands` x `rows`; texts sharing one band's values are candidate pairs.
