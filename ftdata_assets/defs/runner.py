@@ -11,7 +11,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -131,9 +131,7 @@ def exit_with_parent(parent_pid: int) -> None:
             time.sleep(1.0)
             try:
                 os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid was reused by another user's process: the parent is gone too
+            except (ProcessLookupError, PermissionError):  # PermissionError: the pid now belongs to another user
                 os._exit(1)
 
     threading.Thread(target=watch, name="ftdata-exit-with-parent", daemon=True).start()
@@ -157,7 +155,7 @@ def partition_runs_in_this_process(
     runs: list[tuple[str, str]],
     total: int,
     progress: Callable[[str], None],
-) -> Iterator[RunOutcome]:
+) -> Generator[RunOutcome, None, None]:
     for index, (job_name, partition) in enumerate(runs, start=1):
         progress(f"[{index}/{total}] {job_name}[{partition}] ...")
         yield execute_partition_run(defs, instance, job_name, partition)
@@ -165,7 +163,7 @@ def partition_runs_in_this_process(
 
 def partition_runs_in_workers(
     project_root: Path, instance: dg.DagsterInstance, runs: list[tuple[str, str]]
-) -> Iterator[RunOutcome]:
+) -> Generator[RunOutcome, None, None]:
     """The partition runs, MAX_CONCURRENT_STEPS at a time in worker processes, yielded in the order given.
 
     When the caller stops iterating (a run failed), runs not started yet are cancelled; the ones running
@@ -265,8 +263,11 @@ def materialize_all(
         outcomes = partition_runs_in_workers(project.root, instance, partition_runs)
     else:
         outcomes = partition_runs_in_this_process(defs, instance, partition_runs, total, progress)
-    for index, outcome in enumerate(outcomes, start=1):
-        record_outcome(report, outcome, f"[{index}/{total}]", progress)
+    try:
+        for index, outcome in enumerate(outcomes, start=1):
+            record_outcome(report, outcome, f"[{index}/{total}]", progress)
+    finally:
+        outcomes.close()  # on a failure: cancel the runs not started yet now, not when the traceback is freed
 
     progress(f"[{total}/{total}] curate ...")
     curate_started = time.perf_counter()
