@@ -540,7 +540,8 @@ def _greedy_clique(pairwise: np.ndarray) -> np.ndarray:
     """Indices chosen by: take each candidate in order if it is similar to every candidate taken before it.
 
     `pairwise[i, j]`: candidate i is similar to candidate j. Vectorized over the candidates still compatible
-    with all those taken (the Python loop over every pair was a fifth of deduplication at 1M examples)."""
+    with all those taken, instead of a Python loop over every pair (same choices; without a profiler the
+    clustering took about as long either way at 1M examples, measured)."""
     count = len(pairwise)
     compatible = np.ones(count, dtype=bool)
     chosen: list[int] = []
