@@ -642,7 +642,7 @@ def test_batching_keeps_row_offsets_at_batch_starts():
 
 
 def test_scrub_does_not_depend_on_the_batch_size(monkeypatch):
-    from ftdata_assets.transforms import pii
+    from ftdata_assets.transforms.pii import detector as pii_detector
 
     texts = [t or "hi" for t in _varied_texts(120)]
     frame = pl.DataFrame(
@@ -653,7 +653,7 @@ def test_scrub_does_not_depend_on_the_batch_size(monkeypatch):
         schema_overrides={"messages": MESSAGES},
     )
     whole = scrub(frame)
-    monkeypatch.setattr(pii, "BATCH_CHARS", 300)
+    monkeypatch.setattr(pii_detector, "BATCH_CHARS", 300)
     assert scrub(frame).equals(whole)
 
 

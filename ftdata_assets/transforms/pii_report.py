@@ -138,7 +138,8 @@ def detector_fingerprint(allow_list: Sequence[str] = ()) -> str:
     """What a `detect` verdict depends on: the detector's code and lexicon, polars (hashes, regex engine) and
     the allow-list. A verified-clean set is only reused under the same fingerprint."""
     digest = hashlib.blake2b(digest_size=12)
-    for path in (Path(pii.__file__), pii.LEXICON_PATH):
+    package = Path(pii.__file__).parent
+    for path in (*sorted(package.glob("*.py")), pii.LEXICON_PATH):
         digest.update(path.read_bytes())
     digest.update(pl.__version__.encode())
     digest.update("\x00".join(sorted({t.strip().lower() for t in allow_list if t})).encode())

@@ -1,0 +1,189 @@
+"""`detect`: every recognizer over a Series, overlaps resolved."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import polars as pl
+
+from ftdata_assets.progress import ProgressFn
+from ftdata_assets.transforms.pii.address import _locations
+from ftdata_assets.transforms.pii.base import _PRIORITY, FINDINGS_SCHEMA, PLACEHOLDER_PATTERN, _matches
+from ftdata_assets.transforms.pii.card import _cards
+from ftdata_assets.transforms.pii.email import _emails
+from ftdata_assets.transforms.pii.iban import _ibans
+from ftdata_assets.transforms.pii.ip import _ips
+from ftdata_assets.transforms.pii.person import _persons
+from ftdata_assets.transforms.pii.phone import _phones
+from ftdata_assets.transforms.pii.secret import _secrets
+from ftdata_assets.transforms.pii.ssn import _ssns
+
+# --------------------------------------------------------------------------------------------------------
+# detect
+# --------------------------------------------------------------------------------------------------------
+
+
+def _resolve_overlaps(found: pl.DataFrame) -> pl.DataFrame:
+    """Keep a non-overlapping set per row: leftmost first, then longest, then type priority.
+
+    Each pass keeps every finding that overlaps nothing before it and drops those that overlap the last
+    such finding; the first overlapping finding of a row always goes, so this terminates.
+    """
+    found = found.with_columns(
+        prio=pl.col("entity_type").replace_strict(_PRIORITY, return_dtype=pl.Int32),
+        length=pl.col("end") - pl.col("start"),
+    ).sort(["row", "start", "length", "prio"], descending=[False, False, True, False])
+    # values are encoded as row * 2**32 + end so that a global cum_max/forward_fill never crosses a row
+    big = pl.lit(1 << 32, pl.Int64)
+    rowbase = pl.col("row").cast(pl.Int64) * big
+    while True:
+        found = found.with_columns(prev_end=(rowbase + pl.col("end")).cum_max().shift(1) - rowbase)
+        overlapping = ((pl.col("prev_end") >= 0) & (pl.col("start") < pl.col("prev_end"))).fill_null(False)
+        if found.select(overlapping.any()).item() is not True:
+            break
+        lce = pl.when(~overlapping).then(rowbase + pl.col("end")).shift(1).forward_fill() - rowbase
+        found = found.with_columns(lce=lce).filter(
+            ~overlapping | pl.col("lce").is_null() | (pl.col("lce") < 0) | (pl.col("start") >= pl.col("lce"))
+        )
+    return found.drop("prio", "length", "prev_end", "lce", strict=False)
+
+
+BATCH_CHARS = 16_000_000
+"""Text per `detect` batch (UTF-8 bytes): bounds memory (the PERSON tokens of a batch are ~20 bytes a char)
+while keeping the fixed cost per batch small."""
+
+
+def _batch_bounds(texts: pl.Series, batch_chars: int) -> list[tuple[int, int]]:
+    """(offset, length) of consecutive slices of `texts` holding about `batch_chars` bytes each."""
+    cum = texts.str.len_bytes().fill_null(0).cast(pl.Int64).cum_sum().to_numpy()
+    bounds, start = [], 0
+    while start < len(texts):
+        done = int(cum[start - 1]) if start else 0
+        end = max(int(np.searchsorted(cum, done + batch_chars, side="right")), start + 1)
+        bounds.append((start, min(end, len(texts)) - start))
+        start = end
+    return bounds
+
+
+def detect(
+    texts: pl.Series,
+    *,
+    allow_list: Sequence[str] = (),
+    batch_chars: int | None = None,
+    progress: ProgressFn | None = None,
+) -> pl.DataFrame:
+    """Find PII in every text. One row per finding, sorted by (row, start); see FINDINGS_SCHEMA.
+
+    `row` indexes `texts`; `start`/`end` are Python character offsets (end exclusive), so
+    `texts[row][start:end] == text`. Null and empty texts have no findings.
+
+    `allow_list` (as Presidio's): terms that are never PII here, typically the product's own brand and
+    product names ("You are Lumora's assistant" reads like a person by context). A finding equal to a term
+    is dropped, and so is a PERSON or LOCATION finding that contains one as a whole word ("Lumora Cam").
+
+    Every rule looks within one text only, so each distinct text is scanned once (chat logs repeat system
+    prompts and templates: a quarter of the texts are distinct on the benchmark's data) and its findings are
+    copied to its repeats. The distinct texts go in slices of about `batch_chars` bytes (default
+    BATCH_CHARS) so memory stays bounded. `progress(done, total)` is called after each slice.
+    """
+    texts = texts.cast(pl.String)
+    rows = pl.DataFrame({"t": texts}).with_row_index("row")
+    distinct = rows.unique("t", keep="first", maintain_order=True)
+    if distinct.height == rows.height:
+        return _detect_distinct(texts, allow_list, batch_chars, progress)
+    found = _detect_distinct(distinct.get_column("t"), allow_list, batch_chars, progress)
+    if found.height == 0:
+        return found
+    first_row = distinct.get_column("row").gather(found.get_column("row"))
+    found = found.with_columns(first_row=first_row)
+    repeats = rows.join(distinct.select("t", first_row="row"), on="t", how="inner").select("row", "first_row")
+    return (
+        found.drop("row")
+        .join(repeats, on="first_row", how="inner")
+        .sort(["row", "start"])
+        .select(FINDINGS_SCHEMA.names())
+        .cast(FINDINGS_SCHEMA)
+    )
+
+
+def _detect_distinct(
+    texts: pl.Series, allow_list: Sequence[str], batch_chars: int | None, progress: ProgressFn | None
+) -> pl.DataFrame:
+    parts = []
+    bounds = _batch_bounds(texts, batch_chars or BATCH_CHARS)
+
+    def detect_slice(bound: tuple[int, int]) -> pl.DataFrame:
+        offset, length = bound
+        return _detect_batch(texts.slice(offset, length), allow_list).with_columns(pl.col("row") + offset)
+
+    # batches are independent, and polars runs each string expression of one batch in one thread: two batches
+    # at a time use both cores (results come back in batch order, so the findings are the same)
+    found = _batch_threads().map(detect_slice, bounds) if len(bounds) > 1 else map(detect_slice, bounds)
+    for done, part in enumerate(found, start=1):
+        parts.append(part)
+        if progress is not None:
+            progress(done, len(bounds))
+    if not parts:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    return pl.concat(parts).cast(FINDINGS_SCHEMA)
+
+
+BATCH_THREADS = 2
+"""Batches of `detect` in flight at once (memory is about this many times one batch's)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _batch_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=BATCH_THREADS, thread_name_prefix="ftdata-pii")
+
+
+def _detect_batch(texts: pl.Series, allow_list: Sequence[str]) -> pl.DataFrame:
+    """`detect` on one slice (`row` from 0)."""
+    base = pl.DataFrame({"t": texts}).with_row_index("row").filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
+    if base.height == 0:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    digit = base.filter(pl.col("t").str.contains(r"[0-9]"))
+    num = digit.filter(pl.col("t").str.contains(r"[0-9]{2}"))  # cards, IBANs, SSNs, phones: 2 digits in a row
+    jobs = [
+        (_persons, base),
+        (_secrets, base),
+        (_locations, digit),
+        (_phones, num),
+        (_cards, num),
+        (_ips, digit),
+        (_ibans, num),
+        (_ssns, num),
+        (_emails, base),
+    ]
+    parts = [fn(frame) for fn, frame in jobs]
+    found = pl.concat([p.cast(FINDINGS_SCHEMA) for p in parts]).unique(
+        ["row", "entity_type", "start", "end"], maintain_order=True
+    )
+    if found.height == 0:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    placeholders = _matches(base.filter(pl.col("t").str.contains("<", literal=True)), PLACEHOLDER_PATTERN)
+    if placeholders.height:
+        found = found.with_row_index("fid")
+        hit = (
+            found.join(placeholders.select("row", ps="start", pe="end"), on="row")
+            .filter((pl.col("start") < pl.col("pe")) & (pl.col("ps") < pl.col("end")))["fid"]
+            .unique()
+        )
+        found = found.filter(~pl.col("fid").is_in(hit.implode())).drop("fid")
+    found = _drop_allowed(_resolve_overlaps(found), allow_list)
+    return found.sort(["row", "start"]).select(FINDINGS_SCHEMA.names()).cast(FINDINGS_SCHEMA)
+
+
+def _drop_allowed(found: pl.DataFrame, allow_list: Sequence[str]) -> pl.DataFrame:
+    terms = sorted({t.strip().lower() for t in allow_list if t and t.strip()})
+    if not terms or found.height == 0:
+        return found
+    contains_term = r"(?i)(?:^|\W)(?:" + "|".join(re.escape(t) for t in terms) + r")(?:\W|$)"
+    allowed = pl.col("text").str.to_lowercase().is_in(terms) | (
+        pl.col("entity_type").is_in(["PERSON", "LOCATION"]) & pl.col("text").str.contains(contains_term)
+    )
+    return found.filter(~allowed)

@@ -1,0 +1,409 @@
+"""PERSON."""
+
+from __future__ import annotations
+
+import functools
+
+import polars as pl
+
+from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _row_starts, _typed
+
+# --------------------------------------------------------------------------------------------------------
+# PERSON
+# --------------------------------------------------------------------------------------------------------
+
+_TOKEN = r"[\p{L}\p{M}]+(?:['’][\p{L}\p{M}]{2,}|-[\p{L}\p{M}]+)*|[0-9]+|[^\s\p{L}\p{M}0-9]"
+
+_STOP = [
+    # honorifics, greetings, sign-offs and chat words: context, never part of a name
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lady", "lord", "mister",
+    "madam", "madame", "mme", "mlle", "herr", "frau", "señor", "señora", "sra", "sr", "jr", "rev", "fr",
+    "capt", "captain", "sgt", "officer", "detective", "judge", "coach", "uncle", "aunt", "auntie",
+    "grandma", "grandpa", "saint", "st",
+    "hi", "hello", "hey", "dear", "thanks", "thank", "regards", "cheers", "sincerely", "best", "yours",
+    "ok", "okay", "yes", "no", "please", "sorry", "lol", "btw", "fyi", "re", "fwd", "cc", "bcc", "attn",
+    "i", "im", "ive", "id", "ill", "ps", "pm", "am", "etc", "vs", "via", "eg", "ie", "hmm", "wow", "yeah",
+    # function words (some are surnames somewhere in Faker's lists: "The", "An", "Do")
+    "the", "a", "an", "and", "or", "but", "if", "of", "in", "on", "at", "to", "for", "with", "by", "from",
+    "as", "is", "are", "was", "were", "be", "been", "this", "that", "these", "those", "it", "its", "we",
+    "you", "he", "she", "they", "me", "my", "our", "your", "his", "her", "their", "them", "us", "not",
+    "so", "do", "does", "did", "have", "has", "had", "what", "which", "who", "when", "where", "why", "how",
+    "all", "any", "some", "each", "every", "there", "here", "then", "than", "also", "just", "only", "very",
+    "too", "about", "into", "over", "after", "before", "up", "down", "out", "off", "again", "let",
+    # calendar (April, May, June, August, Jan are names too: see _AMBIGUOUS)
+    "january", "february", "march", "july", "september", "october", "november", "december",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "street", "avenue", "road", "boulevard", "highway", "parkway", "drive", "lane", "court", "suite",
+    "god", "jesus", "christ", "allah", "buddha", "santa", "christmas", "easter", "halloween",
+    "thanksgiving", "ramadan", "diwali", "hanukkah",
+    # products and companies that are also in name lists (names like Jordan, Lee, Martin are left alone)
+    "google", "microsoft", "apple", "amazon", "excel", "word", "python", "java", "javascript", "linux",
+    "windows", "github", "gitlab", "slack", "zoom", "teams", "chatgpt", "openai", "claude", "gemini",
+    "siri", "alexa", "cortana", "tesla", "iphone", "android", "docker", "kubernetes", "aws", "azure",
+    "postgres", "react", "node", "rust", "swift", "kotlin", "scala", "perl", "dart",
+    "rails", "django", "flask", "spring", "jupyter", "pandas", "polars", "numpy", "jenkins", "ansible",
+    "terraform", "kafka", "spark", "hadoop", "redis", "mongo", "mongodb", "mysql", "oracle", "cisco",
+    "dell", "lenovo", "samsung", "sony", "nokia", "ford", "toyota", "honda", "porsche",
+    "ferrari", "lamborghini", "chevrolet", "chevy", "nike", "adidas", "walmart", "target", "costco",
+    "netflix", "spotify", "uber", "lyft", "airbnb", "paypal", "venmo", "stripe", "visa", "mastercard",
+    "amex", "wells", "fargo", "citi", "barclays", "hsbc", "fedex", "ups", "dhl", "usps",
+    "facebook", "meta", "instagram", "whatsapp", "twitter", "tiktok", "youtube", "reddit", "linkedin",
+    "wikipedia", "outlook", "gmail", "yahoo", "bing", "safari", "firefox", "chrome", "edge", "opera",
+    "mac", "macos", "ios", "ipad", "kindle", "echo", "pixel", "galaxy", "surface", "xbox", "playstation",
+    "nintendo", "lego", "disney", "marvel", "pokemon", "starbucks", "mcdonald", "subway",
+    "jeep", "dodge", "cadillac", "buick", "mercury", "jaguar", "bentley", "rolls", "royce", "aston",
+    "gucci", "prada", "armani", "chanel", "hermes", "dior", "versace", "hilfiger", "wrangler", "zara",
+    "ikea", "bosch", "siemens", "philips", "canon", "nikon", "kodak", "fuji", "casio", "seiko", "rolex",
+    "omega", "tissot", "cartier",
+    "english", "french", "german", "spanish", "italian", "chinese", "japanese", "korean", "russian",
+    "arabic", "hindi", "portuguese", "dutch", "polish", "turkish", "greek", "hebrew", "latin",
+    "american", "british", "european", "african", "asian", "canadian", "australian", "indian", "mexican",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "new",
+    "san", "santa", "los", "las", "el", "la", "le", "de", "del", "van", "von", "der", "den", "da", "di",
+]  # fmt: skip
+# particles that may sit inside a name ("Ludwig van Beethoven", "Maria de la Cruz") are not run breakers
+# when lowercase; capitalized at a run start they are context only (in _STOP above)
+
+_AMBIGUOUS = ["april", "may", "june", "august", "jan", "summer", "autumn", "winter", "dawn", "ruby"]
+"""Names that are also months, seasons...: like a common word, they need a surname or context."""
+_PARTICLES = ["van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "al",
+              "ter", "ten", "dos", "das", "y"]  # fmt: skip
+_WEAK_PERSON_PREV1 = [
+    "ask", "asked", "tell", "told", "met", "emailed", "texted", "messaged", "pinged", "cc", "thank",
+    "congratulate", "congrats", "remind", "invite", "invited", "hired", "fired", "introduce", "introducing",
+    "married", "son", "daughter", "wife", "husband", "brother", "sister", "mom", "dad", "mother", "father",
+    "friend", "colleague", "boss", "coworker", "co-worker", "neighbor", "neighbour", "landlord", "ex",
+    "partner", "girlfriend", "boyfriend", "fiancé", "fiance", "fiancée", "roommate", "cousin", "nephew",
+    "niece", "grandson", "granddaughter", "aunt", "uncle", "manager", "assistant", "teammate", "mentor",
+]  # fmt: skip
+_WEAK_PERSON_PREV2 = [
+    "spoke with", "spoke to", "talked to", "talk to", "met with", "meeting with", "call with", "chat with",
+    "speak to", "speak with", "according to", "email to", "reply to", "send to", "sent to", "thanks to",
+]  # fmt: skip
+
+_HONORIFICS = [
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lady", "lord", "mister",
+    "madam", "madame", "mme", "mlle", "herr", "frau", "señor", "señora", "sra", "sr", "rev", "fr", "capt",
+    "captain", "sgt", "officer", "detective", "judge", "coach", "uncle", "aunt", "auntie", "grandma",
+    "grandpa", "nurse", "agent", "president", "senator", "governor", "mayor", "chancellor",
+]  # fmt: skip
+_STRONG_PREV1 = ["dear", "named", "signed", "hi", "hello", "hey", "thanks", "thx", "ty", "greetings",
+                 "dearest", "im", "hiya", "howdy", "bye", "goodbye", "congratulations"]  # fmt: skip
+_ORGS = [
+    "morgan stanley", "goldman sachs", "charles schwab", "wells fargo", "dow jones", "louis vuitton",
+    "ralph lauren", "calvin klein", "tommy hilfiger", "hugo boss", "estee lauder", "jack daniels",
+    "johnson controls", "kraft heinz", "lockheed martin", "northrop grumman", "merrill lynch",
+    "arthur andersen", "warner bros", "walt disney", "mary kay", "ben jerry", "dolce gabbana",
+    "travis ci", "jenkins x", "ruby rails", "hugging face", "ernst young", "morgan chase",
+]  # fmt: skip
+_LABELS = [
+    "name", "from", "to", "cc", "bcc", "signed", "contact", "customer", "patient", "client", "user",
+    "employee", "author", "owner", "tenant", "applicant", "recipient", "sender", "attendee", "guest",
+    "student", "teacher", "manager", "agent", "rep", "representative", "caller", "driver", "by", "attn",
+    "attention", "assignee", "reporter", "reviewer", "approver", "requester", "candidate", "member",
+    "passenger", "beneficiary", "holder", "cardholder", "account holder", "full name", "first name",
+    "last name", "surname", "contact person", "emergency contact", "signature", "witness",
+]  # fmt: skip
+_SIGNOFFS = [
+    "regards", "thanks", "cheers", "sincerely", "best", "love", "yours", "wishes", "rgds", "thx",
+    "respectfully", "faithfully", "truly", "xoxo", "warmly", "cordially", "ty", "br", "kind",
+]  # fmt: skip
+_WEAK_PREV1 = [
+    "ask", "asked", "tell", "told", "contact", "contacted", "email", "emailed", "call", "called", "text",
+    "texted", "message", "messaged", "ping", "pinged", "with", "by", "from", "and", "or", "met", "meet",
+    "meeting", "thank", "to", "for", "married", "son", "daughter", "wife", "husband", "brother",
+    "sister", "mom", "dad", "mother", "father", "friend", "colleague", "boss", "coworker", "co-worker",
+    "neighbor", "neighbour", "landlord", "doctor", "lawyer", "tenant", "client", "customer", "patient",
+    "about", "see", "saw", "hired", "fired", "introduce", "introducing", "congratulate", "congrats",
+    "remind", "invite", "invited", "let", "loves", "replied", "cc'd", "forward", "forwarded", "ex",
+    "partner", "girlfriend", "boyfriend", "fiancé", "fiance", "fiancée", "roommate", "cousin", "nephew",
+    "niece", "grandson", "granddaughter", "teacher", "student", "employee", "manager", "assistant",
+    "named", "hey", "dear", "like", "than", "as", "whom", "sent", "paid", "owe", "owes", "help", "helped",
+]  # fmt: skip
+_WEAK_NEXT1 = [
+    "said", "says", "told", "asked", "wrote", "replied", "mentioned", "called", "emailed", "texted",
+    "thinks", "thought", "wants", "wanted", "needs", "needed", "agreed", "suggested", "explained",
+    "confirmed", "approved", "sent", "signed", "left", "joined", "works", "worked", "lives", "lived",
+    "is", "was", "has", "had", "will", "would", "can", "could", "and", "who", "from", "at",
+]  # fmt: skip
+_LOC_PREV1 = [
+    "in", "at", "from", "to", "near", "visit", "visiting", "visited", "around", "across", "toward",
+    "towards", "via", "into", "outside", "inside", "of", "between", "through", "fly", "flying", "flight",
+    "moved", "moving", "live", "lives", "living", "based", "born", "downtown", "uptown", "central",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "greater",
+]  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> pl.DataFrame:
+    """The shipped name/word/place lexicon: `low` (lowercase token) and boolean F, L, C, W, P columns.
+
+    F first name, L last name, C common English word, W English word, P place (see the build script).
+    The hand-kept `_STOP` words count as words too.
+    """
+    lex = pl.read_csv(
+        LEXICON_PATH,
+        separator="\t",
+        has_header=False,
+        comment_prefix="#",
+        new_columns=["low", "flags"],
+        schema_overrides={"low": pl.String, "flags": pl.String},
+        quote_char=None,
+    )
+    lex = lex.with_columns(**{k: pl.col("flags").str.contains(k, literal=True) for k in "FLCWP"}).drop("flags")
+    ambiguous = pl.col("low").is_in(_AMBIGUOUS)
+    return lex.with_columns(pl.col("W") | pl.col("low").is_in(_STOP) | ambiguous, pl.col("C") | ambiguous)
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon_codes() -> dict[str, int]:
+    """token -> bitmask of F, L, C, W, P (bits 0-4), for the per-batch vocabulary lookup."""
+    lex = lexicon()
+    code = sum(pl.col(k).cast(pl.Int32) * (1 << i) for i, k in enumerate("FLCWP"))
+    return dict(zip(lex["low"].to_list(), lex.select(code.alias("code"))["code"].to_list(), strict=True))
+
+
+def _flags(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Join F, L, C, W, P flags onto `tokens` (column `low`).
+
+    Looks up the batch's distinct tokens in a dict (a few thousand, not one per text) and joins that
+    small table back: hashing the 120k-entry lexicon for every batch would cost more than the lookup.
+    """
+    codes = _lexicon_codes()
+    vocab = tokens["low"].unique()
+    table = pl.DataFrame({"low": vocab, "code": pl.Series([codes.get(w, 0) for w in vocab.to_list()], dtype=pl.Int32)})
+    table = table.with_columns(**{k: (pl.col("code") & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
+    return tokens.join(table.drop("code"), on="low", how="left", maintain_order="left")
+
+
+@functools.lru_cache(maxsize=1)
+def _place_phrases() -> pl.Series:
+    return lexicon().filter(pl.col("P"))["low"]
+
+
+_TOKEN_PATTERN = r"\s*(?:" + _TOKEN + ")"
+_RUN_TOKEN = r"^\s*(?:\p{Lu}|\.$|(?:" + "|".join(_PARTICLES) + r")$)"
+"""A token that can be part of a run (on `m`, whitespace first): capitalized, an initial's ".", a particle."""
+
+
+def _tokens(base: pl.DataFrame) -> pl.DataFrame:
+    """Every token as `m` (the whitespace before it, then the token) with its `row`, the char offset of its
+    `end` and `keep` (it can be part of a run). Nothing else is computed per token: most are lowercase.
+
+    One regex pass: the matches tile the text, so offsets are a running sum of their lengths.
+    """
+    cand = base.filter(pl.col("t").str.contains(r"\p{Lu}"))
+    tok = cand.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
+    tok = tok.filter(pl.col("m").is_not_null())
+    ml = pl.col("m").str.len_chars().cast(pl.Int64)
+    return tok.with_columns(end=_row_starts(ml, pl.lit(0, pl.Int64)), keep=pl.col("m").str.contains(_RUN_TOKEN))
+
+
+def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
+    """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `tl`, `start`, `gap`, `low`,
+    `capital` and the lexicon flags (capitalized tokens only)."""
+    kept = tok.with_row_index("k").filter(pl.col("keep")).drop("keep")
+    kept = kept.with_columns(tok=pl.col("m").str.strip_chars_start())
+    kept = kept.with_columns(tl=pl.col("tok").str.len_chars().cast(pl.Int64))
+    kept = kept.with_columns(
+        start=pl.col("end") - pl.col("tl"),
+        gap=pl.col("m").str.slice(0, pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")),
+        low=pl.col("tok").str.to_lowercase(),
+        capital=pl.col("tok").str.contains(r"^\p{Lu}"),
+    ).drop("m", "end")
+    flags = _flags(kept.filter(pl.col("capital")).select("k", "low")).drop("low")
+    return kept.join(flags, on="k", how="left", maintain_order="left").with_columns(
+        pl.col(k).fill_null(False) for k in "FLCWP"
+    )
+
+
+def _members(kept: pl.DataFrame) -> pl.DataFrame:
+    """Mark run members (`elig`, `init`, `initdot`, `particle`, `member`), `run` ids and evidence `ev`.
+
+    A neighbour in the token stream is the adjacent kept token (index `k` one apart, same row): a token
+    that is not kept is never eligible, an initial, its dot or a particle, so it only breaks a run.
+    """
+    k, row = pl.col("k"), pl.col("row")
+    same_prev = ((k.shift(1) == k - 1) & (row.shift(1) == row)).fill_null(False)
+    same_next = ((k.shift(-1) == k + 1) & (row.shift(-1) == row)).fill_null(False)
+    is_name = pl.col("F") | pl.col("L")
+    # "Sarah", "O'Brien", "McDonald" are capitalized; "API" and "PERSON" (placeholders) are not
+    cap = pl.col("capital") & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1))
+    kept = kept.with_columns(
+        elig=cap & (pl.col("tl") >= 2) & ~pl.col("low").is_in(_STOP) & (is_name | ~pl.col("W")),
+        init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
+    )
+    # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
+    particle = pl.col("low").is_in(_PARTICLES) & (pl.col("tok") == pl.col("low"))
+    kept = kept.with_columns(
+        initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
+        particle=particle,
+    )
+    near = pl.col("elig") | pl.col("particle")
+    kept = kept.with_columns(
+        particle=pl.col("particle")
+        & (near.shift(1) & same_prev & (pl.col("gap") == " ")).fill_null(False)
+        & (near.shift(-1) & same_next & (pl.col("gap").shift(-1) == " ")).fill_null(False)
+    )
+    kept = kept.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
+    cont = (
+        pl.col("member")
+        & (pl.col("member").shift(1) & same_prev).fill_null(False)
+        & ((pl.col("gap") == " ") | (pl.col("initdot") & (pl.col("gap") == "")))
+    )
+    evidence = (
+        pl.when(~pl.col("elig"))
+        .then(0)
+        .when(is_name & ~pl.col("C"))
+        .then(2)
+        .when(is_name)
+        .then(1)
+        .when(pl.col("P"))
+        .then(0)
+        .otherwise(1)
+    )
+    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence)
+
+
+def _runs(kept: pl.DataFrame) -> pl.DataFrame:
+    """One row per run of members with at least one eligible token, and what the rules need of it."""
+    is_name = pl.col("F") | pl.col("L")
+    return (
+        kept.filter(pl.col("member"))
+        .group_by("run", maintain_order=True)
+        .agg(
+            pl.col("row").first(),
+            pl.col("start").first(),
+            end=(pl.col("start") + pl.col("tl")).last(),
+            kf=pl.col("k").first(),
+            kl=pl.col("k").last(),
+            text=pl.col("tok").str.join(" "),
+            n=pl.col("elig").sum(),
+            score=pl.col("ev").sum(),
+            any_name=(is_name & pl.col("elig")).any(),
+            all_place=(pl.col("P") | ~pl.col("elig")).all(),
+            single_strong=(pl.col("F") & ~pl.col("C") & ~pl.col("W") & ~pl.col("P")).first(),
+            single_place=pl.col("P").first(),
+            single_name=(is_name & ~pl.col("C")).first(),
+            single_word=pl.col("W").first(),
+            first_common=pl.col("C").first(),
+            last_surname=(pl.col("L") & ~pl.col("C")).last(),
+            nl=pl.col("gap").first().str.contains("\n", literal=True),
+        )
+        .filter(pl.col("n") >= 1)
+    )
+
+
+def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
+    """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`, `n2` after; null outside its
+    row) and `p1_nl` (`p1` opens a line: a newline before it, or it is its text's first token), gathered
+    by index for the few runs only."""
+    n_tok = tok.height
+    m, rows = tok["m"], tok["row"]
+    ctx = {}
+    for name, offset, anchor in (
+        ("p1", -1, "kf"),
+        ("p2", -2, "kf"),
+        ("p3", -3, "kf"),
+        ("n1", 1, "kl"),
+        ("n2", 2, "kl"),
+    ):
+        at = runs[anchor].cast(pl.Int64) + offset
+        idx = at.clip(0, n_tok - 1)
+        same = (rows.gather(idx) == runs["row"]) & at.is_between(0, n_tok - 1)
+        low = m.gather(idx).str.strip_chars_start().str.to_lowercase()
+        ctx[name] = pl.select(pl.when(same).then(low)).to_series()
+    at = runs["kf"].cast(pl.Int64) - 1
+    idx = at.clip(0, n_tok - 1)
+    in_row = (rows.gather(idx) == runs["row"]) & (at >= 0)
+    opens_text = (at == 0) | (rows.gather((at - 1).clip(0, n_tok - 1)) != runs["row"])
+    ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
+    return runs.with_columns(**ctx)
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> pl.DataFrame:
+    return pl.DataFrame({"pp": _place_phrases()}).with_columns(is_place=pl.lit(True))
+
+
+def _persons(base: pl.DataFrame) -> pl.DataFrame:
+    tok = _tokens(base)
+    if tok.height == 0:
+        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+    runs = _runs(_members(_kept_tokens(tok)))
+    if runs.height == 0:
+        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+    runs = _run_context(runs, tok)
+    p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
+    honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
+    intro = (
+        ((p2 == "name") & p1.is_in(["is", "was", ":", "-"]))
+        | ((p2 == "i") & (p1 == "am"))
+        | ((p3 == "i") & p2.is_in(["'", "’"]) & (p1 == "m"))
+        | ((p3 == "name") & p2.is_in(["'", "’"]) & (p1 == "s"))
+        | ((p2 == "this") & (p1 == "is"))
+        | ((p2 == "call") & (p1 == "me"))
+        | ((p2 == "goes") & (p1 == "by"))
+    )
+    label = p1.is_in([":", "-"]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
+    signoff = (
+        (p1.is_in([",", "-", "—"]) & p2.is_in(_SIGNOFFS))
+        | (pl.col("nl") & p1.is_in(_SIGNOFFS))
+        | (pl.col("nl") & (p1 == ",") & p2.is_in(_SIGNOFFS))
+    )
+    # a name alone after a dash at the start of a line: "- Sarah", "— Tom" (signatures)
+    dash_signature = p1.is_in(["-", "—", "–", "~"]) & pl.col("p1_nl")
+    strong = (honor | intro | label | signoff | dash_signature | p1.is_in(_STRONG_PREV1)).fill_null(False)
+    possessive = pl.col("n1").is_in(["'", "’"]) & (pl.col("n2") == "s")
+    weak = (p1.is_in(_WEAK_PREV1) | pl.col("n1").is_in(_WEAK_NEXT1)).fill_null(False)
+    # "ask X", "my sister X", "spoke with X", "X's": a person, even for a name the lexicon does not know
+    weak_person = (p1.is_in(_WEAK_PERSON_PREV1) | (p2 + " " + p1).is_in(_WEAK_PERSON_PREV2) | possessive).fill_null(
+        False
+    )
+    # "Johnson & Johnson", "Marks & Spencer", and companies named after people
+    org = p1.is_in(["&", "+"]).fill_null(False) | pl.col("n1").is_in(["&", "+"]).fill_null(False)
+    org = org | pl.col("text").str.to_lowercase().is_in(_ORGS)
+    in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
+    loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
+    # a run that is a place, or ends one ("San Francisco", "New York"): joins, cheaper than is_in
+    places = _places()
+    runs = runs.with_columns(pp=pl.col("text").str.to_lowercase())
+    runs = runs.join(places, on="pp", how="left").rename({"is_place": "place1"})
+    runs = runs.with_columns(pp=p1 + " " + pl.col("pp")).join(places, on="pp", how="left")
+    # "offices in Austin, Charlotte and London": a place after a place in a list is a place
+    runs = runs.with_columns(pp=p2).join(places.rename({"is_place": "p2_place"}), on="pp", how="left")
+    # a single first name that is also a city ("Elizabeth", "Austin") is only vetoed after "in", "to"...
+    multi = pl.col("n") >= 2
+    place_phrase = (
+        (pl.col("place1").fill_null(False) & multi)
+        | pl.col("is_place").fill_null(False)
+        | (pl.col("all_place") & multi)
+    )
+    n, score = pl.col("n"), pl.col("score")
+    accept = (
+        (strong & (score >= 1) & ~(loc_veto & ~honor))
+        | (weak_person & (score >= 1) & ~loc_veto)
+        | (
+            weak
+            & ~loc_veto
+            & ~place_phrase
+            & (((n == 1) & pl.col("single_name") & ~pl.col("single_word")) | ((n >= 2) & (score >= 2)))
+        )
+        | (
+            (n >= 2)
+            & (score >= 3)
+            & pl.col("any_name")
+            & ~place_phrase
+            # "Grant Park", "Will Power": a first token that is a common word needs a real surname
+            & (~pl.col("first_common") | pl.col("last_surname"))
+        )
+        | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase)
+    )
+    found = runs.filter(accept & ~org)
+    # report the original substring (a run is tokens joined by single spaces or an initial's dot)
+    found = found.join(base, on="row", how="left").with_columns(
+        text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
+    )
+    return _typed(found.select(_COLS), "PERSON")
