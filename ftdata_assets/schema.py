@@ -31,6 +31,7 @@ EXAMPLE_SCHEMA = pl.Schema(
         "license": pl.String,
         "created_at": pl.Datetime("us", "UTC"),
         "original_response": pl.String,  # feedback: the response the user edited
+        "tags": pl.List(pl.String),  # sorted, unique: what a layer changed or found (INGEST_TAGS, quality's...)
     }
 )
 
@@ -59,6 +60,38 @@ RAW_SCHEMA = pl.Schema(
 """The raw_* layers: every non-blank input line as read, either an example or a reject with its reason."""
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class IngestTag:
+    """Tags ingest puts on an example it repaired (a turn repair), so a reviewer can filter on each repair."""
+
+    DROPPED_LEADING_TURNS = "dropped_leading_turns"
+    LEADING_TURNS_AS_CONTEXT = "leading_turns_as_context"
+    REMOVED_BLANK_TURNS = "removed_blank_turns"
+    MERGED_TURNS = "merged_turns"
+    TRIMMED_TRAILING_USER = "trimmed_trailing_user"
+
+
+INGEST_TAGS: tuple[str, ...] = tuple(
+    value for name, value in vars(IngestTag).items() if name.isupper() and isinstance(value, str)
+)
+
+TAG_DESCRIPTIONS: dict[str, str] = {
+    IngestTag.DROPPED_LEADING_TURNS: "opened with assistant/tool turns (a chunk of a longer chat); they were dropped",
+    IngestTag.LEADING_TURNS_AS_CONTEXT: "opened with assistant/tool turns; they were folded into a system turn",
+    IngestTag.REMOVED_BLANK_TURNS: "blank (empty or whitespace-only) turns were removed",
+    IngestTag.MERGED_TURNS: "two same-role turns that a removed blank turn separated were merged into one",
+    IngestTag.TRIMMED_TRAILING_USER: "ended with user turns that had no answer; they were trimmed",
+    "mojibake_repaired": "mis-decoded text (UTF-8 read as cp1252/latin-1) was repaired with ftfy",
+    "normalized_null": 'a null-input marker ("<noinput>") was removed from a user turn',
+    "stripped_control": "control characters / terminal escapes were stripped",
+    "refusal": 'an assistant turn refuses or says "the source does not say" (kept and counted)',
+    "edge_case": "a user turn that is empty-ish or malformed while the answer is correct",
+    "other_language": "the detected language is outside quality.languages",
+    "stale": "created before policy.stale_before (kept)",
+    "edited_in_review": "a reviewer edited the row",
+}
+"""What each tag means, for the data card (tags not listed here are shown without a meaning)."""
 
 
 class ReasonCode:
@@ -97,7 +130,7 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.MISSING_FIELD: "a field the detected format needs is absent",
     ReasonCode.WRONG_TYPE: "a field has the wrong JSON type (e.g. content is a number)",
     ReasonCode.BAD_ROLE: "a message role is not system/user/assistant/tool or a known spelling of one",
-    ReasonCode.BAD_TURN_ORDER: "the conversation opens with an assistant or tool turn instead of system or user",
+    ReasonCode.BAD_TURN_ORDER: "no assistant turn answers a user turn once leading and trailing turns are repaired",
     ReasonCode.EMPTY_CONTENT: "no user turn or no assistant turn with non-blank content",
     ReasonCode.TOO_LONG: "the line is longer than ingest.max_line_bytes",
     ReasonCode.TOO_DEEP: "the JSON nests deeper than ingest.max_json_depth",

@@ -11,13 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ftdata_assets.schema import EXAMPLE_SCHEMA, RAW_SCHEMA, REJECT_SCHEMA, ReasonCode, is_valid_reason
+from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, RAW_SCHEMA, REJECT_SCHEMA, ReasonCode, is_valid_reason
 from ftdata_assets.transforms.ingest import (
     ORIGINAL_KEEP_CHARS,
     TRUNCATION_MARKER,
     IngestError,
     read_examples,
     read_raw,
+    repair_counts,
 )
 
 SALT = "ftdata-v1"
@@ -440,10 +441,16 @@ BAD_LINES: list[tuple[bytes, str, str]] = [
     (b'{"messages": [{"role": "assistant", "content": "hi"}]}', ReasonCode.EMPTY_CONTENT, "user"),
     (b'{"messages": []}', ReasonCode.EMPTY_CONTENT, "user"),
     (
-        b'{"messages": [{"role": "system", "content": ""}, {"role": "user", "content": "q"},'
-        b' {"role": "assistant", "content": "a"}]}',
+        b'{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "q"},'
+        b' {"role": "assistant", "content": " \\n "}]}',
         ReasonCode.EMPTY_CONTENT,
-        "system",
+        "no assistant turn (1 blank turn removed)",
+    ),
+    (
+        b'{"messages": [{"role": "assistant", "content": "Hi! How can I help?"},'
+        b' {"role": "user", "content": "Where is my parcel?"}]}',
+        ReasonCode.BAD_TURN_ORDER,
+        "once repaired (dropped_leading_turns, trimmed_trailing_user)",
     ),
     (b'{"text": "a pretraining document"}', ReasonCode.UNKNOWN_FORMAT, "text"),
     (b'{"messages": null}', ReasonCode.UNKNOWN_FORMAT, "messages"),
@@ -479,6 +486,7 @@ def test_every_reject_reason_keeps_line_and_original(tmp_path: Path) -> None:
         ReasonCode.MISSING_FIELD,
         ReasonCode.WRONG_TYPE,
         ReasonCode.BAD_ROLE,
+        ReasonCode.BAD_TURN_ORDER,
         ReasonCode.EMPTY_CONTENT,
         ReasonCode.TOO_LONG,
         ReasonCode.TOO_DEEP,
@@ -558,3 +566,204 @@ def test_bad_arguments(tmp_path: Path) -> None:
         read_examples(write(tmp_path, "data.csv", b"a,b\n"), "expert")
     with pytest.raises(ValueError, match="unknown source"):
         read_examples(write(tmp_path, "x.jsonl", jsonl(CHAT)), "scraped")
+
+
+# ------------------------------------------------------------------------------------------ turn repairs
+# Shapes seen in real ShareGPT dumps: FastChat's split_long_conversation cuts long chats into chunks, so a
+# chunk (id "abc_2") opens with the tail of an answer; blank turns where an answer failed to render; a chat
+# shared before the last question was answered.
+
+CHUNK = {
+    "id": "QWJhYvA_2",
+    "conversations": [
+        {"from": "gpt", "value": "...and finally, step 4: restart the hub and wait for the green light."},
+        {"from": "human", "value": "It is still blinking orange. What now?"},
+        {"from": "gpt", "value": "Hold the reset button for 10 seconds, then pair it again in the app."},
+        {"from": "human", "value": "ok thanks, one more thing"},
+    ],
+}
+
+
+def repaired(tmp_path: Path, *records: object, **kwargs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return read(write(tmp_path, "chunks.jsonl", jsonl(*records)), **kwargs)
+
+
+def test_unrepaired_examples_have_no_tags(tmp_path: Path) -> None:
+    examples, _ = repaired(tmp_path, CHAT)
+    assert examples["tags"].to_list() == [[]]
+
+
+def test_chunk_opening_mid_answer_drops_leading_turns_and_trims_trailing_user(tmp_path: Path) -> None:
+    examples, rejects = repaired(tmp_path, CHUNK)
+    assert rejects.is_empty()
+    expected = [
+        ("user", "It is still blinking orange. What now?"),
+        ("assistant", "Hold the reset button for 10 seconds, then pair it again in the app."),
+    ]
+    assert turns(examples) == expected
+    assert examples["tags"][0].to_list() == ["dropped_leading_turns", "trimmed_trailing_user"]
+    assert examples["example_id"][0] == canonical_id(expected)  # the id hashes the repaired turns
+
+
+def test_keep_as_context_folds_leading_turns_into_a_system_turn(tmp_path: Path) -> None:
+    examples, _ = repaired(tmp_path, CHUNK, leading_assistant="keep_as_context")
+    assert turns(examples)[0] == (
+        "system",
+        "Earlier in this conversation:\n\nassistant: ...and finally, step 4: restart the hub and wait for the "
+        "green light.",
+    )
+    assert [role for role, _ in turns(examples)] == ["system", "user", "assistant"]
+    assert examples["tags"][0].to_list() == ["leading_turns_as_context", "trimmed_trailing_user"]
+
+
+def test_keep_as_context_appends_to_the_conversations_own_system_turn(tmp_path: Path) -> None:
+    record = {
+        "messages": [
+            {"role": "tool", "content": '{"status": "offline"}'},
+            {"role": "assistant", "content": "Your hub is offline."},
+            {"role": "system", "content": "You are Lumora support."},
+            {"role": "user", "content": "Why is it offline?"},
+            {"role": "assistant", "content": "It lost Wi-Fi; move it closer to the router."},
+        ]
+    }
+    examples, _ = repaired(tmp_path, record, leading_assistant="keep_as_context")
+    assert turns(examples)[0] == (
+        "system",
+        'You are Lumora support.\n\nEarlier in this conversation:\n\ntool: {"status": "offline"}'
+        "\n\nassistant: Your hub is offline.",
+    )
+    assert len(turns(examples)) == 3
+    dropped, _ = repaired(tmp_path, record)
+    assert [role for role, _ in turns(dropped)] == ["system", "user", "assistant"]
+    assert dropped["tags"][0].to_list() == ["dropped_leading_turns"]
+
+
+def test_the_policy_switch_is_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"leading_assistant.*drop, keep_as_context"):
+        repaired(tmp_path, CHAT, leading_assistant="keep")
+
+
+def test_a_system_prompt_followed_by_a_greeting_is_not_repaired(tmp_path: Path) -> None:
+    record = {
+        "system": "You are Lumora support.",
+        "conversations": [
+            {"from": "gpt", "value": "Hello! How can I help?"},
+            {"from": "human", "value": "Is my order shipped?"},
+            {"from": "gpt", "value": "Yes, it left this morning."},
+        ],
+    }
+    examples, _ = repaired(tmp_path, record)
+    assert [role for role, _ in turns(examples)] == ["system", "assistant", "user", "assistant"]
+    assert examples["tags"].to_list() == [[]]
+
+
+def test_blank_turns_are_removed_and_separated_same_role_turns_merged(tmp_path: Path) -> None:
+    rerender = {  # the answer failed to render, so the user asked again
+        "conversations": [
+            {"from": "human", "value": "How do I export my data?"},
+            {"from": "gpt", "value": ""},
+            {"from": "human", "value": "Hello? How do I export my data?"},
+            {"from": "gpt", "value": "Open Settings > Privacy > Export and pick a format."},
+        ]
+    }
+    regenerated = {  # an empty first attempt, then the answer: nothing to merge
+        "messages": [
+            {"role": "user", "content": "What is the warranty?"},
+            {"role": "assistant", "content": " \n\t"},
+            {"role": "assistant", "content": "Two years from the date of purchase."},
+        ]
+    }
+    adjacent = {  # same-role turns that were adjacent in the input stay two turns
+        "messages": [
+            {"role": "user", "content": "Two questions."},
+            {"role": "user", "content": "First: the price?"},
+            {"role": "assistant", "content": "It costs 49 euros."},
+        ]
+    }
+    parallel_tools = {
+        "messages": [
+            {"role": "user", "content": "Weather in Oslo and Bergen?"},
+            {"role": "tool", "content": '{"oslo": 3}'},
+            {"role": "tool", "content": ""},
+            {"role": "tool", "content": '{"bergen": 7}'},
+            {"role": "assistant", "content": "Oslo 3 degrees, Bergen 7."},
+        ]
+    }
+    examples, rejects = repaired(tmp_path, rerender, regenerated, adjacent, parallel_tools)
+    assert rejects.is_empty()
+    assert turns(examples, 0) == [
+        ("user", "How do I export my data?\n\nHello? How do I export my data?"),
+        ("assistant", "Open Settings > Privacy > Export and pick a format."),
+    ]
+    assert turns(examples, 1) == [
+        ("user", "What is the warranty?"),
+        ("assistant", "Two years from the date of purchase."),
+    ]
+    assert len(turns(examples, 2)) == 3
+    assert [role for role, _ in turns(examples, 3)] == ["user", "tool", "tool", "assistant"]
+    assert examples["tags"].to_list() == [
+        ["merged_turns", "removed_blank_turns"],
+        ["removed_blank_turns"],
+        [],
+        ["removed_blank_turns"],
+    ]
+
+
+def test_what_cannot_become_an_example_is_still_rejected(tmp_path: Path) -> None:
+    cases = [
+        ({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "   "}]}, "empty_content"),
+        ({"conversations": [{"from": "human", "value": ""}, {"from": "gpt", "value": "a"}]}, "empty_content"),
+        ({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]}, "empty_content"),
+        ({"conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "q"}]}, "bad_turn_order"),
+        (  # a greeting after the system prompt, then an unanswered question: nothing left to learn
+            {"system": "s", "messages": [{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "q"}]},
+            "bad_turn_order",
+        ),
+        ({"messages": [{"role": "user", "content": "q\u0000"}, {"role": "assistant", "content": "a"}]}, "nul_byte"),
+    ]
+    for keep in ("drop", "keep_as_context"):
+        examples, rejects = repaired(tmp_path, *(record for record, _ in cases), leading_assistant=keep)
+        assert examples.is_empty(), examples["messages"].to_list()
+        assert rejects["reason"].to_list() == [reason for _, reason in cases]
+        assert rejects["original"].to_list() == [orjson.dumps(record).decode() for record, _ in cases]
+
+
+def test_edited_response_is_never_trimmed(tmp_path: Path) -> None:
+    record = {
+        "messages": [
+            {"role": "assistant", "content": "Welcome back!"},
+            {"role": "user", "content": "Cancel my order."},
+        ],
+        "original_response": "I can't do that.",
+        "edited_response": "Done: order 4411 is cancelled and refunded.",
+    }
+    examples, _ = read(write(tmp_path, "fb.jsonl", jsonl(record)), source="feedback")
+    assert turns(examples) == [
+        ("user", "Cancel my order."),
+        ("assistant", "Done: order 4411 is cancelled and refunded."),
+    ]
+    assert examples["tags"][0].to_list() == ["dropped_leading_turns"]
+    assert examples["original_response"][0] == "I can't do that."
+
+
+def test_repair_counts_and_rejects_per_reason(tmp_path: Path) -> None:
+    """Counts on a realistic mix: two thirds of the chunks of one shared chat open mid-answer."""
+    records = [CHUNK, CHAT, CHAT, {"conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "q"}]}]
+    records.append({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]})
+    examples, rejects = repaired(tmp_path, *records)
+    assert examples.height == 3
+    assert repair_counts(examples) == {
+        "dropped_leading_turns": 1,
+        "leading_turns_as_context": 0,
+        "removed_blank_turns": 0,
+        "merged_turns": 0,
+        "trimmed_trailing_user": 1,
+    }
+    assert set(repair_counts(examples)) == set(INGEST_TAGS)
+    assert dict(rejects.group_by("reason").len().iter_rows()) == {"bad_turn_order": 1, "empty_content": 1}
+    raw = read_raw(write(tmp_path, "chunks.jsonl", jsonl(*records)), "expert")
+    assert raw.filter(pl.col("reason").is_not_null())["tags"].to_list() == [None, None]
+
+
+def test_repair_counts_of_an_empty_frame() -> None:
+    assert repair_counts(pl.DataFrame(schema=EXAMPLE_SCHEMA)) == dict.fromkeys(INGEST_TAGS, 0)

@@ -6,7 +6,7 @@ import polars as pl
 from ftdata_assets.defs.io import write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import ReasonCode
-from ftdata_assets.transforms.ingest import split_raw
+from ftdata_assets.transforms.ingest import repair_counts, split_raw
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
 from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
 
@@ -65,6 +65,9 @@ def normalize(
         metadata={
             "rows_in": raw.height,
             "by_source": dg.MetadataValue.json(dict(by_source.iter_rows())),
+            # examples per turn-repair tag (ingest.py "Turn repairs"); a row may carry several
+            "repaired": examples.filter(pl.col("tags").list.len() > 0).height,
+            "repairs_by_tag": dg.MetadataValue.json(repair_counts(examples)),
             "log_days": dg.MetadataValue.json(sorted(raw_production_logs or {})),
             "synthetic_batches": dg.MetadataValue.json(sorted(raw_synthetic or {})),
         },

@@ -10,7 +10,7 @@ from ftdata_assets.defs.partitions import production_log_days, synthetic_batches
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.defs.validation_checks import raw_check_spec, validate_asset
 from ftdata_assets.schema import RAW_SCHEMA
-from ftdata_assets.transforms.ingest import read_raw
+from ftdata_assets.transforms.ingest import read_raw, repair_counts
 
 RAW_GROUP = "ingest"
 RAW_KINDS = {"polars", "parquet"}
@@ -29,6 +29,7 @@ def read_source_files(
             max_line_bytes=int(ingest["max_line_bytes"]),
             max_json_depth=int(ingest["max_json_depth"]),
             id_salt=str(ingest["id_salt"]),
+            leading_assistant=str(ingest.get("leading_assistant", "drop")),
         )
         for path in files
     ]
@@ -36,8 +37,9 @@ def read_source_files(
 
 
 def describe_raw(raw: pl.DataFrame, files: list[Path]) -> dict:
-    """Row counts and reject reasons as metadata, so the UI says what a materialization read."""
+    """Row counts, reject reasons and turn repairs as metadata, so the UI says what a materialization read."""
     rejected = raw.filter(pl.col("reason").is_not_null())
+    repaired = raw.filter(pl.col("reason").is_null() & (pl.col("tags").list.len() > 0))
     by_reason = rejected.group_by("reason").len().sort("reason")
     return {
         "files": dg.MetadataValue.json([p.name for p in files]),
@@ -45,6 +47,8 @@ def describe_raw(raw: pl.DataFrame, files: list[Path]) -> dict:
         "examples": raw.height - rejected.height,
         "rejected": rejected.height,
         "rejected_by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows())),
+        "repaired": repaired.height,
+        "repaired_by_tag": dg.MetadataValue.json(repair_counts(repaired)),
     }
 
 

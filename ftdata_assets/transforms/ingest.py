@@ -23,10 +23,28 @@ Decisions where the contract is silent (also listed in the tests):
 - Content parts: only `{"type": "text", "text": str}` parts, joined with "\n" (as vLLM does).
 - A message whose content is null/absent is `missing_field` (an assistant turn with only `tool_calls`
   cannot be represented by the {role, content} schema, so it is reported, not silently emptied).
-- Any message with blank (empty or whitespace-only) content is `empty_content`, as is a conversation
-  without a user or without an assistant turn. A blank Alpaca `instruction` is `empty_content`.
-- A conversation must open with a system or user turn (the normalized layer's blocking contract); one that
-  opens with an assistant greeting or a tool result is `bad_turn_order`, not reordered.
+- Turn repairs (a repaired example is kept and carries one tag per repair in `tags`, `schema.IngestTag`;
+  an unrepaired one has `tags` = []). Real chat dumps (ShareGPT splits long chats into chunks) often open
+  mid-answer, hold a blank turn, or stop before the answer; rejecting them whole lost good turns:
+  1. Blank (empty or whitespace-only) turns are removed (`removed_blank_turns`). Two same-role turns that
+     only a removed blank turn separated are merged, joined by a blank line (`merged_turns`): chat templates
+     want alternating roles and the second turn continues the first. Tool turns are never merged, and
+     same-role turns that were adjacent in the input stay as they were.
+  2. A conversation without a user turn or without an assistant turn (after step 1) is `empty_content`.
+  3. Assistant/tool turns before the first system or user turn (a chunk that opens mid-answer, a greeting,
+     an orphan tool result) follow `ingest.leading_assistant`: `drop` (default; `dropped_leading_turns`)
+     or `keep_as_context`: folded into a system turn that reads `CONTEXT_HEADER` then "\n\n<role>: <content>"
+     per turn, appended to the conversation's own leading system turn if it has one
+     (`leading_turns_as_context`): the model sees them as context and is never trained to say them. A
+     conversation opening with a system turn is not repaired (an assistant greeting after the system prompt
+     is a normal shape), and the top-level `system` field is inserted before this step.
+  4. Trailing user turns (the chunk stopped before the answer) are trimmed (`trimmed_trailing_user`). Other
+     last roles (tool, system) are left as they are.
+  5. A repaired conversation with no assistant turn after its first user turn is `bad_turn_order`: nothing
+     trainable is left (e.g. an assistant greeting followed by one unanswered question).
+  `example_id` hashes the repaired turns. Repairs run after the `edited_response` step below (an edit ends
+  the conversation on the assistant, so its context is never trimmed).
+- A message containing NUL is `nul_byte` (never repaired). A blank Alpaca `instruction` is `empty_content`.
 - The assistant-side field (`output`, `completion`) is required (`missing_field`) unless the record has
   an `edited_response`, which then supplies the assistant turn.
 - A top-level `system` string (LLaMA-Factory style, any shape) becomes a leading system turn unless the
@@ -79,9 +97,17 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ftdata_assets.schema import EXAMPLE_SCHEMA, MESSAGE, RAW_SCHEMA, SOURCES, ReasonCode
+from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, MESSAGE, RAW_SCHEMA, SOURCES, IngestTag, ReasonCode
 
-__all__ = ["IngestError", "read_examples", "read_raw", "split_raw"]
+__all__ = [
+    "CONTEXT_HEADER",
+    "LEADING_ASSISTANT_POLICIES",
+    "IngestError",
+    "read_examples",
+    "read_raw",
+    "repair_counts",
+    "split_raw",
+]
 
 LAYER = "ingest"
 ORIGINAL_KEEP_CHARS = 10_000
@@ -156,6 +182,35 @@ _MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC) - _EPOCH
 
 _NO_EXAMPLE = (None,) * 10
 _NO_PROVENANCE = (None,) * 8
+_NO_TAGS: list[str] = []  # shared by every unrepaired example (never mutated)
+
+LEADING_ASSISTANT_POLICIES: tuple[str, ...] = ("drop", "keep_as_context")
+"""params.yaml `ingest.leading_assistant`: what becomes of the turns before a chunk's first system/user turn."""
+CONTEXT_HEADER = "Earlier in this conversation:"
+"""`keep_as_context` folds the leading turns into a system turn: this line, then "\n\n<role>: <content>" each."""
+
+
+def _drop_blank_turns(turns: list[list[Any]]) -> tuple[list[list[Any]], bool]:
+    """The turns without the blank ones (content set to None), and whether same-role neighbours were merged.
+
+    Two user (or assistant, or system) turns that only a removed blank turn separated are merged with a blank
+    line between them: chat templates demand alternating roles, and the second turn continues the first
+    (a user re-asking after an answer that failed to render). Tool turns are never merged (parallel results)
+    and same-role turns that were adjacent in the input stay as they were.
+    """
+    out: list[list[Any]] = []
+    merged = gap = False
+    for turn in turns:
+        if turn[1] is None:
+            gap = True
+            continue
+        if gap and out and out[-1][0] == turn[0] and turn[0] != "tool":
+            out[-1][1] = f"{out[-1][1]}\n\n{turn[1]}"
+            merged = True
+        else:
+            out.append(turn)
+        gap = False
+    return out, merged
 
 
 class IngestError(ValueError):
@@ -386,14 +441,18 @@ def _record_turns(record: dict, has_edit: bool) -> list[list[str]]:
 class _Builder:
     """Accumulates rows as tuples and flat message columns; one frame is built at the end."""
 
-    def __init__(self, source: str, salt: str, max_line_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self, source: str, salt: str, max_line_bytes: int, max_json_depth: int, leading_assistant: str = "drop"
+    ) -> None:
         self.source = source
+        self.keep_leading = leading_assistant == "keep_as_context"
+        self.leading_tag = IngestTag.LEADING_TURNS_AS_CONTEXT if self.keep_leading else IngestTag.DROPPED_LEADING_TURNS
         self.salt = salt
         self.max_line_bytes = max_line_bytes
         self.max_json_depth = max_json_depth
         self.is_feedback = source == "feedback"
         # (source_line, example_id, conversation_id, user_id, teacher_model, prompt_template, author,
-        #  reviewed, license, created_at_us, original_response, reason, detail, original)
+        #  reviewed, license, created_at_us, original_response, reason, detail, original, tags)
         self.rows: list[tuple] = []
         self.offsets: list[int] = [0]
         # Roles and contents of all examples, flat, split by offsets: plain strings, which the garbage
@@ -407,7 +466,7 @@ class _Builder:
     def reject(self, line_no: int, reason: str, detail: str, original: str) -> None:
         if self.note:
             detail = f"{detail}; {self.note}"
-        self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original))
+        self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original, None))
         self.offsets.append(self.offsets[-1])
 
     def reject_too_long(self, line_no: int, head: bytes, total: int) -> None:
@@ -513,6 +572,7 @@ class _Builder:
                 )
             turns.append(["assistant", edited])
 
+        blanks = 0
         for i, turn in enumerate(turns):
             content = turn[1]
             if content[:1] == "\ufeff" or "\r" in content:
@@ -522,21 +582,41 @@ class _Builder:
             if not content or content.isspace() or "\x00" in content:
                 if "\x00" in content:
                     raise _Reject(ReasonCode.NUL_BYTE, f"message {i} ({turn[0]}) contains a NUL character")
-                raise _Reject(ReasonCode.EMPTY_CONTENT, f"message {i} ({turn[0]}) has blank content")
-        roles = [turn[0] for turn in turns]
-        if "user" not in roles:
-            raise _Reject(ReasonCode.EMPTY_CONTENT, "no user turn")
-        if "assistant" not in roles:
-            raise _Reject(ReasonCode.EMPTY_CONTENT, "no assistant turn")
-        if roles[0] != "user" and roles[0] != "system":
-            raise _Reject(
-                ReasonCode.BAD_TURN_ORDER, f"the first turn is {roles[0]}; a conversation opens with system or user"
+                turn[1] = None  # blank: removed below
+                blanks += 1
+        tags = _NO_TAGS
+        if blanks:
+            turns, merged = _drop_blank_turns(turns)
+            tags = (
+                [IngestTag.REMOVED_BLANK_TURNS, IngestTag.MERGED_TURNS] if merged else [IngestTag.REMOVED_BLANK_TURNS]
             )
+        roles = [turn[0] for turn in turns]
+        if "user" not in roles or "assistant" not in roles:
+            missing = "user" if "user" not in roles else "assistant"
+            removed = f" ({blanks} blank turn{'s' if blanks > 1 else ''} removed)" if blanks else ""
+            raise _Reject(ReasonCode.EMPTY_CONTENT, f"no {missing} turn{removed}")
+        if roles[0] != "user" and roles[0] != "system":  # a chunk of a longer chat: opens mid-answer
+            turns = self.repair_leading(turns, roles)
+            tags = [*tags, self.leading_tag]
+            roles = [turn[0] for turn in turns]
+        if roles[-1] == "user":  # the chat was cut before the answer (an edited_response never ends here)
+            while roles and roles[-1] == "user":
+                roles.pop()
+                turns.pop()
+            tags = [*tags, IngestTag.TRIMMED_TRAILING_USER]
+        if tags:
+            first_user = roles.index("user") if "user" in roles else len(roles)
+            if "assistant" not in roles[first_user + 1 :]:
+                raise _Reject(
+                    ReasonCode.BAD_TURN_ORDER,
+                    f"no assistant turn answers a user turn once repaired ({', '.join(sorted(tags))})",
+                )
+            tags = sorted(tags)
 
         # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
         example_id = hashlib.sha256(orjson.dumps(turns)).hexdigest()
         if _PROVENANCE_KEYS.isdisjoint(record):  # the common case: no provenance at all
-            row = (line_no, example_id, *_NO_PROVENANCE, original_response, None, None, None)
+            row = (line_no, example_id, *_NO_PROVENANCE, original_response, None, None, None, tags)
         else:
             reviewed = record.get("reviewed")
             if reviewed is not None and type(reviewed) is not bool:
@@ -557,6 +637,7 @@ class _Builder:
                 None,
                 None,
                 None,
+                tags,
             )
         # Only now (nothing can raise any more) the row and its messages are committed together.
         self.rows.append(row)
@@ -564,12 +645,26 @@ class _Builder:
         self.contents += [turn[1] for turn in turns]
         self.offsets.append(len(self.roles))
 
+    def repair_leading(self, turns: list[list[str]], roles: list[str]) -> list[list[str]]:
+        """Drop the assistant/tool turns before the first system or user turn, or fold them into a system turn
+        (`keep_as_context`): the model then sees them as context but is never trained to say them."""
+        k = next(i for i, role in enumerate(roles) if role == "user" or role == "system")
+        lead, rest = turns[:k], turns[k:]
+        if not self.keep_leading:
+            return rest
+        context = CONTEXT_HEADER + "".join(f"\n\n{role}: {content}" for role, content in lead)
+        if rest[0][0] == "system":  # the operator's prompt stays first
+            rest[0][1] = f"{rest[0][1]}\n\n{context}"
+        else:
+            rest.insert(0, ["system", context])
+        return rest
+
     # -- the frame
 
     def frame(self, source_file: str, partition: str | None) -> pl.DataFrame:
         n = len(self.rows)
         rows = self.rows
-        columns = [[row[j] for row in rows] for j in range(14)]
+        columns = [[row[j] for row in rows] for j in range(15)]
         (
             lines,
             ids,
@@ -585,6 +680,7 @@ class _Builder:
             reason,
             detail,
             orig,
+            tags,
         ) = columns
         flat = pl.DataFrame(
             {
@@ -618,6 +714,7 @@ class _Builder:
                 "license": text(lic),
                 "created_at": pl.Series(created, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
                 "original_response": text(orig_resp),
+                "tags": pl.Series(tags, dtype=pl.List(pl.String)),
                 "reason": text(reason),
                 "detail": text(detail),
                 "original": text(orig),
@@ -855,6 +952,7 @@ def read_raw(
     max_line_bytes: int = 1_000_000,
     max_json_depth: int = 32,
     id_salt: str = "ftdata-v1",
+    leading_assistant: str = "drop",
 ) -> pl.DataFrame:
     """Every non-blank record of one file, in file order, as one frame with `schema.RAW_SCHEMA`.
 
@@ -867,9 +965,14 @@ def read_raw(
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     if max_line_bytes < 1 or max_json_depth < 1:
         raise ValueError("max_line_bytes and max_json_depth must be positive")
+    if leading_assistant not in LEADING_ASSISTANT_POLICIES:
+        raise ValueError(
+            f"ingest.leading_assistant is {leading_assistant!r}; "
+            f"expected one of {', '.join(LEADING_ASSISTANT_POLICIES)}"
+        )
     kind = _kind(path)
     source_file = _source_file(path, root)
-    builder = _Builder(source, id_salt, max_line_bytes, max_json_depth)
+    builder = _Builder(source, id_salt, max_line_bytes, max_json_depth, leading_assistant)
     if path.stat().st_size > 0:
         if kind == "parquet":
             _read_parquet(path, builder)
@@ -905,6 +1008,7 @@ def read_examples(
     max_line_bytes: int = 1_000_000,
     max_json_depth: int = 32,
     id_salt: str = "ftdata-v1",
+    leading_assistant: str = "drop",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(examples with `schema.EXAMPLE_SCHEMA`, rejects with `schema.REJECT_SCHEMA`), both in line order."""
     return split_raw(
@@ -916,5 +1020,17 @@ def read_examples(
             max_line_bytes=max_line_bytes,
             max_json_depth=max_json_depth,
             id_salt=id_salt,
+            leading_assistant=leading_assistant,
         )
     )
+
+
+def repair_counts(examples: pl.DataFrame) -> dict[str, int]:
+    """{ingest tag: examples carrying it}, every `schema.INGEST_TAGS` entry present (0 when none)."""
+    counts = dict.fromkeys(INGEST_TAGS, 0)
+    if "tags" in examples.columns and examples.height:
+        exploded = examples.select(pl.col("tags").explode(empty_as_null=False)).drop_nulls()
+        for tag, n in exploded.group_by("tags").len().iter_rows():
+            if tag in counts:
+                counts[tag] = int(n)
+    return counts
