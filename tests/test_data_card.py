@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ftdata_assets.defs.io import PARQUET_WRITE_OPTIONS  # what the pipeline writes with
-from ftdata_assets.schema import EXAMPLE_SCHEMA, REASON_DESCRIPTIONS, SPLITS
+from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, REASON_DESCRIPTIONS, SPLITS, TAG_DESCRIPTIONS
 from ftdata_assets.transforms import data_card as dc
 from ftdata_assets.transforms.quality import count_tokens
 
@@ -373,3 +373,45 @@ def test_a_token_count_column_is_reused_and_matches_tokenizing_again() -> None:
     assert dc.token_length_histogram(counted, bins=4).equals(dc.token_length_histogram(frame, bins=4))
     wrong = counted.with_columns(token_count=pl.lit(7, dtype=pl.Int64))  # proves the column is what is read
     assert dc.token_length_stats(wrong)["train"]["max"] == 7
+
+
+# ------------------------------------------------------------------------------------------ tags and repairs
+
+
+def test_tag_counts_count_curated_rows_per_tag_with_every_repair_listed() -> None:
+    frame = curated().with_columns(
+        tags=pl.Series(
+            [
+                ["dropped_leading_turns", "mojibake_repaired", "trimmed_trailing_user"],
+                ["refusal"],
+                [],
+                None,
+                ["mojibake_repaired"],
+            ],
+            dtype=pl.List(pl.String),
+        )
+    )
+    counts = dc.tag_counts(frame)
+    assert counts == {
+        "dropped_leading_turns": 1,
+        "leading_turns_as_context": 0,
+        "removed_blank_turns": 0,
+        "merged_turns": 0,
+        "trimmed_trailing_user": 1,
+        "mojibake_repaired": 2,
+        "refusal": 1,
+    }
+    assert dc.tag_counts(curated()) == dict.fromkeys([*INGEST_TAGS, "mojibake_repaired"], 0)  # no tags column
+
+
+def test_card_counts_repairs_and_the_mojibake_tag() -> None:
+    facts = make_facts() | {"tags": {"mojibake_repaired": 2, "dropped_leading_turns": 1, "merged_turns": 0}}
+    card = dc.render_data_card(facts)
+    assert "## Tags and repairs" in card
+    assert f"| `mojibake_repaired` | 2 | {TAG_DESCRIPTIONS['mojibake_repaired']} |" in card
+    assert f"| `dropped_leading_turns` | 1 | {TAG_DESCRIPTIONS['dropped_leading_turns']} |" in card
+    assert "| `merged_turns` | 0 |" in card
+    section = card.split("## Tags and repairs")[1].split("##")[0]
+    listed = re.findall(r"^\| `([a-z_:]+)` \|", section, flags=re.MULTILINE)
+    assert listed == sorted(listed) == ["dropped_leading_turns", "merged_turns", "mojibake_repaired"]
+    assert "## Tags and repairs" not in dc.render_data_card(make_facts())  # an optional fact

@@ -54,7 +54,8 @@ def contents(row: dict, role: str) -> list[str]:
 def test_output_columns_types_and_row_order() -> None:
     frame = examples(conv("What is your refund window?"), conv("Wie setze ich den Hub zurück, bitte?"))
     out = q.assess(frame)
-    assert out.columns == [*EXAMPLE_SCHEMA, *q.OUTPUT_COLUMNS]
+    # `tags` is both a canonical column (ingest's repairs) and a quality output: it moves to the outputs
+    assert out.columns == [*(c for c in EXAMPLE_SCHEMA if c not in q.OUTPUT_COLUMNS), *q.OUTPUT_COLUMNS]
     assert dict(out.schema) == {**EXAMPLE_SCHEMA, **q.OUTPUT_COLUMNS}
     assert out["example_id"].to_list() == ["id-0", "id-1"]
     assert out["quality_score"].is_between(0.0, 1.0).all()
@@ -74,7 +75,7 @@ def test_assess_is_idempotent() -> None:
     assert twice.columns == once.columns
     same = ["messages", "drop_reason", "token_count", "language"]
     assert twice.select(same).equals(once.select(same))
-    assert "repaired_mojibake" in once["tags"][0]  # the repair is reported once, when it happens
+    assert "mojibake_repaired" in once["tags"][0]  # the repair is reported once, when it happens
 
 
 def test_a_clean_english_row_passes_with_full_score() -> None:
@@ -172,17 +173,48 @@ def test_mojibake_is_repaired_and_tagged() -> None:
     assert "â€™" in broken
     row = assess_one(conv(broken, sd._mojibake("Sorry about that — let's try a factory reset.")))
     assert row["drop_reason"] is None
-    assert "repaired_mojibake" in row["tags"]
+    assert "mojibake_repaired" in row["tags"]
     assert contents(row, "user") == ["I don’t understand why the naïve reset didn’t work in Zürich."]
     assert contents(row, "assistant") == ["Sorry about that — let's try a factory reset."]
     assert row["quality_score"] < 1.0
+
+
+def test_the_mojibake_tag_is_mojibake_repaired_only() -> None:
+    assert "mojibake_repaired" in q.TAGS and "repaired_mojibake" not in q.TAGS
+
+
+def test_ingest_repair_tags_survive_and_join_the_mojibake_tag() -> None:
+    broken = sd._mojibake("The naïve reset didn’t work.")
+    frame = examples(
+        conv(broken),
+        conv("What is your refund window?"),
+        conv("Is the café open?"),
+        tags=[["trimmed_trailing_user", "dropped_leading_turns"], ["removed_blank_turns"], None],
+    )
+    out = q.assess(frame)
+    assert out["tags"].to_list() == [
+        ["dropped_leading_turns", "mojibake_repaired", "trimmed_trailing_user"],
+        ["removed_blank_turns"],
+        [],
+    ]
+    summary = q.quality_summary(out)
+    assert summary["by_tag"] == {
+        "dropped_leading_turns": 1,
+        "mojibake_repaired": 1,
+        "removed_blank_turns": 1,
+        "trimmed_trailing_user": 1,
+    }
+    # a dropped row keeps its tags too (the rejects and the review queue show what was repaired)
+    lossy = q.assess(examples(conv(sd._mojibake("注文番号の商品がまだ届いていません。")), tags=[["merged_turns"]]))
+    assert lossy["drop_reason"][0] == "low_quality:mojibake"
+    assert "merged_turns" in lossy["tags"][0].to_list()
 
 
 def test_legitimate_accents_and_quotes_are_left_alone() -> None:
     text = "The café’s résumé service in Zürich — it’s “great”, costs €5 and naïve users love it."
     row = assess_one(conv(text, "Glad to hear it; the café’s Wi-Fi should be fine."))
     assert row["drop_reason"] is None
-    assert "repaired_mojibake" not in row["tags"]
+    assert "mojibake_repaired" not in row["tags"]
     assert contents(row, "user") == [text]
 
 
@@ -489,7 +521,7 @@ EXPECTED = {
     "refusal": pl.col("drop_reason").is_null() & pl.col("tags").list.contains("refusal"),
     "merged_instruction": pl.col("drop_reason") == "low_quality:merged_instruction",
     "terminal_escape": pl.col("drop_reason") == "low_quality:control_chars",
-    "mojibake": pl.col("tags").list.contains("repaired_mojibake"),
+    "mojibake": pl.col("tags").list.contains("mojibake_repaired"),
     "non_english": pl.col("drop_reason") == "low_quality:language",
     "placeholder_input": pl.col("tags").list.contains("normalized_null"),
 }

@@ -35,7 +35,7 @@ import polars as pl
 import yaml
 
 from ftdata_assets.atomic_files import write_atomically
-from ftdata_assets.schema import REASON_DESCRIPTIONS, SOURCES, SPLITS, ReasonCode
+from ftdata_assets.schema import INGEST_TAGS, REASON_DESCRIPTIONS, SOURCES, SPLITS, TAG_DESCRIPTIONS, ReasonCode
 from ftdata_assets.transforms.quality import count_tokens
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "render_data_card",
     "row_token_counts",
     "size_category",
+    "tag_counts",
     "token_length_histogram",
     "token_length_stats",
     "with_token_counts",
@@ -74,6 +75,7 @@ REQUIRED_FACTS: dict[str, str] = {
 OPTIONAL_FACTS: dict[str, str] = {
     "pretty_name": "str: the card's title (default 'ftdata curated fine-tuning dataset')",
     "description": "str: a paragraph under the title",
+    "tags": "dict[str, int]: tag -> curated rows carrying it (`tag_counts`); ingest's repairs always listed",
 }
 
 _DEFAULT_NAME = "ftdata curated fine-tuning dataset"
@@ -240,6 +242,17 @@ def plot_length_histograms(hist: pl.DataFrame, path: Path, *, title: str = "Toke
 
 
 # ---------------------------------------------------------------------------------------------- the card
+
+
+def tag_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """{tag: curated rows carrying it} over `rows` (the curated splits): every ingest repair tag and
+    `mojibake_repaired` are present even at 0, so the card always says how many rows were repaired."""
+    counts = dict.fromkeys((*INGEST_TAGS, "mojibake_repaired"), 0)
+    if "tags" in rows.columns and rows.height:
+        exploded = rows.select(pl.col("tags").explode(empty_as_null=False)).drop_nulls()
+        for tag, n in exploded.group_by("tags").len().sort("tags").iter_rows():
+            counts[str(tag)] = int(n)
+    return counts
 
 
 def size_category(rows: int) -> str:
@@ -437,6 +450,24 @@ def render_data_card(facts: Mapping[str, Any]) -> str:
     )
     if openings:
         out += [f"The top {len(openings)} openings cover {_pct(sum(float(o['share']) for o in openings))} of rows.", ""]
+
+    # tags: repairs (ingest's turn repairs, quality's mojibake...) and what rows are
+    if "tags" in facts:
+        tags = facts["tags"]
+        out += [
+            "## Tags and repairs",
+            "",
+            "Curated rows per tag (the `tags` column; a row may carry several). Repairs changed the row's "
+            "turns or text; filter on a tag to review them:",
+            "",
+        ]
+        out += _table(
+            ["tag", "rows", "meaning"],
+            [
+                [f"`{_cell(t)}`", _num(int(tags[t])), _cell(TAG_DESCRIPTIONS.get(str(t), ""))]
+                for t in sorted(tags, key=_key)
+            ],
+        )
 
     # languages and licenses
     languages = facts["languages"]

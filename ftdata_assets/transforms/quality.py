@@ -30,7 +30,7 @@ Rules, in precedence order (`RULES`; the first failing enabled rule is the drop 
    `stripped_control`); the row is then dropped only if a turn becomes blank.
 3. `mojibake`: text that still looks mis-decoded after repair. Repair first: messages that match a cheap
    polars prefilter (a UTF-8 lead byte read as cp1252/latin-1 followed by a continuation byte, or U+FFFD)
-   go through `ftfy.fix_encoding`; a changed text replaces the content (tag `repaired_mojibake`). A text
+   go through `ftfy.fix_encoding`; a changed text replaces the content (tag `mojibake_repaired`). A text
    that still holds U+FFFD or that ftfy still calls bad (lossy decoding, e.g. Japanese through cp1252
    with `errors="replace"`) drops the row.
 4. `placeholder_output`: an assistant turn that is only a placeholder or null spelling (`placeholder_outputs`,
@@ -57,7 +57,11 @@ Tags (`TAGS`; computed for every row, independent of the drop decision unless no
 - `edge_case`: a user turn that is empty-ish or malformed (only a null spelling, no letters or digits, or at
   most `edge_case_max_chars` characters) while the row is kept, i.e. has a correct answer.
 - `harmful:<category>`: a harmful pattern matched (dropped, or kept because the assistant refused).
-- `repaired_mojibake`, `normalized_null`, `stripped_control`: a repair changed the contents.
+- `mojibake_repaired`, `normalized_null`, `stripped_control`: a repair changed the contents. The mojibake tag
+  was called `repaired_mojibake` before; it is `mojibake_repaired` everywhere now (no alias: the curated splits
+  never carried the old name).
+- Tags the input already carries (ingest's turn repairs, `schema.INGEST_TAGS`) are kept: the output `tags` is
+  the sorted union, so each tag survives to the curated splits.
 - `other_language`: the detected language is outside `languages` (also when the `language` rule is off).
 
 Decisions where the contract is silent:
@@ -139,7 +143,7 @@ TAGS: tuple[str, ...] = (
     "normalized_null",
     "other_language",
     "refusal",
-    "repaired_mojibake",
+    "mojibake_repaired",
     "stripped_control",
     *(f"harmful:{c}" for c in HARM_CATEGORIES),
 )
@@ -964,6 +968,7 @@ def assess(examples: pl.DataFrame, config: QualityConfig | Mapping[str, Any] | N
     if "messages" not in examples.columns:
         raise ValueError("assess needs the canonical `messages` column")
     frame = examples.drop([c for c in OUTPUT_COLUMNS if c in examples.columns]).with_row_index("_rid")
+    carried = examples.get_column("tags") if "tags" in examples.columns else None  # e.g. ingest's repairs
     messages_dtype = frame.schema["messages"]
 
     messages = frame.get_column("messages")
@@ -1006,19 +1011,19 @@ def assess(examples: pl.DataFrame, config: QualityConfig | Mapping[str, Any] | N
     tag_exprs = {
         "refusal": flag["refusal"],
         "edge_case": flag["user_edge"] & kept,
-        "repaired_mojibake": flag["mojibake_repaired"],
+        "mojibake_repaired": flag["mojibake_repaired"],
         "normalized_null": flag["null_found"] & pl.lit(cfg.null_spelling == "repair"),
         "stripped_control": flag["control_found"] & pl.lit(cfg.control_chars == "repair"),
         "other_language": other_language,
         **{f"harmful:{c}": flag[f"harm_{c}"] for c in HARM_CATEGORIES},
     }
-    tags = (
-        pl.concat_list(
-            [pl.when(e).then(pl.lit(name)).otherwise(pl.lit(None, pl.String)) for name, e in tag_exprs.items()]
-        )
-        .list.drop_nulls()
-        .list.sort()
-    )
+    tags = pl.concat_list(
+        [pl.when(e).then(pl.lit(name)).otherwise(pl.lit(None, pl.String)) for name, e in tag_exprs.items()]
+    ).list.drop_nulls()
+    if carried is not None:
+        out = out.with_columns(carried.alias("_tags_in"))
+        tags = pl.concat_list(pl.col("_tags_in").fill_null(pl.lit([], pl.List(pl.String))), tags).list.unique()
+    tags = tags.list.sort()
     repairs = (
         flag["mojibake_repaired"].cast(pl.Int32)
         + tag_exprs["normalized_null"].cast(pl.Int32)
