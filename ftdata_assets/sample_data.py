@@ -162,6 +162,9 @@ PLANTED_PROBLEMS: dict[str, str] = {
     "policy:disallowed_teacher_model": "a synthetic row whose teacher model is missing or not allowed (POLICY_PLANTS)",
     "policy:disallowed_license": "an expert row under a license that is not allowed (POLICY_PLANTS)",
     "policy:stale": "an expert row created before POLICY_STALE_BEFORE (POLICY_PLANTS)",
+    "turn_repair:leading_assistant": "a ShareGPT chunk that opens with the tail of an answer (a gpt turn first)",
+    "turn_repair:blank_turn": 'a blank gpt turn inside a ShareGPT chat ("" where an answer failed to render)',
+    "turn_repair:trailing_user": "a ShareGPT chat that ends with an unanswered human turn",
 }
 
 
@@ -2468,11 +2471,64 @@ def _add_synthetic_duplicates(
     _add_duplicates(ctx, rng, records, near)
 
 
+CHUNK_TAILS: tuple[str, ...] = (
+    "...and that is the last step. After the restart the status light should turn solid green.",
+    "3. Save the file and run it again.\n\nLet me know if the error is still there.",
+    "So in short: yes, it works, but only on the 2.4 GHz band.",
+    "...which is why the second approach is usually faster for large inputs.",
+)
+"""Tails of an answer that opened a ShareGPT chunk (FastChat's split_long_conversation cuts mid-chat)."""
+FOLLOW_UPS: tuple[str, ...] = (
+    "Thanks! And what about the second one?",
+    "ok, one more question",
+    "Can you make it shorter?",
+    "Hello? Are you still there?",
+)
+"""Unanswered last user turns (a chat shared, or cut, before the answer came)."""
+TURN_REPAIRS_PER_KIND = 5
+"""ShareGPT rows of the GPT batch that get each turn-repair plant (chosen from its own random stream)."""
+
+
+def _plant_turn_repairs(ctx: _Ctx, records: list[dict[str, Any]]) -> None:
+    """Chunk artifacts of real ShareGPT dumps, only ever ADDED (a turn is never removed, so content plants stay):
+    a leading gpt turn, a blank gpt turn (before the answer, or before the user re-asking), a trailing human turn.
+
+    Candidates are multi-exchange chats without a system turn and not the first record (the malformed lines'
+    template), so contradiction sides and cross-source copies (single exchanges) are left untouched.
+    """
+    rng = ctx.rng("turn_repairs")
+    candidates = [
+        i
+        for i, record in enumerate(records)
+        if i > 0
+        and record["conversations"][0]["from"] != "system"
+        and sum(m["from"] in ("human", "user") for m in record["conversations"]) >= 2
+    ]
+    for kind in ("leading_assistant", "blank_turn", "trailing_user"):
+        for i in sorted(rng.sample(candidates, TURN_REPAIRS_PER_KIND)):
+            turns = records[i]["conversations"]
+            user = next(m["from"] for m in turns if m["from"] in ("human", "user"))
+            assistant = next(m["from"] for m in turns if m["from"] not in ("human", "user", "system"))
+            if kind == "leading_assistant":
+                turns.insert(0, {"from": assistant, "value": rng.choice(CHUNK_TAILS)})
+            elif kind == "trailing_user":
+                turns.append({"from": user, "value": rng.choice(FOLLOW_UPS)})
+            else:
+                first_user = next(j for j, m in enumerate(turns) if m["from"] == user)
+                blank = {"from": assistant, "value": rng.choice(("", " ", "\n"))}
+                if rng.random() < 0.5:  # an empty first attempt, then the answer
+                    turns.insert(first_user + 1, blank)
+                else:  # the answer failed to render and the user asked again
+                    turns[first_user + 1 : first_user + 1] = [blank, {"from": user, "value": FOLLOW_UPS[3]}]
+            ctx.plant(f"turn_repair:{kind}")
+
+
 def _build_synthetic_gpt(ctx: _Ctx, pools: _Pools) -> list[Line]:
     rng = ctx.rng("synthetic_gpt")
     chats = _synthetic_chats(ctx, rng, SYN_GPT, pools, single_turn=False)
     make = lambda c: _sharegpt_record(rng, c, _timestamp(rng, "2026-11-02"))  # noqa: E731
     records = [make(c) for c in chats]
+    _plant_turn_repairs(ctx, records)
     _add_synthetic_duplicates(ctx, rng, records, make, chats)
     lines: list[Line] = list(records)
     _insert_malformed(ctx, rng, SYN_GPT, lines, records[0])

@@ -401,6 +401,38 @@ def test_sharegpt_uses_several_role_spellings(records: list) -> None:
     assert spellings >= {"system", "human", "user", "gpt", "chatgpt", "assistant", "bing", "bard"}
 
 
+def _gpt_chunk_shapes(records: list) -> Counter:
+    """Per record of the ShareGPT batch: does it open with an assistant turn, hold a blank turn, end on a user?"""
+    shapes: Counter = Counter()
+    for name, _, _, value in records:
+        if name != sd.SYN_GPT or not isinstance(value, dict) or not isinstance(value.get("conversations"), list):
+            continue
+        turns = value["conversations"]
+        if not all(isinstance(m.get("value"), str) for m in turns):
+            continue
+        shapes["leading_assistant"] += turns[0]["from"] in ASSISTANT_ROLES
+        shapes["blank_turn"] += any(not m["value"].strip() for m in turns)
+        shapes["trailing_user"] += turns[-1]["from"] in USER_ROLES
+    return shapes
+
+
+def test_sharegpt_chunks_need_turn_repairs_and_ingest_repairs_each(raw: Path, records: list) -> None:
+    from ftdata_assets.transforms.ingest import read_examples, repair_counts
+
+    planted = sd.build_sample(SEED).planted
+    shapes = _gpt_chunk_shapes(records)
+    for kind in ("leading_assistant", "blank_turn", "trailing_user"):
+        # an exact duplicate of a planted row repeats it on disk, so the disk may hold more than the plants
+        assert shapes[kind] >= planted[f"turn_repair:{kind}"] >= 1, kind
+    examples, rejects = read_examples(raw / sd.SYN_GPT, "synthetic", root=raw)
+    repairs = repair_counts(examples)
+    assert repairs["dropped_leading_turns"] == shapes["leading_assistant"]
+    assert repairs["removed_blank_turns"] == shapes["blank_turn"]
+    assert repairs["trimmed_trailing_user"] == shapes["trailing_user"]
+    assert 1 <= repairs["merged_turns"] <= repairs["removed_blank_turns"]
+    assert not {"bad_turn_order", "empty_content"} & set(rejects["reason"])  # every chunk stays an example
+
+
 def test_feedback_messages_end_with_a_user_turn(records: list) -> None:
     rows = [v for name, _, _, v in records if name == sd.FEEDBACK and isinstance(v, dict) and "messages" in v]
     assert len(rows) > 250
