@@ -4,7 +4,11 @@ Run: `.venv/bin/python bench/build_pii_lexicon.py` (build-time only; the pipelin
 packages). Output: `ftdata_assets/transforms/pii_lexicon.tsv`, one `token<TAB>flags` line per lowercase
 token, sorted, so the file diffs cleanly and is reproducible for pinned inputs:
 
-- `F` first name, `L` last name: Latin-script names of every Faker person locale (faker==40.54.0).
+- `F` first name, `L` last name: Latin-script names of every Faker person locale (faker==40.54.0), their
+  romanized lists too (ja_JP's "Shota", "Ishikawa"), and the ~45,000 first names of gender-guesser==0.4.0
+  (`nam_dict.txt`, Jörg Michael's list: first names of 50+ countries, Arabic, Indian, Turkish, African,
+  Slavic and East Asian romanized names among them), so names from countries Faker has no locale for are
+  known too. A name that is also a frequent English word keeps its C/W flag below and needs more evidence.
 - `C` common word that is also used as a name ("Will", "Mark", "Hope", "Grant"): decided by how often the
   word is written lowercase vs capitalized in spaCy's cased English unigram probabilities
   (spacy-lookups-data==1.0.5, `en_lexeme_prob`): "will" is lowercase 97% of the time, "bill" 60%,
@@ -46,7 +50,10 @@ def _faker_names() -> tuple[set[str], set[str]]:
     for module in sorted(m.name for m in pkgutil.iter_modules(person.__path__)):
         provider = importlib.import_module(f"faker.providers.person.{module}").Provider
         for attr in sorted(dir(provider)):
-            target = first if attr.startswith("first_names") else last if attr.startswith("last_names") else None
+            # first_names, first_romanized_names, last_names_female, male_last_names, unisex_last_names...
+            if (not attr.endswith("names") and "_names_" not in attr) or attr.startswith("_") or "kana" in attr:
+                continue
+            target = first if "first_name" in attr else last if "last_name" in attr else None
             if target is None:
                 continue
             value = getattr(provider, attr)
@@ -57,6 +64,25 @@ def _faker_names() -> tuple[set[str], set[str]]:
                     if len(part) >= 2 and _LATIN_NAME.match(part) and part[0].isupper():
                         target.add(part.lower())
     return first, last
+
+
+def _gender_guesser_names() -> set[str]:
+    """First names of gender-guesser's `nam_dict.txt` (gender code, name, per-country frequencies);
+    "+" joins the parts of compound names ("Jang+Hee"), each part is a name."""
+    import gender_guesser
+
+    path = Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
+    names: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line[0] in "#=":
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        for part in parts[1].split("+"):
+            if len(part) >= 2 and _LATIN_NAME.match(part) and part[0].isupper():
+                names.add(part.lower())
+    return names
 
 
 def _english_words(names: set[str]) -> tuple[set[str], set[str]]:
@@ -113,6 +139,7 @@ def _places() -> set[str]:
 
 def build() -> dict[str, str]:
     first, last = _faker_names()
+    first |= _gender_guesser_names()
     places = _places()
     common, words = _english_words(first | last | places)
     flags: dict[str, str] = {}

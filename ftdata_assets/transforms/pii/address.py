@@ -1,38 +1,99 @@
-"""LOCATION (street addresses)."""
+"""LOCATION (street addresses) in the shapes of many countries.
+
+Each shape is one regex over the rows that hold its cheap literal (a street word, a unit word, a postal
+code), so most texts are never scanned by most patterns:
+
+- number first, English street word last: "1777 Kramer Court", "Flat 37, Bennett Mall" (US, UK, CA, AU);
+- street type first, number after: "Via Elisa, 991", "Calle Mayor 5", "Rua do Arenque 1634", "ul. Krasickiego
+  12", "avenue Julie Ledoux, 97310 ..." (Romance languages, Polish, Romanian...);
+- street word glued to the name, number after: "Drubinstraße 47", "Kyanoweg 74", "Storgatan 5",
+  "Puruntie 82" (German, Dutch, Nordic, Finnish, Estonian, Hungarian);
+- any capitalized street name with a number, when a flat/suite unit or a postal code + city follows:
+  "Allika 46 Suite 501", "Nádražní 12, 110 00 Praha";
+- number, comma, French street type: "87, rue de Barre"; German "Hauptstraße 5"; P.O. boxes; US military
+  (PSC/Unit ... APO/FPO/DPO); Japanese 丁目/番/号 addresses.
+
+A candidate right after an identifier label ("order 12 ...") or followed by a quantity word ("... 5 days") is
+dropped; so is a glued or generic street name that is an ordinary word ("During 2020", "Committee 2").
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _COLS, _NUMBER_VETO, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _CAND, _COLS, _NUMBER_VETO, _context, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
-# LOCATION (street addresses)
+# pieces
 # --------------------------------------------------------------------------------------------------------
 
+_L = r"A-Za-zÀ-ÖØ-öø-ÿĀ-žȘ-ț"  # Latin letters (a small class keeps the automaton small and fast)
+_UP = r"A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĜĞĠĢĤĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŖŘŚŜŞŠŢŤŪŮŰŲŹŻŽȘȚ"
+_NUM = r"[0-9]{1,5}[A-Za-z]?(?:\s?[\-/]\s?[0-9]{1,4}[A-Za-z]?)?"
+"""A house number: "12", "12a", "47-26", "08/37"."""
+_CAPWORD = rf"[{_UP}][{_L}'’\-.]*"
+
+# USPS Publication 28 street suffixes (long forms and the usual abbreviations) plus British ones
 _SUFFIXES = [
-    "Street", "St", "Avenue", "Ave", "Av", "Road", "Rd", "Boulevard", "Blvd", "Drive", "Dr", "Lane", "Ln",
-    "Court", "Ct", "Place", "Pl", "Terrace", "Ter", "Way", "Parkway", "Pkwy", "Highway", "Hwy", "Circle",
-    "Cir", "Square", "Sq", "Trail", "Trl", "Crescent", "Cres", "Close", "Grove", "Gardens", "Gdns", "Row",
-    "Mews", "Walk", "Alley", "Aly", "Plaza", "Plz", "Loop", "Pike", "Path", "Expressway", "Expy",
-    "Freeway", "Fwy", "Turnpike", "Tpke", "Park", "Hill", "Heights", "Hts", "Ridge", "Run", "Crossing",
-    "Xing", "Point", "Pt", "Green", "Rise", "Vale", "View", "Wharf", "Quay", "Embankment", "Broadway",
+    "Alley", "Aly", "Annex", "Arcade", "Avenue", "Ave", "Av", "Bayou", "Beach", "Bend", "Bluff", "Bluffs",
+    "Bottom", "Boulevard", "Blvd", "Branch", "Bridge", "Brook", "Brooks", "Burg", "Burgs", "Bypass", "Camp",
+    "Canyon", "Cape", "Causeway", "Center", "Centers", "Centre", "Circle", "Cir", "Circles", "Cliff", "Cliffs",
+    "Club", "Common", "Commons", "Corner", "Corners", "Course", "Court", "Ct", "Courts", "Cove", "Coves",
+    "Creek", "Crescent", "Cres", "Crest", "Crossing", "Xing", "Crossroad", "Curve", "Dale", "Dam", "Divide",
+    "Drive", "Dr", "Drives", "Estate", "Estates", "Expressway", "Expy", "Extension", "Extensions", "Fall",
+    "Falls", "Ferry", "Field", "Fields", "Flat", "Flats", "Ford", "Fords", "Forest", "Forge", "Forges", "Fork",
+    "Forks", "Fort", "Freeway", "Fwy", "Garden", "Gardens", "Gdns", "Gateway", "Glen", "Glens", "Green",
+    "Greens", "Grove", "Groves", "Harbor", "Harbour", "Harbors", "Haven", "Heights", "Hts", "Highway", "Hwy",
+    "Hill", "Hills", "Hollow", "Inlet", "Island", "Islands", "Isle", "Junction", "Junctions", "Key", "Keys",
+    "Knoll", "Knolls", "Lake", "Lakes", "Land", "Landing", "Lane", "Ln", "Light", "Lights", "Loaf", "Lock",
+    "Locks", "Lodge", "Loop", "Mall", "Manor", "Manors", "Meadow", "Meadows", "Mews", "Mill", "Mills",
+    "Mission", "Motorway", "Mount", "Mountain", "Mountains", "Neck", "Orchard", "Oval", "Overpass", "Park",
+    "Parks", "Parkway", "Pkwy", "Parkways", "Pass", "Passage", "Path", "Pike", "Pine", "Pines", "Place", "Pl",
+    "Plain", "Plains", "Plaza", "Plz", "Point", "Pt", "Points", "Port", "Ports", "Prairie", "Radial", "Ramp",
+    "Ranch", "Rapid", "Rapids", "Rest", "Ridge", "Ridges", "River", "Road", "Rd", "Roads", "Route", "Row",
+    "Rue", "Run", "Shoal", "Shoals", "Shore", "Shores", "Skyway", "Spring", "Springs", "Spur", "Spurs",
+    "Square", "Sq", "Squares", "Station", "Stravenue", "Stream", "Street", "St", "Streets", "Summit",
+    "Terrace", "Ter", "Throughway", "Trace", "Track", "Trafficway", "Trail", "Trl", "Tunnel", "Turnpike",
+    "Tpke", "Underpass", "Union", "Unions", "Valley", "Valleys", "Via", "Viaduct", "View", "Views", "Village",
+    "Villages", "Ville", "Vista", "Walk", "Walks", "Wall", "Way", "Ways", "Well", "Wells", "Close", "Rise",
+    "Vale", "Wharf", "Quay", "Embankment", "Broadway", "Parade", "Approach", "Chase", "Croft", "Drove",
+    "Gate", "Yard", "Wynd", "Hwy", "Pde", "Esplanade", "Promenade", "Grv",
 ]  # fmt: skip
-_L = r"A-Za-zÀ-ÖØ-öø-ÿ"  # Latin letters (a small class keeps the automaton small and fast)
 _DIR = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West|Northeast|Northwest|Southeast|Southwest)"
-_NAME_TOK = rf"(?:[A-Z][{_L}'’\-]*\.?|[0-9]{{1,3}}(?:st|nd|rd|th))"
+_NAME_TOK = rf"(?:[{_UP}][{_L}'’\-]*\.?|[0-9]{{1,3}}(?:st|nd|rd|th))"
+_UNIT_WORDS = [
+    "Apt", "Apartment", "Suite", "Ste", "Unit", "Fl", "Floor", "Rm", "Room", "Bldg", "Building", "Flat",
+    "Studio", "Piso", "Puerta", "Planta", "Dpto", "Depto", "Appartamento", "Piano", "Interno", "Int", "Scala",
+    "Apto", "Casa", "Bloco", "Sala", "Andar", "Wohnung", "Whg", "Etage", "Stiege", "Top", "Tür", "lok", "m",
+    "mieszk", "lgh", "as", "asunto", "leil", "bus", "Bus", "hab", "esc", "Esc", "Escalera", "porta", "Porta",
+]  # fmt: skip
 _UNIT = (
-    r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Bldg|Building|Flat)\.?\s*#?\s*[A-Za-z0-9\-]{1,6}\b"
+    r"(?:,?\s*(?:" + "|".join(_UNIT_WORDS) + r")\.?\s*(?:#|[Nn][ºo°]\.?)?\s*[A-Za-z0-9\-]{1,6}\b"
     r"|,?\s*#\s*[A-Za-z0-9\-]{1,6}\b)?"
 )
+_UK_POSTAL = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)\s?[0-9][A-Z]{2}"
 _POSTAL = (
-    r"(?:[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?|[0-9]{5}(?:-[0-9]{4})?|"
-    r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)\s?[0-9][A-Z]{2}|[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9])\b"
+    r"(?:[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?|[0-9]{5}(?:-[0-9]{3,4})?|"
+    + _UK_POSTAL
+    + r"|[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9])\b"
 )
-_CITY = rf"(?:,\s*[A-Z][{_L}'’\-.]*(?:\s+[A-Z][{_L}'’\-.]*){{0,3}})?,?\s+" + _POSTAL
+_CITY = rf"(?:,?\s+{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}})?,?\s+" + _POSTAL
+"""US/UK/CA tail: ", Springfield, IL 62704", " London NW1 6XE"."""
+_EU_POSTAL = (
+    r"(?:[0-9]{5}(?:-[0-9]{3})?|[0-9]{2}-[0-9]{3}|[0-9]{4}\s?[A-Z]{2}|[0-9]{3}\s[0-9]{2}|[0-9]{8}"
+    r"|[A-Z]{1,2}-?[0-9]{4,5}|" + _UK_POSTAL + r")\b"
+)
+_PLACE = rf"{_CAPWORD}(?:\s+(?:{_CAPWORD}|ob|der|de|del|la|sur|am|an|im|di|do|da|dos|das)){{0,3}}"
+_EU_TAIL = rf"(?:,?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?|,?\s+{_PLACE},?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?)?"
+"""European tail: ", 10115 Berlin", "\n1317 YB", ", Madrid, 02857" (the postal code is required)."""
+
+# --------------------------------------------------------------------------------------------------------
+# number first, English street word last
+# --------------------------------------------------------------------------------------------------------
+
 _ADDRESS = _rx(
-    r"(?:\b(?:Flat|Apt|Apartment|Unit|Suite)\s*[0-9]{1,4}[A-Za-z]?,?\s+)?"
-    r"\b[0-9]{1,6}[A-Za-z]?(?:[\-/][0-9]{1,4}[A-Za-z]?)?,?\s+(?:" + _DIR + r"\.?\s+)?"
+    r"(?:\b(?:Flat|Apt|Apartment|Unit|Suite|Studio)\.?\s*[0-9]{1,4}[A-Za-z]?,?\s+(?:[0-9]{1,6}[A-Za-z]?,?\s+)?"
+    r"|\b[0-9]{1,6}[A-Za-z]?(?:[\-/][0-9]{1,4}[A-Za-z]?)?,?\s+)(?:" + _DIR + r"\.?\s+)?"
     r"(?:"
     + _NAME_TOK
     + r"\s+){1,4}(?:"
@@ -46,7 +107,151 @@ _ADDRESS = _rx(
     + r")?"
 )
 _ADDRESS_LITERALS = [f" {s}" for s in _SUFFIXES]
+_JA_STREET = r"\b[0-9]{1,5}\s+\p{Han}{1,4}\s+Street\b"
+"""Faker ja_JP's street_address ("178 後藤 Street")."""
+
+# --------------------------------------------------------------------------------------------------------
+# street type first
+# --------------------------------------------------------------------------------------------------------
+
+_TYPES_CAP = [
+    # Spanish / Catalan
+    "Calle", "C/", "Avenida", "Avda", "Av", "Paseo", "Plaza", "Pasaje", "Camino", "Carretera", "Ronda",
+    "Rambla", "Glorieta", "Travesía", "Callejón", "Cuesta", "Cañada", "Acceso", "Alameda", "Urbanización",
+    "Vial", "Vía", "Pasadizo", "Bajada", "Subida", "Carrer", "Passeig", "Plaça", "Avinguda", "Carrera",
+    "Diagonal", "Transversal", "Calzada", "Prolongación", "Privada", "Cerrada", "Andador", "Circuito",
+    # Portuguese
+    "C.", "Rua", "R.", "Travessa", "Praça", "Largo", "Estrada", "Rodovia", "Viela", "Lagoa", "Jardim", "Loteamento",
+    "Estação", "Esplanada", "Favela", "Morro", "Distrito", "Recanto", "Setor", "Quadra", "Vila", "Parque",
+    "Conjunto", "Chácara", "Condomínio", "Ladeira", "Passarela", "Residencial", "Sítio", "Trecho", "Vereda",
+    "Pátio", "Praia", "Núcleo", "Fazenda", "Colônia", "Aeroporto", "Área", "Trevo", "Viaduto", "Beco", "Feira",
+    "Vale", "Lago", "Campo",
+    # Italian
+    "Via", "Viale", "Piazza", "Piazzale", "Corso", "Vicolo", "Strada", "Contrada", "Borgo", "Incrocio",
+    "Rotonda", "Stretto", "Canale", "Lungomare", "Lungotevere", "Località", "Frazione", "Salita", "Vico",
+    "Galleria", "Traversa",
+    # French (capitalized at a line start)
+    "Rue", "Avenue", "Boulevard", "Bd", "Place", "Quai", "Allée", "Impasse", "Chemin", "Route", "Cours",
+    "Passage", "Voie", "Sentier", "Faubourg", "Promenade", "Rond-point", "Square",
+    # Polish, Romanian, Czech, Slovak, Croatian, Turkish, Greek (romanized)
+    "Ul.", "Ulica", "Al.", "Aleja", "Pl.", "Plac", "Os.", "Osiedle", "Str.", "Bulevardul", "Bd.", "Calea",
+    "Aleea", "Șoseaua", "Soseaua", "Splaiul", "Piața", "Intrarea", "Ulice", "Náměstí", "Trg", "Odos",
+    "Leoforos",
+]  # fmt: skip
+_TYPES_LOWER = [
+    "rue", "avenue", "boulevard", "bd", "place", "quai", "allée", "impasse", "chemin", "cours", "passage",
+    "voie", "sentier", "faubourg", "ul.", "ulica", "al.", "aleja", "pl.", "plac", "os.", "osiedle", "str.",
+    "calle", "avenida", "avda.", "rua", "travessa", "praça", "viale", "piazza", "corso", "vicolo", "strada",
+    "carrer", "calea", "strada", "trg", "náměstí",
+]  # fmt: skip
+_PARTICLE = (
+    r"(?:de|del|de la|de las|de los|do|da|dos|das|di|della|dello|delle|dei|degli|dal|e|y|i|im|am|der|den|van|"
+    r"la|las|los|le|les|l'|d'|l’|d’|al|el|św\.|gen\.|ks\.|im\.)"
+)
+
+
+def _alt(words: list[str]) -> str:
+    return "|".join(w.replace(".", r"\.").replace("/", r"/") for w in sorted(set(words), key=len, reverse=True))
+
+
+_TYPE_FIRST = (
+    r"(^|[^" + _L + r"])((?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
+    r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r"){0,5}"
+    r"(?:(?:,?\s+" + _PLACE + r"){0,2},?\s+" + _EU_POSTAL + r"(?:,?\s+" + _PLACE + r")?"
+    r"|,?\s+(?:[Nn][ºo°]\.?\s*|No\.?\s*)?" + _NUM + r"\b" + _UNIT + _EU_TAIL + "))"
+)
+"""A street type, its name, then a house number (and maybe a postal code and place), or no number but a
+postal code ("avenue Julie Ledoux, 97310 ...", "Travessa Garcia, Piraja, 56104-231 Almeida")."""
+_TYPE_LITERALS = [w.rstrip(".") for w in _TYPES_CAP + _TYPES_LOWER]
+
+# --------------------------------------------------------------------------------------------------------
+# street word glued to the name (and the same word standing alone after a name)
+# --------------------------------------------------------------------------------------------------------
+
+_GLUED_LONG = [
+    # German, Austrian, Swiss
+    "straße", "strasse", "str.", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "steig", "stieg",
+    "pfad", "zeile", "graben", "markt", "berg",
+    # Dutch, Flemish
+    "straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg", "dreef", "plantsoen", "boulevard",
+    "baan", "kant", "hof",
+    # Swedish, Danish, Norwegian
+    "gatan", "gata", "vägen", "gränd", "torget", "stigen", "backen", "leden", "gade", "veien", "gaten",
+    "vegen", "stræde", "allé", "torv", "plass",
+    # Finnish, Estonian, Hungarian, others
+    "katu", "kuja", "polku", "tori", "kaari", "raitti", "rinne", "väylä", "aukio", "tänav", "puiestee",
+    "maantee", "utca", "körút", "sétány", "ulica", "iela", "gatvė", "prospekt",
+]  # fmt: skip
+_GLUED_SHORT = ["weg", "ring", "pad", "tie", "tee", "vej", "vei", "väg", "tér", "út", "park", "wal", "dam"]
+"""Short endings that also end ordinary words ("During", "Committee"): the name must be no word."""
+_GLUED_WORDS = _GLUED_LONG + _GLUED_SHORT
+
+
+def _ci(word: str) -> str:
+    """Case-insensitive first letter: "straße" -> "[sS]traße" (a glued or a separate "Straße")."""
+    w = word.replace(".", r"\.")
+    return f"[{w[0]}{w[0].upper()}]{w[1:]}"
+
+
+_GLUED = (
+    r"(^|[^"
+    + _L
+    + r"\-])((?:"
+    + _CAPWORD
+    + r"[\s\-])?["
+    + _UP
+    + r"]["
+    + _L
+    + r"\-]*?(?:"
+    + "|".join(_ci(w) for w in sorted(_GLUED_WORDS, key=len, reverse=True))
+    + r")\s*,?\s+(?:[Nn][ºo°]\.?\s*)?"
+    + _NUM
+    + r"\b"
+    + _UNIT
+    + _EU_TAIL
+    + ")"
+)
+
+# --------------------------------------------------------------------------------------------------------
+# any capitalized name with a number, when a unit or a postal code + place follows
+# --------------------------------------------------------------------------------------------------------
+
+_GENERIC_UNIT_WORDS = ["Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Piso", "Puerta", "Appartamento",
+                       "Apto", "Wohnung", "lgh", "asunto", "as.", "m.", "lok."]  # fmt: skip
+_GENERIC = (
+    r"(^|[^" + _L + r"0-9\-])(" + _CAPWORD + r"(?:\s+" + _CAPWORD + r"){0,2},?\s+" + _NUM + r"(?:"
+    r",?\s*(?:"
+    + _alt(_GENERIC_UNIT_WORDS)
+    + r")\.?\s*#?\s*[0-9]{1,5}[A-Za-z]?\b(?:,?\s+"
+    + _EU_POSTAL
+    + r"(?:,?\s+"
+    + _PLACE
+    + r")?|,?\s+"
+    + _PLACE
+    + r"(?:,?\s+"
+    + _EU_POSTAL
+    + r")?)?"
+    r"|,?\s+(?:[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3}\s[0-9]{2}|[0-9]{4}\s?[A-Z]{2}|[0-9]{5}-[0-9]{3})\s+" + _PLACE + r"))"
+)
+_NOT_STREETS = [
+    "level", "room", "floor", "chapter", "section", "page", "table", "step", "part", "phase", "stage",
+    "version", "model", "unit", "building", "block", "gate", "terminal", "platform", "line", "item", "week",
+    "day", "grade", "class", "year", "season", "episode", "volume", "vol", "act", "scene", "round", "game",
+    "match", "lot", "box", "order", "invoice", "ticket", "case", "flight", "train", "bus", "route", "row",
+    "seat", "suite", "apt", "apartment", "flat", "studio", "piso", "puerta", "no", "nr", "number", "total",
+    "windows", "python", "iphone", "ios", "android", "office", "ubuntu", "fifa", "version", "v", "vs", "q",
+]  # fmt: skip
+
+# --------------------------------------------------------------------------------------------------------
+# other fixed shapes
+# --------------------------------------------------------------------------------------------------------
+
 _PO_BOX = _rx(r"\bP\.?\s?O\.?\s*Box\s+[0-9]{1,6}\b(?:" + _CITY + r")?")
+_MILITARY = _rx(
+    r"\b(?:(?:PSC|CMR|Unit)\s+[0-9]{1,5},?\s+Box\s+[0-9]{1,5}|(?:USNS|USNV|USS|USCGC)\s+[A-Z][A-Za-z]+)"
+    r"(?:,?\s+(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b)?"
+    r"|\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b"
+)
 _DE_STREET = ["straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee"]
 _DE_ADDRESS = (
     r"\b[A-ZÄÖÜ][a-zäöüß\-]*(?:" + "|".join(s.replace(".", r"\.") for s in _DE_STREET) + r")"
@@ -56,19 +261,72 @@ _FR_STREET = ["rue", "avenue", "boulevard", "bd", "place", "quai", "allée", "im
 _FR_ADDRESS = (
     r"\b[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s+(?:" + "|".join(_FR_STREET) + r")"
     r"\s+(?:(?:de|du|des|la|le|les)\s+|l'|d')*[A-ZÉÈ][" + _L + r"'’\-]+(?:\s+[A-ZÉÈ][" + _L + r"'’\-]+){0,3}"
-    r"(?:,\s*[0-9]{5}\s+[A-Z][" + _L + r"\-]+)?"
+    r"(?:,?\s+[0-9]{5}\s+" + _PLACE + r")?"
 )
+_JA_ADDRESS = (
+    r"[\p{Han}\p{Katakana}ー][\p{Han}\p{Katakana}\p{Hiragana}ー]+[0-9０-９]{1,4}丁目(?:[0-9０-９]{1,4}番(?:地)?(?:[0-9０-９]{1,4}号?)?)?"
+    r"(?:\s*[\p{Han}\p{Katakana}ー]+[0-9０-９]{1,5})?"
+    r"|〒\s?[0-9]{3}-[0-9]{4}"
+)
+_QUANTITY_AFTER = _rx(
+    r"^\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|secs?|times?|items?|pieces?|pcs"
+    r"|units?|people|persons|kg|g|km|mi|m|cm|mm|ml|l|mb|gb|tb|kb|%|x|percent|euros?|dollars?|usd|eur|gbp"
+    r"|pounds?|points?|pts|goals?|games?|votes?|users?|rows?|lines?|pages?|stars?|am|pm)\b"
+)
+
+
+def _words(tokens: pl.Series) -> pl.DataFrame:
+    """`first` (distinct lowercase tokens) and `w`: an ordinary word of the shipped lexicon (W)."""
+    from ftdata_assets.transforms.pii.person import _lexicon_codes
+
+    codes = _lexicon_codes()
+    vocab = tokens.unique().drop_nulls()
+    w = [(codes.get(x, 0) & 0b01000) > 0 for x in vocab.to_list()]
+    return pl.DataFrame({"first": vocab, "w": pl.Series(w, dtype=pl.Boolean)})
 
 
 def _locations(num: pl.DataFrame) -> pl.DataFrame:
     t = pl.col("t")
+    glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
+    glued = _matches(glued_rows, _GLUED, group=1)
+    generic_rows = num.filter(
+        t.str.contains(r"[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}\b")
+        | t.str.contains_any(_GENERIC_UNIT_WORDS)
+    )
+    generic = _matches(generic_rows, _GENERIC, group=1)
+    # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
+    checked = pl.concat([glued.with_columns(kind=pl.lit(0)), generic.with_columns(kind=pl.lit(1))])
+    if checked.height:
+        checked = checked.with_columns(first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase())
+        checked = checked.join(_words(checked["first"]), on="first", how="left")
+        short = checked["text"].str.contains(
+            r"(?i)(?:" + "|".join(_GLUED_SHORT) + r")\s*,?\s+(?:[Nn][ºo°]\.?\s*)?[0-9]"
+        )
+        keep = ~pl.col("first").is_in(_NOT_STREETS) & (
+            ((pl.col("kind") == 0) & (~short | ~pl.col("w").fill_null(False)))
+            | ((pl.col("kind") == 1) & ~pl.col("w").fill_null(False))
+        )
+        checked = checked.filter(keep).select(_COLS)
     parts = [
         _matches(num.filter(t.str.contains_any(_ADDRESS_LITERALS)), _ADDRESS),
+        _matches(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST, group=1).select(_COLS),
+        checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
         _matches(num.filter(t.str.contains_any(["Box", "BOX"])), _PO_BOX),
+        _matches(
+            num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
+            _MILITARY,
+        ),
         _matches(num.filter(t.str.contains_any(_DE_STREET)), _DE_ADDRESS),
         _matches(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
+        _matches(num.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
+        _matches(num.filter(t.str.contains(" Street", literal=True) & t.str.contains(r"\p{Han}")), _JA_STREET),
     ]
-    c = pl.concat(parts)
+    c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
-        c = _context(c, num, 12).filter(~pl.col("left_ctx").str.contains(_NUMBER_VETO)).select(_COLS)
+        c = (
+            _context(c, num, 12, 12)
+            .filter(~pl.col("left_ctx").str.contains(_NUMBER_VETO) & ~pl.col("right_ctx").str.contains(_QUANTITY_AFTER))
+            .select(_COLS)
+        )
+        c = c.unique(["row", "start", "end"], maintain_order=True)
     return _typed(c, "LOCATION")

@@ -6,7 +6,7 @@ import functools
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _row_starts, _typed
+from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _matches, _row_starts, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # PERSON
@@ -97,7 +97,23 @@ _ORGS = [
     "johnson controls", "kraft heinz", "lockheed martin", "northrop grumman", "merrill lynch",
     "arthur andersen", "warner bros", "walt disney", "mary kay", "ben jerry", "dolce gabbana",
     "travis ci", "jenkins x", "ruby rails", "hugging face", "ernst young", "morgan chase",
+    # brands, media and fictional characters named like people
+    "mercedes benz", "mercedes-benz", "harley davidson", "harley-davidson", "alfa romeo", "aston martin",
+    "rolls royce", "rolls-royce", "john deere", "johnnie walker", "jack daniel", "dr pepper", "tim hortons",
+    "marc jacobs", "michael kors", "kate spade", "tory burch", "christian dior", "giorgio armani",
+    "yves saint laurent", "coco chanel", "ray ban", "ray-ban", "victoria", "washington post", "harry potter",
+    "sherlock holmes", "peter pan", "mickey mouse", "donald duck", "ronald mcdonald", "santa claus",
+    "wendy", "carl jr", "ben jerry", "jenny craig", "betty crocker", "uncle ben", "sam adams", "jim beam",
 ]  # fmt: skip
+_ORG_NEXT = ["secret", "inc", "ltd", "llc", "gmbh", "corp", "corporation", "company", "co", "group", "bank",
+             "university", "college", "school", "hospital", "foundation", "institute", "stadium", "arena",
+             "airport", "station", "hotel", "museum", "park", "bridge", "street", "avenue", "road", "square",
+             "hall", "center", "centre", "library", "church", "cathedral", "mall", "plaza", "tower", "award",
+             "prize", "syndrome", "disease", "effect", "law", "theorem", "equation", "brothers", "bros",
+             "foods", "motors", "airlines", "pharmaceuticals", "studios", "records", "publishing"]  # fmt: skip
+"""A capitalized word after a name-like run that makes it an organisation, a place or a thing."""
+_LIST_SEPS = [",", "and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
+"""Joins names in a list ("Anna, Piotr and Kenji"): a run next to an accepted name through one is a name."""
 _LABELS = [
     "name", "from", "to", "cc", "bcc", "signed", "contact", "customer", "patient", "client", "user",
     "employee", "author", "owner", "tenant", "applicant", "recipient", "sender", "attendee", "guest",
@@ -230,7 +246,15 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
     same_next = ((k.shift(-1) == k + 1) & (row.shift(-1) == row)).fill_null(False)
     is_name = pl.col("F") | pl.col("L")
     # "Sarah", "O'Brien", "McDonald" are capitalized; "API" and "PERSON" (placeholders) are not
-    cap = pl.col("capital") & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1))
+    # "UserService", "getData" are identifiers; "McDonald", "DeShawn", "LaToya" are names
+    camel = pl.col("tok").str.contains(r"\p{Ll}\p{Lu}") & ~pl.col("tok").str.contains(
+        r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)\p{Lu}\p{Ll}+$"
+    )
+    cap = (
+        pl.col("capital")
+        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1))
+        & ~camel
+    )
     kept = kept.with_columns(
         elig=cap & (pl.col("tl") >= 2) & ~pl.col("low").is_in(_STOP) & (is_name | ~pl.col("W")),
         init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
@@ -289,6 +313,10 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             single_name=(is_name & ~pl.col("C")).first(),
             single_word=pl.col("W").first(),
             first_common=pl.col("C").first(),
+            n_common=(pl.col("C") & pl.col("elig")).sum(),
+            ev_first=pl.col("ev").first(),
+            start2=pl.col("start").slice(1, 1).first(),
+            rest_name=(is_name & ~pl.col("C") & pl.col("elig")).slice(1).any(),
             last_surname=(pl.col("L") & ~pl.col("C")).last(),
             nl=pl.col("gap").first().str.contains("\n", literal=True),
         )
@@ -297,7 +325,7 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
-    """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`, `n2` after; null outside its
+    """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`-`n3` after; null outside its
     row) and `p1_nl` (`p1` opens a line: a newline before it, or it is its text's first token), gathered
     by index for the few runs only."""
     n_tok = tok.height
@@ -309,6 +337,7 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         ("p3", -3, "kf"),
         ("n1", 1, "kl"),
         ("n2", 2, "kl"),
+        ("n3", 3, "kl"),
     ):
         at = runs[anchor].cast(pl.Int64) + offset
         idx = at.clip(0, n_tok - 1)
@@ -328,18 +357,99 @@ def _places() -> pl.DataFrame:
     return pl.DataFrame({"pp": _place_phrases()}).with_columns(is_place=pl.lit(True))
 
 
+@functools.lru_cache(maxsize=1)
+def _street_types() -> list[str]:
+    """Lowercase street-type words ("via", "rue", "calle", "ul"): a name right after one names a street."""
+    from ftdata_assets.transforms.pii.address import _TYPES_CAP, _TYPES_LOWER
+
+    return sorted({w.lower().rstrip("./") for w in _TYPES_CAP + _TYPES_LOWER} - {""})
+
+
+def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
+    """Accept a run that `can_join` and sits next to an accepted run through one list separator ("Anna,
+    Piotr and Kenji": Kenji is in no list, but listed with names). Three passes reach lists of four."""
+    same_row = pl.col("row") == pl.col("row").shift(1)
+    linked_prev = (same_row & (pl.col("kf") == pl.col("kl").shift(1) + 2) & pl.col("p1").is_in(_LIST_SEPS)).fill_null(
+        False
+    )
+    runs = runs.with_columns(linked_prev=linked_prev, can_join=can_join.fill_null(False))
+    runs = runs.with_columns(linked_next=pl.col("linked_prev").shift(-1).fill_null(False))
+    for _ in range(3):
+        near = (pl.col("linked_prev") & pl.col("accept").shift(1).fill_null(False)) | (
+            pl.col("linked_next") & pl.col("accept").shift(-1).fill_null(False)
+        )
+        runs = runs.with_columns(accept=pl.col("accept") | (near & pl.col("can_join")))
+    return runs
+
+
+_LOWER_WORD = r"\p{Ll}[\p{Ll}\p{M}'’\-]+"
+_LOWER_STRONG = _rx(
+    r"((?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is)\s+)"
+    r"(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
+)
+_LOWER_WEAK = _rx(
+    r"((?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s)\s+)(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
+)
+_LOWER_LITERALS = ["name", "call me", "i'm", "i’m", "im ", "i am", "this is", "it's", "it’s"]
+
+
+def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
+    """Names typed in lowercase right after a self-introduction: "my name is anna kowalski", "hi im kevin".
+
+    After "my name is" / "call me" any token that is no ordinary word is a name (names in no list too);
+    after the weaker "i'm" / "this is" the first token must be a known name that is no word ("i'm fine",
+    "this is great"). A second token joins when it is a name or no word ("... anna and ..." stops).
+    """
+    rows = base.filter(pl.col("t").str.contains_any(_LOWER_LITERALS, ascii_case_insensitive=True))
+    cand = pl.concat(
+        [
+            _matches(rows, _LOWER_STRONG, group=2).with_columns(strong=pl.lit(True)),
+            _matches(rows, _LOWER_WEAK, group=2).with_columns(strong=pl.lit(False)),
+        ]
+    )
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    cand = cand.with_columns(
+        t1=pl.col("text").str.extract(r"^(\S+)", 1),
+        gap=pl.col("text").str.extract(r"^\S+(\s+)", 1).fill_null(""),
+        t2=pl.col("text").str.extract(r"^\S+\s+(\S+)", 1),
+    )
+    codes = _lexicon_codes()
+    vocab = pl.concat([cand["t1"], cand["t2"]]).drop_nulls().unique()
+    table = pl.DataFrame({"w": vocab, "code": pl.Series([codes.get(w, 0) for w in vocab.to_list()], dtype=pl.Int32)})
+    name = (pl.col("code") & 0b11) > 0
+    word = (pl.col("code") & 0b01100) > 0
+    table = table.with_columns(ok_strong=~word | (name & ((pl.col("code") & 0b100) == 0)), ok_weak=name & ~word)
+    table = table.with_columns(ok_weak=pl.col("ok_weak") & ((pl.col("code") & 0b10000) == 0))
+    cand = cand.join(table.select(t1="w", ok1s="ok_strong", ok1w="ok_weak"), on="t1", how="left")
+    cand = cand.join(table.select(t2="w", ok2="ok_strong"), on="t2", how="left")
+    ok1 = pl.when(pl.col("strong")).then(pl.col("ok1s")).otherwise(pl.col("ok1w")).fill_null(False)
+    cand = cand.filter(ok1 & ~pl.col("t1").is_in(_STOP))
+    two = pl.col("ok2").fill_null(False) & ~pl.col("t2").fill_null("").is_in(_STOP)
+    length = pl.col("t1").str.len_chars() + pl.when(two).then(
+        pl.col("gap").str.len_chars() + pl.col("t2").str.len_chars()
+    ).otherwise(0)
+    cand = cand.with_columns(end=pl.col("start") + length.cast(pl.Int64))
+    return cand.with_columns(text=pl.col("text").str.slice(0, length)).select(_COLS)
+
+
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
+    lower = _lowercase_names(base)
+    return _typed(pl.concat([_cased_persons(base), lower]), "PERSON")
+
+
+def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
     tok = _tokens(base)
     if tok.height == 0:
-        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+        return pl.DataFrame(schema=_CAND)
     runs = _runs(_members(_kept_tokens(tok)))
     if runs.height == 0:
-        return _typed(pl.DataFrame(schema=_CAND), "PERSON")
+        return pl.DataFrame(schema=_CAND)
     runs = _run_context(runs, tok)
     p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
     intro = (
-        ((p2 == "name") & p1.is_in(["is", "was", ":", "-"]))
+        (p2.is_in(["name", "surname"]) & p1.is_in(["is", "was", ":", "-", "?"]))
         | ((p2 == "i") & (p1 == "am"))
         | ((p3 == "i") & p2.is_in(["'", "’"]) & (p1 == "m"))
         | ((p3 == "name") & p2.is_in(["'", "’"]) & (p1 == "s"))
@@ -347,7 +457,7 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
         | ((p2 == "call") & (p1 == "me"))
         | ((p2 == "goes") & (p1 == "by"))
     )
-    label = p1.is_in([":", "-"]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
+    label = p1.is_in([":", "-", "?", "="]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
     signoff = (
         (p1.is_in([",", "-", "—"]) & p2.is_in(_SIGNOFFS))
         | (pl.col("nl") & p1.is_in(_SIGNOFFS))
@@ -364,7 +474,19 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
     )
     # "Johnson & Johnson", "Marks & Spencer", and companies named after people
     org = p1.is_in(["&", "+"]).fill_null(False) | pl.col("n1").is_in(["&", "+"]).fill_null(False)
-    org = org | pl.col("text").str.to_lowercase().is_in(_ORGS)
+    org = org | pl.col("text").str.to_lowercase().is_in(_ORGS) | pl.col("n1").is_in(_ORG_NEXT).fill_null(False)
+    org = org | (possessive & pl.col("n3").is_in(_ORG_NEXT).fill_null(False))
+    # "Via Appia", "rue Michelle Gauthier", "São Jorge": a street or a place named after a person
+    street = (
+        p1.is_in(_street_types())
+        | ((p1 == ".") & p2.is_in(_street_types()))
+        | pl.col("text").str.extract(r"^(\S+)", 1).str.to_lowercase().is_in(_street_types())
+    ).fill_null(False)
+    # a capital at a sentence start is no evidence ("Carol singing starts...", "Apollo 11 landed")
+    sentence_start = (p1.is_null() | p1.is_in([".", "!", "?", '"', "“", "(", "*", "#", ">"]) | pl.col("nl")).fill_null(
+        False
+    )
+    alone = pl.col("n1").is_null() | pl.col("n1").is_in([",", "!", "."])
     in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
     loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
     # a run that is a place, or ends one ("San Francisco", "New York"): joins, cheaper than is_in
@@ -382,15 +504,20 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
         | (pl.col("all_place") & multi)
     )
     n, score = pl.col("n"), pl.col("score")
+    not_all_common = pl.col("n_common") < n
+    mid_loc = p1.is_in([w for w in _LOC_PREV1 if w not in ("from", "to", "of", "with", "by")]).fill_null(False)
     accept = (
         (strong & (score >= 1) & ~(loc_veto & ~honor))
-        | (weak_person & (score >= 1) & ~loc_veto)
+        | (weak_person & (score >= 1) & ~loc_veto & ~street)
         | (
             weak
             & ~loc_veto
             & ~place_phrase
-            & (((n == 1) & pl.col("single_name") & ~pl.col("single_word")) | ((n >= 2) & (score >= 2)))
+            & ~street
+            & (((n == 1) & pl.col("single_name") & ~pl.col("single_word")) | ((n >= 2) & (score >= 2) & not_all_common))
         )
+        # two or more capitalized tokens that are no words, mid-sentence: "our new hire Nisato Renlo"
+        | ((n >= 2) & (score >= 2) & (pl.col("n_common") == 0) & ~sentence_start & ~mid_loc & ~place_phrase & ~street)
         | (
             (n >= 2)
             & (score >= 3)
@@ -399,11 +526,30 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
             # "Grant Park", "Will Power": a first token that is a common word needs a real surname
             & (~pl.col("first_common") | pl.col("last_surname"))
         )
-        | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase)
+        | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase & ~street & (~sentence_start | alone))
     )
-    found = runs.filter(accept & ~org)
+    accept = (accept & ~org & ~(street & ~(honor | intro | label))).fill_null(False)
+    # "Can Julian Uliasz pick up...": a sentence-initial common word before a name is not part of it
+    rest = (
+        ~accept
+        & pl.col("first_common")
+        & sentence_start
+        & (n >= 2)
+        & pl.col("rest_name")
+        & ((score - pl.col("ev_first")) >= 2)
+        & ~org
+        & ~street
+        & ~place_phrase
+    ).fill_null(False)
+    runs = runs.with_columns(
+        accept=accept | rest, start=pl.when(rest).then(pl.col("start2")).otherwise(pl.col("start"))
+    )
+    runs = _list_members(
+        runs.sort("run"), ~org & ~street & ~pl.col("single_place") & (score >= 1) & ~pl.col("single_word")
+    )
+    found = runs.filter(pl.col("accept"))
     # report the original substring (a run is tokens joined by single spaces or an initial's dot)
     found = found.join(base, on="row", how="left").with_columns(
         text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
     )
-    return _typed(found.select(_COLS), "PERSON")
+    return found.select(_COLS).cast(_CAND)
