@@ -503,9 +503,13 @@ def _read_layer(suite_name: str, paths: Sequence[Path]) -> pl.DataFrame:
 def _context(params_path: Path) -> dict[str, Any]:
     import yaml
 
+    from ftdata_assets.transforms.pii import PiiSettings
+
     params = yaml.safe_load(params_path.read_text()) if params_path.exists() else {}
+    settings = PiiSettings.from_params(params.get("pii"))  # a bad `pii:` section fails here, clearly
     return {
-        "allow_list": list((params.get("pii") or {}).get("allow_list") or []),
+        "allow_list": list(settings.allow_list),
+        "pii_settings": settings,
         "ratios": (params.get("split") or {}).get("ratios"),
     }
 

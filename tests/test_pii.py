@@ -146,7 +146,7 @@ def test_email_negative(text):
     [
         ("Call me at (415) 555-2671.", "(415) 555-2671"),
         ("my cell is 415-867-5309", "415-867-5309"),
-        ("office 212.555.0199 ext 4", "212.555.0199"),
+        ("office 212.555.0199 ext 4", "212.555.0199 ext 4"),  # the extension is part of the number
         ("US: +1 646 555 3890", "+1 646 555 3890"),
         ("UK mobile +44 7700 900123 or landline 020 7946 0958", "+44 7700 900123"),
         ("UK mobile +44 7700 900123 or landline 020 7946 0958", "020 7946 0958"),

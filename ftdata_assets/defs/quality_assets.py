@@ -5,6 +5,7 @@ import polars as pl
 
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.deduplicate import deduplicate
+from ftdata_assets.transforms.pii import PiiSettings
 from ftdata_assets.transforms.pii_report import rescrub_changed
 from ftdata_assets.transforms.provenance import ProvenancePolicy, apply_policy, policy_summary
 from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summary, template_concentration
@@ -26,8 +27,7 @@ def scored_examples(
     policy = ProvenancePolicy.from_params(project.params("policy"))
     scored = apply_policy(assess(scrubbed_examples, config), policy)
     # the repairs (mojibake, control characters) can reveal PII the scrub could not read: scrub those again
-    allow_list = list(project.params("pii").get("allow_list") or [])
-    scored, rescrubbed = rescrub_changed(scrubbed_examples, scored, allow_list)
+    scored, rescrubbed = rescrub_changed(scrubbed_examples, scored, PiiSettings.from_params(project.params("pii")))
     if rescrubbed:
         context.log.info(f"{rescrubbed} placeholder(s) added where a repair revealed PII")
     summary = quality_summary(scored)

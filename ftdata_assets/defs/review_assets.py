@@ -2,11 +2,13 @@
 (decisions applied, hold policy) and audit_sample (a random sample of kept rows, with a blocking error-rate
 check once labelled)."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 import polars as pl
 
 from ftdata_assets.defs.resources import ProjectResource
-from ftdata_assets.transforms.pii import scrub
+from ftdata_assets.transforms.pii import PiiSettings, scrub, settings_of
 from ftdata_assets.transforms.review import (
     apply_decisions,
     audit_metrics,
@@ -81,7 +83,7 @@ def review_queue(project: ProjectResource, deduplicated_examples: pl.DataFrame) 
     )
 
 
-def rescrub_edited(frame: pl.DataFrame, allow_list: list[str]) -> pl.DataFrame:
+def rescrub_edited(frame: pl.DataFrame, settings: PiiSettings | Sequence[str]) -> pl.DataFrame:
     """Reviewer-written answers pass through the same PII scrub as every input."""
     edited = pl.col("review_decision") == "edit"
     if frame.filter(edited).is_empty():
@@ -92,7 +94,7 @@ def rescrub_edited(frame: pl.DataFrame, allow_list: list[str]) -> pl.DataFrame:
             "__row", "messages", __conversation=pl.coalesce("conversation_id", "example_id")
         ),  # only the messages: the rest was scrubbed upstream
         conversation_key="__conversation",
-        allow_list=allow_list,
+        settings=settings_of(settings),
     ).select("__row", "messages")
     return (
         rows.join(scrubbed, on="__row", how="left", suffix="__scrubbed", maintain_order="left")
@@ -126,7 +128,7 @@ def reviewed_examples(
     kept = deduplicated_examples.filter(pl.col("duplicate_of").is_null())
     unknown = unknown_decisions(kept, decisions)
     applied = rescrub_edited(
-        apply_decisions(deduplicated_examples, decisions), list(project.params("pii").get("allow_list") or [])
+        apply_decisions(deduplicated_examples, decisions), PiiSettings.from_params(project.params("pii"))
     )
     held_ids = review_queue.filter(pl.col("review_kind").is_in(hold_kinds)).get_column("example_id").implode()
     reviewed = applied.with_columns(

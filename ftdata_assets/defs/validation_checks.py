@@ -13,6 +13,7 @@ import polars as pl
 
 from ftdata_assets.defs.pii_verified import load_verified
 from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.transforms.pii import PiiSettings
 from ftdata_assets.transforms.validation_views import combine_splits, view
 from ftdata_assets.validation import ValidationOutcome, check_result, validate_frame, validate_layer
 
@@ -38,10 +39,15 @@ SUITE_OF_ASSET = {
 
 
 def layer_context(project: ProjectResource) -> dict:
-    """What the views need: the PII allow-list from params.yaml (so brand names are not leftover people) and
-    the texts `no_pii_left` already found clean (so only new or edited texts are re-scanned)."""
-    allow_list = list(project.params("pii").get("allow_list") or [])
-    return {"allow_list": allow_list, "verified": load_verified(project.project, allow_list)}
+    """What the views need: the PII allow-list from params.yaml (so brand names are not leftover people), the
+    whole PII settings (allow-list + recognizer registry, `pii_settings`), and the texts `no_pii_left` already
+    found clean under those settings (so only new or edited texts are re-scanned)."""
+    settings = PiiSettings.from_params(project.params("pii"))
+    return {
+        "allow_list": list(settings.allow_list),
+        "pii_settings": settings,
+        "verified": load_verified(project.project, settings),
+    }
 
 
 def validate_asset(project: ProjectResource, asset: str, frame: pl.DataFrame) -> dg.AssetCheckResult:

@@ -13,13 +13,17 @@ import polars as pl
 
 from ftdata_assets.progress import ProgressFn
 from ftdata_assets.transforms import pii
-from ftdata_assets.transforms.pii import ENTITY_TYPES, PII_COUNTS, detect, scrub
+from ftdata_assets.transforms.pii import PiiSettings, detect, scrub, settings_of
+
+Settings = PiiSettings | Sequence[str]
+"""PiiSettings (allow-list + recognizer registry), or a bare allow-list for the built-in registry."""
 
 
 def pii_totals(scrubbed: pl.DataFrame) -> dict:
-    """The DVC metric `data/metrics/pii.json`: findings replaced per type, and rows that had any."""
+    """The DVC metric `data/metrics/pii.json`: findings replaced per type (built-in types, then the user
+    types of the registry the frame was scrubbed under), and rows that had any."""
     counts = scrubbed.get_column("pii_counts").struct.unnest()
-    by_type = {t: int(counts.get_column(t).sum()) for t in ENTITY_TYPES}
+    by_type = {t: int(counts.get_column(t).sum()) for t in counts.columns}
     rows_with_pii = int((counts.select(pl.sum_horizontal(pl.all())).to_series() > 0).sum())
     return {
         "rows": scrubbed.height,
@@ -48,20 +52,22 @@ def scrubbed_texts(frame: pl.DataFrame) -> pl.DataFrame:
 
 def leftover_findings(
     frame: pl.DataFrame,
-    allow_list: Sequence[str] = (),
+    allow_list: Settings = (),
     *,
     verified: pl.DataFrame | None = None,
     progress: ProgressFn | None = None,
 ) -> pl.DataFrame:
     """`detect` over every scrubbed text; empty means the scrub left nothing (placeholders are not findings).
 
+    `allow_list`: the PiiSettings the frame was scrubbed under (or a bare allow-list).
     `verified` (VERIFIED_SCHEMA, from `clean_keys` under the same `detector_fingerprint`): texts whose keys
     are in it are known clean and skipped. `row` indexes the texts in `scrubbed_texts` order either way.
     """
+    settings = settings_of(allow_list)
     texts = scrubbed_texts(frame)
     column = texts.get_column("text")
     if verified is None or verified.height == 0:
-        findings = detect(column, allow_list=allow_list, progress=progress)
+        findings = detect(column, settings=settings, progress=progress)
     else:
         todo = (
             text_keys(column)
@@ -69,7 +75,7 @@ def leftover_findings(
             .join(verified.cast(VERIFIED_SCHEMA), on=["k0", "k1"], how="anti", maintain_order="left")
             .get_column("row")
         )
-        found = detect(column.gather(todo), allow_list=allow_list, progress=progress)
+        found = detect(column.gather(todo), settings=settings, progress=progress)
         findings = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
@@ -78,9 +84,7 @@ def leftover_findings(
 # --------------------------------------------------------------------------------- after a later repair
 
 
-def rescrub_changed(
-    before: pl.DataFrame, after: pl.DataFrame, allow_list: Sequence[str] = ()
-) -> tuple[pl.DataFrame, int]:
+def rescrub_changed(before: pl.DataFrame, after: pl.DataFrame, allow_list: Settings = ()) -> tuple[pl.DataFrame, int]:
     """Scrub `after` again where its messages differ from `before` (the same rows, in order), and return it
     with the number of placeholders added.
 
@@ -100,15 +104,26 @@ def rescrub_changed(
     keys = keyed.filter(changed).get_column("__conversation").unique()
     subset = keyed.filter(pl.col("__conversation").is_in(keys.implode()))
     again = scrub(
-        subset.drop("pii_counts"), conversation_key="__conversation", allow_list=allow_list, continue_numbering=True
+        subset.drop("pii_counts"),
+        conversation_key="__conversation",
+        settings=settings_of(allow_list),
+        continue_numbering=True,
     )
     added = again.select(pl.sum_horizontal(pl.col("pii_counts").struct.unnest())).to_series()
     if added.sum() == 0:
         return after, 0
     gained = again.filter(added > 0)
-    totals = pl.struct(
-        [(pl.col("pii_counts").struct.field(t) + pl.col("__added").struct.field(t)).alias(t) for t in ENTITY_TYPES]
-    ).cast(PII_COUNTS)
+    # the fields of both (a type the registry gained since `after` was scrubbed counts from 0)
+    have = [f.name for f in after.schema["pii_counts"].fields]
+    gained_types = [f.name for f in again.schema["pii_counts"].fields]
+    fields = list(dict.fromkeys([*have, *gained_types]))
+
+    def count(col: str, t: str, present: list[str]) -> pl.Expr:
+        return pl.col(col).struct.field(t) if t in present else pl.lit(0, pl.Int64)
+
+    dtype = pl.Struct(dict.fromkeys(fields, pl.Int64))
+    totals = pl.struct([(count("pii_counts", t, have) + count("__added", t, gained_types)).alias(t) for t in fields])
+    current = pl.struct([count("pii_counts", t, have).alias(t) for t in fields])
     patch = gained.select(
         "__row",
         __messages=pl.col("messages"),
@@ -119,7 +134,7 @@ def rescrub_changed(
     hit = pl.col("__messages").is_not_null()
     updates = [
         pl.when(hit).then(pl.col("__messages")).otherwise(pl.col("messages")).alias("messages"),
-        pl.when(hit).then(totals).otherwise(pl.col("pii_counts")).alias("pii_counts"),
+        pl.when(hit).then(totals).otherwise(current).cast(dtype).alias("pii_counts"),
     ]
     if "original_response" in after.columns:
         updates.append(
@@ -134,15 +149,19 @@ VERIFIED_SCHEMA = pl.Schema({"k0": pl.UInt64(), "k1": pl.UInt64()})
 """One row per text the detector has scanned and found nothing in: two independent 64-bit hashes of it."""
 
 
-def detector_fingerprint(allow_list: Sequence[str] = ()) -> str:
-    """What a `detect` verdict depends on: the detector's code and lexicon, polars (hashes, regex engine) and
-    the allow-list. A verified-clean set is only reused under the same fingerprint."""
+def detector_fingerprint(allow_list: Settings = ()) -> str:
+    """What a `detect` verdict depends on: the detector's code and lexicon, polars (hashes, regex engine),
+    phonenumbers and python-stdnum (their metadata), and the settings (allow-list, disabled recognizers,
+    users' own recognizers). A verified-clean set is only reused under the same fingerprint."""
+    import phonenumbers
+    import stdnum
+
     digest = hashlib.blake2b(digest_size=12)
     package = Path(pii.__file__).parent
     for path in (*sorted(package.glob("*.py")), pii.LEXICON_PATH):
         digest.update(path.read_bytes())
-    digest.update(pl.__version__.encode())
-    digest.update("\x00".join(sorted({t.strip().lower() for t in allow_list if t})).encode())
+    digest.update("\x00".join([pl.__version__, phonenumbers.__version__, stdnum.__version__]).encode())
+    digest.update(settings_of(allow_list).fingerprint().encode())
     return digest.hexdigest()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from stdnum import isbn
 
 from ftdata_assets.transforms.pii.base import _CARD_VETO, _context, _matches, _rx, _typed
 
@@ -11,7 +12,7 @@ from ftdata_assets.transforms.pii.base import _CARD_VETO, _context, _matches, _r
 # CREDIT_CARD
 # --------------------------------------------------------------------------------------------------------
 
-_CARD = _rx(r"\b[0-9](?:[ \-]?[0-9]){12,18}\b")
+_CARD = _rx(r"\b[0-9](?:[ \-]?[0-9]){11,18}\b")
 
 
 def _luhn_ok(numbers: pl.Series) -> np.ndarray:
@@ -29,20 +30,40 @@ def _luhn_ok(numbers: pl.Series) -> np.ndarray:
 
 
 def _card_brand_ok(d: pl.Expr) -> pl.Expr:
-    """Issuer prefix (IIN) and length of the major networks."""
+    """Issuer prefix (IIN) and length of the networks that issue cards to people (ISO/IEC 7812 ranges)."""
     n = d.str.len_chars()
+    p1 = d.str.slice(0, 1)
     p2 = d.str.slice(0, 2).cast(pl.Int32, strict=False)
     p3 = d.str.slice(0, 3).cast(pl.Int32, strict=False)
     p4 = d.str.slice(0, 4).cast(pl.Int32, strict=False)
     return (
-        (d.str.starts_with("4") & n.is_in([13, 16, 19]))  # Visa
+        ((p1 == "4") & n.is_between(13, 19))  # Visa (incl. Electron, 19-digit)
         | ((p2.is_between(51, 55) | p4.is_between(2221, 2720)) & (n == 16))  # Mastercard
         | (p2.is_in([34, 37]) & (n == 15))  # Amex
-        | (((p4 == 6011) | p3.is_between(644, 649) | (p2 == 65) | (p2 == 62)) & n.is_between(16, 19))
-        | (p4.is_between(3528, 3589) & n.is_between(16, 19))  # JCB
-        | ((p3.is_between(300, 305) | (p2 == 36) | p2.is_in([38, 39])) & n.is_between(14, 19))  # Diners
-        | ((p2.is_in([50, 56, 57, 58]) | d.str.starts_with("6")) & n.is_between(12, 19))  # Maestro
+        | (((p4 == 6011) | p3.is_between(644, 649) | (p2 == 65)) & n.is_between(16, 19))  # Discover
+        | (p2.is_in([62, 81]) & n.is_between(16, 19))  # UnionPay
+        | ((p2 == 35) & n.is_between(16, 19))  # JCB (3528-3589 issued; Faker writes any 35xx)
+        | (p4.is_in([2131, 1800]) & (n == 15))  # JCB 15-digit
+        | ((p3.is_between(300, 305) | (p4 == 3095) | p2.is_in([36, 38, 39])) & n.is_between(14, 19))  # Diners
+        | (p4.is_between(2200, 2204) & n.is_between(16, 19))  # Mir
+        | ((p2.is_in([50, 56, 57, 58, 60, 63, 67]) | (p4 == 604)) & n.is_between(12, 19))  # Maestro, RuPay
+        | ((p4 == 9792) & (n == 16))  # Troy
+        | ((p1 == "1") & (n == 15))  # UATP
     )
+
+
+CARD_CONTEXT: tuple[str, ...] = (
+    "card", "credit", "debit", "karte", "kreditkarte", "carte", "tarjeta", "cartão", "cartao", "carta",
+    "kaart", "karta", "visa", "mastercard", "amex", "maestro", "jcb", "unionpay", "discover", "diners", "cc",
+    "cvv", "pan", "カード", "信用卡", "银行卡", "카드",
+)  # fmt: skip
+"""Words before a number that make any Luhn-valid 12-19 digits a card, whatever its issuer prefix."""
+_CARD_CONTEXT_RX = r"(?:^|[^\p{L}])(?:" + "|".join(CARD_CONTEXT) + r")(?:[^\p{L}]|$)"
+
+
+def _isbn13(numbers: list[str]) -> list[bool]:
+    """A 13-digit 978/979 number that is a valid ISBN is a book, not a card (stdnum's checksum)."""
+    return [len(x) == 13 and x.startswith(("978", "979")) and isbn.is_valid(x) for x in numbers]
 
 
 def _cards(base: pl.DataFrame) -> pl.DataFrame:
@@ -54,8 +75,13 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
     seps = pl.col("text").str.replace_all(r"[0-9]", "")
     one_sep = (seps == "") | (seps.str.replace_all(" ", "") == "") | (seps.str.replace_all("-", "") == "")
     ok_groups = (seps == "") | ~pl.col("text").str.contains(r"(?:^|[ \-])[0-9]{1,2}(?:[ \-]|$)")
-    c = c.filter(one_sep & ok_groups & _card_brand_ok(pl.col("d")))
+    c = c.filter(one_sep & ok_groups & pl.col("d").str.len_chars().is_between(12, 19))
     c = c.filter(pl.Series(_luhn_ok(c["d"])))
+    if c.height == 0:
+        return _typed(c, "CREDIT_CARD")
     c = _context(c, base, 30, 2)
+    # a known issuer, or a card word before it ("Karte: 6123 ...")
+    c = c.filter(_card_brand_ok(pl.col("d")) | pl.col("left_ctx").str.contains(_CARD_CONTEXT_RX))
     c = c.filter(~pl.col("left_ctx").str.contains(_CARD_VETO) & ~pl.col("right_ctx").str.contains(r"^[\-.][0-9]"))
+    c = c.filter(~pl.Series(_isbn13(c["d"].to_list()), dtype=pl.Boolean))
     return _typed(c, "CREDIT_CARD")

@@ -11,30 +11,22 @@ import numpy as np
 import polars as pl
 
 from ftdata_assets.progress import ProgressFn
-from ftdata_assets.transforms.pii.address import _locations
-from ftdata_assets.transforms.pii.base import _PRIORITY, FINDINGS_SCHEMA, PLACEHOLDER_PATTERN, _matches
-from ftdata_assets.transforms.pii.card import _cards
-from ftdata_assets.transforms.pii.email import _emails
-from ftdata_assets.transforms.pii.iban import _ibans
-from ftdata_assets.transforms.pii.ip import _ips
-from ftdata_assets.transforms.pii.person import _persons
-from ftdata_assets.transforms.pii.phone import _phones
-from ftdata_assets.transforms.pii.secret import _secrets
-from ftdata_assets.transforms.pii.ssn import _ssns
+from ftdata_assets.transforms.pii.base import FINDINGS_SCHEMA, _matches
+from ftdata_assets.transforms.pii.registry import PiiSettings, settings_of
 
 # --------------------------------------------------------------------------------------------------------
 # detect
 # --------------------------------------------------------------------------------------------------------
 
 
-def _resolve_overlaps(found: pl.DataFrame) -> pl.DataFrame:
+def _resolve_overlaps(found: pl.DataFrame, priority: dict[str, int]) -> pl.DataFrame:
     """Keep a non-overlapping set per row: leftmost first, then longest, then type priority.
 
     Each pass keeps every finding that overlaps nothing before it and drops those that overlap the last
     such finding; the first overlapping finding of a row always goes, so this terminates.
     """
     found = found.with_columns(
-        prio=pl.col("entity_type").replace_strict(_PRIORITY, return_dtype=pl.Int32),
+        prio=pl.col("entity_type").replace_strict(priority, return_dtype=pl.Int32),
         length=pl.col("end") - pl.col("start"),
     ).sort(["row", "start", "length", "prio"], descending=[False, False, True, False])
     # values are encoded as row * 2**32 + end so that a global cum_max/forward_fill never crosses a row
@@ -73,6 +65,7 @@ def detect(
     texts: pl.Series,
     *,
     allow_list: Sequence[str] = (),
+    settings: PiiSettings | None = None,
     batch_chars: int | None = None,
     progress: ProgressFn | None = None,
 ) -> pl.DataFrame:
@@ -84,18 +77,21 @@ def detect(
     `allow_list` (as Presidio's): terms that are never PII here, typically the product's own brand and
     product names ("You are Lumora's assistant" reads like a person by context). A finding equal to a term
     is dropped, and so is a PERSON or LOCATION finding that contains one as a whole word ("Lumora Cam").
+    `settings` (PiiSettings, from params.yaml `pii:`) carries the allow-list and the recognizer registry
+    (which built-in recognizers run, users' own patterns and deny-lists); give one or the other.
 
     Every rule looks within one text only, so each distinct text is scanned once (chat logs repeat system
     prompts and templates: a quarter of the texts are distinct on the benchmark's data) and its findings are
     copied to its repeats. The distinct texts go in slices of about `batch_chars` bytes (default
     BATCH_CHARS) so memory stays bounded. `progress(done, total)` is called after each slice.
     """
+    settings = resolve_settings(allow_list, settings)
     texts = texts.cast(pl.String)
     rows = pl.DataFrame({"t": texts}).with_row_index("row")
     distinct = rows.unique("t", keep="first", maintain_order=True)
     if distinct.height == rows.height:
-        return _detect_distinct(texts, allow_list, batch_chars, progress)
-    found = _detect_distinct(distinct.get_column("t"), allow_list, batch_chars, progress)
+        return _detect_distinct(texts, settings, batch_chars, progress)
+    found = _detect_distinct(distinct.get_column("t"), settings, batch_chars, progress)
     if found.height == 0:
         return found
     first_row = distinct.get_column("row").gather(found.get_column("row"))
@@ -110,15 +106,24 @@ def detect(
     )
 
 
+def resolve_settings(allow_list: Sequence[str] | PiiSettings = (), settings: PiiSettings | None = None) -> PiiSettings:
+    """The one PiiSettings of a call that may give a bare `allow_list` (old callers) or `settings`."""
+    if settings is None:
+        return settings_of(allow_list)
+    if allow_list:
+        raise ValueError("give the allow-list inside `settings` (PiiSettings.allow_list), not both")
+    return settings
+
+
 def _detect_distinct(
-    texts: pl.Series, allow_list: Sequence[str], batch_chars: int | None, progress: ProgressFn | None
+    texts: pl.Series, settings: PiiSettings, batch_chars: int | None, progress: ProgressFn | None
 ) -> pl.DataFrame:
     parts = []
     bounds = _batch_bounds(texts, batch_chars or BATCH_CHARS)
 
     def detect_slice(bound: tuple[int, int]) -> pl.DataFrame:
         offset, length = bound
-        return _detect_batch(texts.slice(offset, length), allow_list).with_columns(pl.col("row") + offset)
+        return _detect_batch(texts.slice(offset, length), settings).with_columns(pl.col("row") + offset)
 
     # batches are independent, and polars runs each string expression of one batch in one thread: two batches
     # at a time use both cores (results come back in batch order, so the findings are the same)
@@ -141,31 +146,27 @@ def _batch_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=BATCH_THREADS, thread_name_prefix="ftdata-pii")
 
 
-def _detect_batch(texts: pl.Series, allow_list: Sequence[str]) -> pl.DataFrame:
-    """`detect` on one slice (`row` from 0)."""
+def _detect_batch(texts: pl.Series, settings: PiiSettings) -> pl.DataFrame:
+    """`detect` on one slice (`row` from 0): every enabled recognizer of the registry, overlaps resolved."""
     base = pl.DataFrame({"t": texts}).with_row_index("row").filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
     if base.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
-    digit = base.filter(pl.col("t").str.contains(r"[0-9]"))
-    num = digit.filter(pl.col("t").str.contains(r"[0-9]{2}"))  # cards, IBANs, SSNs, phones: 2 digits in a row
-    jobs = [
-        (_persons, base),
-        (_secrets, base),
-        (_locations, digit),
-        (_phones, num),
-        (_cards, num),
-        (_ips, digit),
-        (_ibans, num),
-        (_ssns, num),
-        (_emails, base),
-    ]
-    parts = [fn(frame) for fn, frame in jobs]
+    registry = settings.registry
+    kinds = {r.prefilter for r in registry.recognizers}
+    frames = {"all": base}
+    if kinds & {"digit", "num"}:
+        frames["digit"] = base.filter(pl.col("t").str.contains(r"[0-9]"))
+        # cards, IBANs, SSNs, phones: 2 digits in a row
+        frames["num"] = frames["digit"].filter(pl.col("t").str.contains(r"[0-9]{2}"))
+    parts = [r.find(frames[r.prefilter]) for r in registry.recognizers]
+    if not parts:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
     found = pl.concat([p.cast(FINDINGS_SCHEMA) for p in parts]).unique(
         ["row", "entity_type", "start", "end"], maintain_order=True
     )
     if found.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
-    placeholders = _matches(base.filter(pl.col("t").str.contains("<", literal=True)), PLACEHOLDER_PATTERN)
+    placeholders = _matches(base.filter(pl.col("t").str.contains("<", literal=True)), registry.placeholder_pattern)
     if placeholders.height:
         found = found.with_row_index("fid")
         hit = (
@@ -174,7 +175,7 @@ def _detect_batch(texts: pl.Series, allow_list: Sequence[str]) -> pl.DataFrame:
             .unique()
         )
         found = found.filter(~pl.col("fid").is_in(hit.implode())).drop("fid")
-    found = _drop_allowed(_resolve_overlaps(found), allow_list)
+    found = _drop_allowed(_resolve_overlaps(found, registry.priority), settings.allow_list)
     return found.sort(["row", "start"]).select(FINDINGS_SCHEMA.names()).cast(FINDINGS_SCHEMA)
 
 

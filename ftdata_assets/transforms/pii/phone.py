@@ -1,62 +1,177 @@
-"""PHONE_NUMBER."""
+"""PHONE_NUMBER: one vectorized candidate pass, then `phonenumbers`' per-region metadata per candidate.
+
+Candidates are digit groups joined by the separators people use (space, dot, dash, slash, parentheses, a
+"(0)" trunk, an "x4587"/"ext. 12" extension). Shape rules drop dates, times, prices and grouped card-like
+numbers in polars; each remaining candidate is checked in Python (cached per digit string):
+- "+CC ..." / "00CC ...": `phonenumbers.parse` + `is_valid_number` (`is_possible_number` with a phone word);
+- North American 3-3-4 layouts: the NANP rules (area and exchange codes), as Faker and real users write them;
+- national numbers: valid for one of REGIONS by that region's own metadata (trunk prefix stripped, number
+  lengths, the fixed-line/mobile/... patterns), or only possible there when a phone word ("tel", "Telefon",
+  "電話" ...) is right before it. A number that fails whole is retried without its trailing digit groups
+  ("0490 75 40 81 2 times").
+Labels such as "order", "ISBN", "tracking", or a currency sign next to it veto national numbers.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+
+import phonenumbers
 import polars as pl
+from phonenumbers import PhoneMetadata
 
 from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _matches, _rx, _typed
 
-# --------------------------------------------------------------------------------------------------------
-# PHONE_NUMBER
-# --------------------------------------------------------------------------------------------------------
+PHONE_CONTEXT: tuple[str, ...] = (
+    "phone", "call", "tel", "tél", "telephone", "téléphone", "telefon", "telefono", "teléfono", "telefone",
+    "telefoon", "mobile", "mobil", "móvil", "movil", "cellulare", "celular", "cell", "handy", "portable",
+    "gsm", "puhelin", "puh", "numer", "número", "numero", "nummer", "rufnummer", "text", "txt", "whatsapp",
+    "fax", "reach", "contact", "number", "ring", "dial", "sms", "ph", "mob", "tlf", "電話", "携帯", "手机",
+    "电话", "전화", "โทร",
+)  # fmt: skip
+"""Words that make a digit group a phone number (they lower the bar from valid to possible)."""
 
-# one pass for every format; the format of each candidate is told apart afterwards
-_PHONE_FORMATS = {
-    # international: +CC then groups (a "(0)" trunk allowed), 8-15 digits
-    "intl": r"\+[1-9][0-9]{0,2}(?:[ .\-]?\(0\))?(?:[ .\-]?(?:\([0-9]{1,4}\)|[0-9]{1,5})){1,6}\b",
-    # North American: (415) 555-2671, 415-555-2671, 1-415-555-2671
-    "nanp": r"(?:\b1[ .\-]?)?(?:\([0-9]{3}\)[ .\-]?|\b[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}\b",
-    # national with a trunk 0 (UK, DE, ...): 020 7946 0958, 07700 900123, (030) 1234567
-    "trunk": r"(?:\b0[0-9]{2,4}|\(0[0-9]{2,4}\))[ \-/]?[0-9]{3,4}[ \-]?[0-9]{3,4}\b",
-    # French pairs: 01 42 68 53 00
-    "pairs": r"\b0[1-9](?:[ .][0-9]{2}){4}\b",
-    # bare digits, only with a phone word before them
-    "bare": r"\b[0-9]{10,11}\b",
-}
-_PHONE_ANY = _rx("|".join(f"(?:{p})" for p in _PHONE_FORMATS.values()))
-_PHONE_KIND = {k: _rx(f"^(?:{p})$") for k, p in _PHONE_FORMATS.items()}
-_PHONE_CONTEXT = r"(?:phone|call|tel|mobile|cell|text me|txt|whatsapp|fax|reach|contact|number|ring me|dial|sms|ph)"
-_DATE_LIKE = r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"
+REGIONS: tuple[str, ...] = (
+    "US", "GB", "DE", "FR", "ES", "IT", "BR", "NL", "PL", "JP", "BE", "CH", "AT", "PT", "IE", "LU", "SE",
+    "NO", "DK", "FI", "CZ", "SK", "HU", "RO", "GR", "HR", "LT", "LV", "EE", "UA", "TR", "IN", "CN", "KR",
+    "AU", "MX", "AR",
+)  # fmt: skip
+"""Regions a national (no "+") number is tried in, most likely first: the countries our users write from."""
+
+_TYPES = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip", "pager",
+    "uan", "voicemail",
+)  # fmt: skip
+
+_GROUP = r"(?:\([0-9]{1,5}\)|[0-9]+)"
+_SEP = r"(?: ?[.\-/] ?| {1,2})?"
+_EXT = r"(?: ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}\b)?"
+_PHONE_CANDIDATE = _rx(rf"(?:\+ ?[0-9]+|\([0-9]{{1,5}}\)|\b[0-9]+)(?:{_SEP}{_GROUP})*{_EXT}")
+_EXT_SPLIT = re.compile(r"^(.*?[0-9)])\s?(?:x|ext\.?|extension|#)\s?([0-9]{1,6})$")
+_NANP = re.compile(r"^(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}$")
+_NOT_PHONE_SHAPE = _rx(
+    r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"  # dates
+    r"|^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$"  # IPv4, versions
+    r"|^[0-9]+\.[0-9]{1,2}$"  # amounts
+    r"|^[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?$"  # card-like 4-4-4(-4) groups
+    r"|^(?:19|20)[0-9]{2} [01][0-9] [0-3][0-9]$"  # 2025 05 12
+    r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$"  # SSN layout
+    r"|^[0-9]-[0-9]{3}-[0-9]{5}-[0-9]$|^97[89]-"  # ISBN-10/13
+)
+_LABEL_NEAR = _rx(
+    r"\b(?:order|invoice|tracking|ticket|ref|reference|case|sku|serial|isbn|issn|doi|confirmation|transaction|"
+    r"txn|booking|pnr|imei|receipt|routing|swift|version|build|account|acct|iban|id)\b(?:\W+\w+){0,2}\W*$"
+)
+_CURRENCY_LEFT = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))\W{0,2}$"
+_CURRENCY_RIGHT = r"^\s?(?:[$€£¥₹%]|(?:usd|eur|gbp|chf|jpy|pln|brl|zł|kr|km|kg|mb|gb|ms)\b)"
+
+
+@functools.cache
+def _region_rules(region: str) -> tuple[str, tuple[int, ...], re.Pattern[str]]:
+    """(national prefix, possible national lengths, any-number-type pattern) from phonenumbers' metadata."""
+    md = PhoneMetadata.metadata_for_region(region)
+    patterns = [
+        desc.national_number_pattern
+        for desc in (getattr(md, t) for t in _TYPES)
+        if desc is not None and desc.national_number_pattern
+    ]
+    lengths = tuple(md.general_desc.possible_length or ())
+    return md.national_prefix or "", lengths, re.compile("(?:" + "|".join(patterns) + ")")
+
+
+def _national_ok(digits: str, lenient: bool, with_trunk: bool = False) -> bool:
+    """Valid (or, `lenient`, possible by length) as a national number of one of REGIONS.
+
+    `with_trunk`: in a region with a trunk prefix the number must start with it (an unformatted run of digits
+    is a phone number as people write it at home, "01701234567", not "1701234567", a timestamp).
+    """
+    for region in REGIONS:
+        trunk, lengths, pattern = _region_rules(region)
+        if with_trunk and trunk and not digits.startswith(trunk):
+            continue
+        nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+        if len(nsn) in lengths and pattern.fullmatch(nsn):
+            return True
+    if lenient:
+        for region in REGIONS:
+            trunk, lengths, _ = _region_rules(region)
+            nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+            if len(nsn) in lengths:
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _number_ok(text: str, has_context: bool) -> bool:
+    """One candidate (no extension), as written."""
+    if _NANP.match(text):  # before "+": Faker's and many users' +1 numbers have unassigned area codes
+        digits = re.sub(r"[^0-9]", "", text)
+        return not digits[-10:-7].endswith("11")  # N11 codes (211, 911 ...) are never area codes
+    if text.startswith(("+", "00")):
+        digits = re.sub(r"[^0-9]", "", text.replace("(0)", "", 1))
+        digits = digits[2:] if text.startswith("00") else digits
+        if not 7 <= len(digits) <= 15:
+            return False
+        try:
+            number = phonenumbers.parse("+" + digits)
+        except phonenumbers.NumberParseException:
+            return False
+        if phonenumbers.is_valid_number(number):
+            return True
+        # "+CC" is explicit enough for a number of a possible length; "00CC" needs a phone word too
+        return (text.startswith("+") or has_context) and phonenumbers.is_possible_number(number)
+    digits = re.sub(r"[^0-9]", "", text)
+    separated = len(digits) < len(text)
+    if has_context:
+        return 7 <= len(digits) <= 13 and _national_ok(digits, lenient=True)
+    # without a phone word: grouped like a phone number, or a long bare run that is valid somewhere
+    return (8 if separated else 9) <= len(digits) <= 13 and _national_ok(digits, False, with_trunk=not separated)
+
+
+def _phone_span(text: str, has_context: bool) -> int | None:
+    """Length of the phone number at the start of the candidate `text`, or None."""
+    m = _EXT_SPLIT.match(text)
+    main = m.group(1) if m else text
+    if _number_ok(main, has_context):
+        return len(text)
+    # a longer run can be a phone number followed by other digits: retry without trailing groups
+    ends = [g.end() for g in re.finditer(r"[0-9)]+", main)][:-1]
+    for end in reversed(ends):
+        head = main[:end]
+        if len(re.sub(r"[^0-9]", "", head)) < 7:
+            break
+        if _number_ok(head, has_context):
+            return end
+    return None
 
 
 def _phones(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base, _PHONE_ANY)
+    c = _matches(base, _PHONE_CANDIDATE)
+    text = pl.col("text")
+    nd = text.str.count_matches(r"[0-9]")
+    c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
-    text = pl.col("text")
-    digits = text.str.replace_all(r"\(0\)|[^0-9]", "")
-    nd = digits.str.len_chars()
-    local = digits.str.slice(-10)
-    nanp_ok = (
-        local.str.contains(r"^[2-9][0-9]{2}[2-9][0-9]{6}$")
-        & ~local.str.contains(r"^[0-9]11")
-        & ((nd == 10) | digits.str.starts_with("1"))
+    c = _context(c, base, 30, 5)
+    words = "|".join(re.escape(w) for w in PHONE_CONTEXT)
+    has_context = pl.col("left_ctx").str.contains(rf"(?:^|[^\p{{L}}])(?:{words})(?:[^\p{{L}}]|$)")
+    intl = text.str.starts_with("+")
+    c = c.with_columns(ctx=has_context).filter(
+        # "+" numbers are explicit; national ones yield to an order/ticket/ISBN label or a currency
+        (intl | ~pl.col("left_ctx").str.contains(_LABEL_NEAR))
+        & (intl | ~pl.col("left_ctx").str.contains(_NUMBER_VETO))
+        & (intl | ~pl.col("left_ctx").str.contains(_CURRENCY_LEFT))
+        & ~pl.col("right_ctx").str.contains(_CURRENCY_RIGHT)
+        # glued to a word, or the tail/head of a longer dotted or dashed number
+        & ~pl.col("left_ctx").str.contains(r"[0-9][.\-/]?$|[\p{L}_]$|[.,\-/]$")
+        # a national number right after another digit group is the tail of a longer number (an IBAN's)
+        & (intl | ~pl.col("left_ctx").str.contains(r"[0-9] $"))
+        & ~pl.col("right_ctx").str.contains(r"^[.\-/,]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
     )
-    c = _context(c, base, 30, 2)
-    ok = (
-        (text.str.contains(_PHONE_KIND["intl"]) & nd.is_between(8, 15))
-        | (text.str.contains(_PHONE_KIND["nanp"]) & nanp_ok)
-        | (text.str.contains(_PHONE_KIND["trunk"]) & nd.is_between(9, 12) & ~text.str.contains(_DATE_LIKE))
-        | text.str.contains(_PHONE_KIND["pairs"])
-        | (text.str.contains(_PHONE_KIND["bare"]) & pl.col("left_ctx").str.contains(_PHONE_CONTEXT))
-    )
-    keep = (
-        ok
-        # "+" numbers are explicit; national formats yield to an order/ticket/ISBN label before them
-        & (text.str.starts_with("+") | ~pl.col("left_ctx").str.contains(_NUMBER_VETO))
-        & ~pl.col("left_ctx").str.contains(r"[0-9][.\-/]?$|[a-z]$")
-        & ~pl.col("right_ctx").str.contains(r"^[.\-/]?[0-9]|^[a-z]")
-        # a national number right after another digit group is the tail of a longer number
-        & (text.str.starts_with("+") | ~pl.col("left_ctx").str.contains(r"[0-9] $"))
-    )
-    return _typed(c.filter(keep), "PHONE_NUMBER")
+    if c.height == 0:
+        return _typed(c, "PHONE_NUMBER")
+    spans = [_phone_span(t, ctx) for t, ctx in zip(c["text"].to_list(), c["ctx"].to_list(), strict=True)]
+    c = c.with_columns(n=pl.Series(spans, dtype=pl.Int64)).filter(pl.col("n").is_not_null())
+    c = c.with_columns(end=pl.col("start") + pl.col("n"), text=text.str.slice(0, pl.col("n")))
+    return _typed(c, "PHONE_NUMBER")

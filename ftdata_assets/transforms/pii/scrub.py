@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from ftdata_assets.progress import ProgressFn
-from ftdata_assets.transforms.pii.base import ENTITY_TYPES, PII_COUNTS
-from ftdata_assets.transforms.pii.detector import detect
+from ftdata_assets.transforms.pii.detector import detect, resolve_settings
+from ftdata_assets.transforms.pii.registry import PiiSettings, Registry
 
 # --------------------------------------------------------------------------------------------------------
 # scrub
@@ -53,6 +53,7 @@ def scrub(
     text_columns: Sequence[str] = ("original_response",),
     max_passes: int = 3,
     allow_list: Sequence[str] = (),
+    settings: PiiSettings | None = None,
     progress: ProgressFn | None = None,
     continue_numbering: bool = False,
 ) -> pl.DataFrame:
@@ -65,12 +66,16 @@ def scrub(
     frame has (default: feedback's `original_response`) are scrubbed too, after the messages.
 
     Detection is re-run on what changed (up to `max_passes`) so that the result re-detects clean.
-    `allow_list` is passed to `detect`, and `progress` to its first pass (the one over every text).
+    `allow_list` or `settings` (PiiSettings: allow-list + recognizer registry) go to `detect`, and `progress`
+    to its first pass (the one over every text). A user recognizer's type gets placeholders like any other
+    (`<EMPLOYEE_ID_1>`).
     `continue_numbering`: the texts were scrubbed before; new values of a type are numbered after the
     highest placeholder of that type the conversation already has (`<PERSON_2>` after `<PERSON_1>`).
-    Adds `pii_counts`: a struct with one Int64 field per entity type (ENTITY_TYPES), the number of
-    findings replaced in the row (occurrences, not distinct values).
+    Adds `pii_counts`: a struct with one Int64 field per entity type, the number of findings replaced in the
+    row (occurrences, not distinct values): the built-in types (PII_COUNTS, always, even if disabled), then
+    one field per user type of the registry (`Registry.counts_dtype`), so no count is lost.
     """
+    settings = resolve_settings(allow_list, settings)
     if "messages" not in frame.columns:
         raise ValueError("scrub needs a `messages` column of list<struct<role, content>>")
     ridx = "__pii_row"
@@ -102,14 +107,14 @@ def scrub(
     long = pl.concat([msgs.with_columns(pl.col("part").cast(pl.Int64)), *extras]).with_row_index("i")
     mapping = pl.DataFrame(schema={"__pii_key": pl.String, "entity_type": pl.String, "norm": pl.String, "n": pl.Int64})
     if continue_numbering:
-        mapping = pl.concat([mapping, _existing_placeholders(long)])
+        mapping = pl.concat([mapping, _existing_placeholders(long, settings.registry)])
     all_findings: list[pl.DataFrame] = []
     touched: list[pl.Series] = []
     todo = long
     for pass_no in range(max_passes):
         if todo.height == 0:
             break
-        f = detect(todo["content"], allow_list=allow_list, progress=progress if pass_no == 0 else None)
+        f = detect(todo["content"], settings=settings, progress=progress if pass_no == 0 else None)
         if f.height == 0:
             break
         f = f.with_columns(i=todo["i"].gather(f["row"]))
@@ -166,14 +171,14 @@ def scrub(
             .drop("__pii_x")
         )
     counts = pl.concat(all_findings).group_by(ridx).agg(pl.col("entity_type").value_counts()) if all_findings else None
-    out = out.with_columns(pii_counts=_counts_struct(out, counts, ridx))
+    out = out.with_columns(pii_counts=_counts_struct(out, counts, ridx, settings.registry))
     return out.select([*frame.columns, "pii_counts"])
 
 
-def _existing_placeholders(long: pl.DataFrame) -> pl.DataFrame:
+def _existing_placeholders(long: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """The highest placeholder number per (conversation, type) already in the texts, as `scrub`'s mapping
     rows under a value no finding can have, so that new values are numbered after it."""
-    pattern = r"<(" + "|".join(ENTITY_TYPES) + r")_(\d+)>"
+    pattern = r"<(" + "|".join(sorted(registry.entity_types, key=len, reverse=True)) + r")_(\d+)>"
     return (
         long.select("__pii_key", found=pl.col("content").str.extract_all(pattern))
         .explode("found")
@@ -190,16 +195,17 @@ def _existing_placeholders(long: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _counts_struct(out: pl.DataFrame, counts: pl.DataFrame | None, ridx: str) -> pl.Series:
+def _counts_struct(out: pl.DataFrame, counts: pl.DataFrame | None, ridx: str, registry: Registry) -> pl.Series:
+    types = registry.entity_types
     zero = pl.DataFrame({ridx: out[ridx]})
     if counts is None:
-        wide = zero.with_columns(pl.lit(0, pl.Int64).alias(t) for t in ENTITY_TYPES)
+        wide = zero.with_columns(pl.lit(0, pl.Int64).alias(t) for t in types)
     else:
         long = counts.explode("entity_type").unnest("entity_type")
         wide = long.pivot(on="entity_type", index=ridx, values="count", aggregate_function="sum")
         wide = zero.join(wide, on=ridx, how="left", maintain_order="left")
         wide = wide.with_columns(
             (pl.col(t).fill_null(0).cast(pl.Int64) if t in wide.columns else pl.lit(0, pl.Int64)).alias(t)
-            for t in ENTITY_TYPES
+            for t in types
         )
-    return wide.select(pl.struct(ENTITY_TYPES).alias("pii_counts"))["pii_counts"].cast(PII_COUNTS)
+    return wide.select(pl.struct(types).alias("pii_counts"))["pii_counts"].cast(registry.counts_dtype)

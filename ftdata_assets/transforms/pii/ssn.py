@@ -13,6 +13,8 @@ from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _matches, 
 _SSN = _rx(
     r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|\b[0-9]{3} [0-9]{2} [0-9]{4}\b|\b[0-9]{3}\.[0-9]{2}\.[0-9]{4}\b|\b[0-9]{9}\b"
 )
+SSN_CONTEXT: tuple[str, ...] = ("ssn", "social security", "ss#", "ss no", "ssa", "tin", "taxpayer")
+"""Words before nine bare digits that make them an SSN (the dashed layouts need none)."""
 _SSN_CONTEXT = _rx(r"(?:\bssn|social security|\bss#|\bss no|\bssa\b|\btin\b|taxpayer)")
 _SSN_INVALID = ["123456789", "078051120", "219099999", "111111111", "222222222", "333333333", "444444444",
                 "555555555", "777777777", "888888888", "987654320", "987654321"]  # fmt: skip
