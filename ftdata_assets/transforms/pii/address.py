@@ -107,6 +107,8 @@ _ADDRESS = _rx(
     + r")?"
 )
 _ADDRESS_LITERALS = [f" {s}" for s in _SUFFIXES]
+_NUMBER_BEFORE_NAME = _rx(r"\b[0-9]{1,6}[A-Za-z]?,?\s+[A-Z0-9]")
+"""Second-stage prefilter of `_ADDRESS`: a number right before a capitalized word ("12 Main", "Flat 3, 14 K")."""
 _JA_STREET = r"\b[0-9]{1,5}\s+\p{Han}{1,4}\s+Street\b"
 """Faker ja_JP's street_address ("178 後藤 Street")."""
 
@@ -155,14 +157,15 @@ def _alt(words: list[str]) -> str:
 
 
 _TYPE_FIRST = (
-    r"(^|[^" + _L + r"])((?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
+    r"(?:^|[^" + _L + r"])(?:(?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
     r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r"){0,5}"
     r"(?:(?:,?\s+" + _PLACE + r"){0,2},?\s+" + _EU_POSTAL + r"(?:,?\s+" + _PLACE + r")?"
     r"|,?\s+(?:[Nn][ºo°]\.?\s*|No\.?\s*)?" + _NUM + r"\b" + _UNIT + _EU_TAIL + "))"
 )
 """A street type, its name, then a house number (and maybe a postal code and place), or no number but a
 postal code ("avenue Julie Ledoux, 97310 ...", "Travessa Garcia, Piraja, 56104-231 Almeida")."""
-_TYPE_LITERALS = [w.rstrip(".") for w in _TYPES_CAP + _TYPES_LOWER]
+_TYPE_LITERALS = sorted({w if w.endswith((".", "/")) else w + " " for w in _TYPES_CAP + _TYPES_LOWER})
+"""Prefilter: the type word and a space ("Via "), or an abbreviation with its dot ("ul.", "C.")."""
 
 # --------------------------------------------------------------------------------------------------------
 # street word glued to the name (and the same word standing alone after a name)
@@ -185,6 +188,7 @@ _GLUED_LONG = [
 _GLUED_SHORT = ["weg", "ring", "pad", "tie", "tee", "vej", "vei", "väg", "tér", "út", "park", "wal", "dam"]
 """Short endings that also end ordinary words ("During", "Committee"): the name must be no word."""
 _GLUED_WORDS = _GLUED_LONG + _GLUED_SHORT
+_GLUED_BEFORE_NUMBER = r"(?i:" + "|".join(w.replace(".", r"\.") for w in _GLUED_WORDS) + r")\s*,?\s+[0-9]"
 
 
 def _ci(word: str) -> str:
@@ -194,15 +198,15 @@ def _ci(word: str) -> str:
 
 
 _GLUED = (
-    r"(^|[^"
+    r"(?:^|[^"
     + _L
-    + r"\-])((?:"
+    + r"\-])(?:(?:"
     + _CAPWORD
-    + r"[\s\-])?["
+    + r"[\s\-])?(?:["
     + _UP
     + r"]["
     + _L
-    + r"\-]*?(?:"
+    + r"\-]*?)?(?:"
     + "|".join(_ci(w) for w in sorted(_GLUED_WORDS, key=len, reverse=True))
     + r")\s*,?\s+(?:[Nn][ºo°]\.?\s*)?"
     + _NUM
@@ -219,7 +223,7 @@ _GLUED = (
 _GENERIC_UNIT_WORDS = ["Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Piso", "Puerta", "Appartamento",
                        "Apto", "Wohnung", "lgh", "asunto", "as.", "m.", "lok."]  # fmt: skip
 _GENERIC = (
-    r"(^|[^" + _L + r"0-9\-])(" + _CAPWORD + r"(?:\s+" + _CAPWORD + r"){0,2},?\s+" + _NUM + r"(?:"
+    r"(?:^|[^" + _L + r"0-9\-])(?:" + _CAPWORD + r"(?:\s+" + _CAPWORD + r"){0,2},?\s+" + _NUM + r"(?:"
     r",?\s*(?:"
     + _alt(_GENERIC_UNIT_WORDS)
     + r")\.?\s*#?\s*[0-9]{1,5}[A-Za-z]?\b(?:,?\s+"
@@ -275,6 +279,16 @@ _QUANTITY_AFTER = _rx(
 )
 
 
+def _lettered(cand: pl.DataFrame) -> pl.DataFrame:
+    """Drop the one non-letter character a pattern matched before its value (`(?:^|[^letters])`: the regex
+    has no look-behind, and a capture group would need the slower capturing engine on every match)."""
+    lead = ~cand["text"].str.contains(r"^\p{L}")
+    return cand.with_columns(
+        start=pl.col("start") + lead.cast(pl.Int64),
+        text=pl.when(lead).then(pl.col("text").str.slice(1)).otherwise(pl.col("text")),
+    )
+
+
 def _words(tokens: pl.Series) -> pl.DataFrame:
     """`first` (distinct lowercase tokens) and `w`: an ordinary word of the shipped lexicon (W)."""
     from ftdata_assets.transforms.pii.person import _lexicon_codes
@@ -287,13 +301,16 @@ def _words(tokens: pl.Series) -> pl.DataFrame:
 
 def _locations(num: pl.DataFrame) -> pl.DataFrame:
     t = pl.col("t")
+    # two stages: the literals (Aho-Corasick) first, then the ending right before a number ("during 2020"
+    # passes the first stage, only real street endings pass both)
     glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
-    glued = _matches(glued_rows, _GLUED, group=1)
+    glued_rows = glued_rows.filter(t.str.contains(_GLUED_BEFORE_NUMBER))
+    glued = _lettered(_matches(glued_rows, _GLUED))
     generic_rows = num.filter(
-        t.str.contains(r"[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}\b")
-        | t.str.contains_any(_GENERIC_UNIT_WORDS)
+        t.str.contains_any(_GENERIC_UNIT_WORDS)
+        | t.str.contains(_rx(r"[0-9],?\s+(?:[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2})\b"))
     )
-    generic = _matches(generic_rows, _GENERIC, group=1)
+    generic = _lettered(_matches(generic_rows, _GENERIC))
     # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
     checked = pl.concat([glued.with_columns(kind=pl.lit(0)), generic.with_columns(kind=pl.lit(1))])
     if checked.height:
@@ -308,8 +325,8 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
         )
         checked = checked.filter(keep).select(_COLS)
     parts = [
-        _matches(num.filter(t.str.contains_any(_ADDRESS_LITERALS)), _ADDRESS),
-        _matches(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST, group=1).select(_COLS),
+        _matches(num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
+        _lettered(_matches(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST)),
         checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
         _matches(num.filter(t.str.contains_any(["Box", "BOX"])), _PO_BOX),
         _matches(

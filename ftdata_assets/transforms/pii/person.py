@@ -112,6 +112,11 @@ _ORG_NEXT = ["secret", "inc", "ltd", "llc", "gmbh", "corp", "corporation", "comp
              "prize", "syndrome", "disease", "effect", "law", "theorem", "equation", "brothers", "bros",
              "foods", "motors", "airlines", "pharmaceuticals", "studios", "records", "publishing"]  # fmt: skip
 """A capitalized word after a name-like run that makes it an organisation, a place or a thing."""
+_LEAD_VERBS = ["can", "could", "would", "should", "does", "did", "has", "have", "might", "shall", "must",
+               "tell", "ask", "call", "email", "text", "thank", "meet", "send", "invite", "remind", "let", "is",
+               "was", "are", "please", "congratulate", "welcome", "pay", "cc", "ping"]  # fmt: skip
+"""Sentence-initial words that are names in some list ("Can", "Will", "Ask") but here start a question or
+a request before the name."""
 _LIST_SEPS = [",", "and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
 """Joins names in a list ("Anna, Piotr and Kenji"): a run next to an accepted name through one is a name."""
 _LABELS = [
@@ -506,6 +511,25 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
     n, score = pl.col("n"), pl.col("score")
     not_all_common = pl.col("n_common") < n
     mid_loc = p1.is_in([w for w in _LOC_PREV1 if w not in ("from", "to", "of", "with", "by")]).fill_null(False)
+    # the pieces become columns once: eager expressions are not shared, and each is used several times
+    pieces = {
+        "strong": strong,
+        "honor": honor.fill_null(False),
+        "intro_label": (intro | label).fill_null(False),
+        "weak": weak,
+        "weak_person": weak_person,
+        "org": org.fill_null(False),
+        "street": street,
+        "sentence_start": sentence_start,
+        "alone": alone.fill_null(False),
+        "loc_veto": loc_veto,
+        "place_phrase": place_phrase.fill_null(False),
+        "mid_loc": mid_loc,
+    }
+    runs = runs.with_columns(**pieces)
+    strong, honor, weak, weak_person, org, street, sentence_start, alone, loc_veto, place_phrase, mid_loc = (
+        pl.col(k) for k in pieces if k != "intro_label"
+    )
     accept = (
         (strong & (score >= 1) & ~(loc_veto & ~honor))
         | (weak_person & (score >= 1) & ~loc_veto & ~street)
@@ -528,10 +552,10 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
         )
         | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase & ~street & (~sentence_start | alone))
     )
-    accept = (accept & ~org & ~(street & ~(honor | intro | label))).fill_null(False)
+    runs = runs.with_columns(accept=(accept & ~org & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False))
     # "Can Julian Uliasz pick up...": a sentence-initial common word before a name is not part of it
     rest = (
-        ~accept
+        ~pl.col("accept")
         & pl.col("first_common")
         & sentence_start
         & (n >= 2)
@@ -541,8 +565,14 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
         & ~street
         & ~place_phrase
     ).fill_null(False)
-    runs = runs.with_columns(
-        accept=accept | rest, start=pl.when(rest).then(pl.col("start2")).otherwise(pl.col("start"))
+    # "Can João Pedro Albuquerque pick up...": a question's verb is no part of the name after it
+    first = pl.col("text").str.extract(r"^(\S+)", 1).str.to_lowercase()
+    lead_verb = (
+        sentence_start & pl.col("rest_name") & (first.is_in(_LEAD_VERBS) | (first.is_in(["will", "may"]) & (n >= 3)))
+    ).fill_null(False)
+    runs = runs.with_columns(rest=rest | (pl.col("accept") & lead_verb)).with_columns(
+        accept=pl.col("accept") | pl.col("rest"),
+        start=pl.when(pl.col("rest")).then(pl.col("start2")).otherwise(pl.col("start")),
     )
     runs = _list_members(
         runs.sort("run"), ~org & ~street & ~pl.col("single_place") & (score >= 1) & ~pl.col("single_word")

@@ -1,0 +1,158 @@
+"""PERSON and LOCATION (street address) detection on names and addresses of many countries, each inside a
+chat sentence as users write them; and the look-alikes that must stay untouched (brands, places, common
+words that are names, code identifiers, version numbers, quantities)."""
+
+import polars as pl
+import pytest
+
+from ftdata_assets.transforms.pii import detect
+
+
+def spans(text: str, entity_type: str) -> list[str]:
+    f = detect(pl.Series([text])).filter(pl.col("entity_type") == entity_type)
+    return f["text"].to_list()
+
+
+# ------------------------------------------------------------------------------------------------------
+# PERSON
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # lowercase, typed as people type in chat
+        ("my name is anna kowalski and i can't log in", "anna kowalski"),
+        ("hi im kevin, my package never arrived", "kevin"),
+        ("hello, i'm małgorzata, the order is wrong", "małgorzata"),
+        ("my name is oluwaseun adeyemi, please reset my password", "oluwaseun adeyemi"),  # in no list
+        # a surname alone, after the question or a label
+        ("What's your last name? Magnusson", "Magnusson"),
+        ("Surname: Wiśniewska\nDate of birth: 1990-04-02", "Wiśniewska"),
+        # names listed with commas and "and", one of them in no list
+        ("Please add Anna, Piotr and Kenji to the project channel.", "Kenji"),
+        ("Please add Anna, Piotr and Kenji to the project channel.", "Piotr"),
+        ("Our team: Chidinma, Bartosz, Aino and Jüri.", "Chidinma"),
+        # names of many countries in ordinary sentences
+        ("Can you draft an email to Zsófia Kovács about the overdue invoice?", "Zsófia Kovács"),  # Hungarian
+        ("I spoke with Eino Virtanen yesterday about the refund.", "Eino Virtanen"),  # Finnish
+        ("The account is registered to Kaja Tamm.", "Kaja Tamm"),  # Estonian
+        ("Our new hire Shota Ishikawa starts on Monday.", "Shota Ishikawa"),  # Japanese, romanized
+        ("Send the contract to Chukwuemeka Okonkwo before Friday.", "Chukwuemeka Okonkwo"),  # Nigerian
+        ("Meeting notes: Priya Raghunathan agreed to review the design.", "Priya Raghunathan"),  # Indian
+        ("Book a table for Youssef El-Amrani at 7pm please.", "Youssef El-Amrani"),  # Arabic
+        ("Write a recommendation letter for my student Ngozi Eze.", "Ngozi Eze"),
+        ("The patient, Jan Kowalczyk, reports mild headaches.", "Jan Kowalczyk"),  # Polish
+        ("Das Paket ist für Jürgen Weißmüller, bitte klingeln.", "Jürgen Weißmüller"),  # German
+        ("Merci de transmettre à Élodie Lefèvre-Dubois.", "Élodie Lefèvre-Dubois"),  # French
+        ("Hola, soy María José Fernández y tengo una pregunta.", "María José Fernández"),  # Spanish
+        ("Il pacco è per Giuseppe Esposito.", "Giuseppe Esposito"),  # Italian
+        ("Can João Pedro Albuquerque pick up the keys?", "João Pedro Albuquerque"),  # Portuguese, sentence start
+        ("Send the invoice to Lotte van der Berg instead.", "Lotte van der Berg"),  # Dutch particles
+        # two capitalized tokens that are in no list, mid-sentence
+        ("The form was signed by Tavita Leota on behalf of the company.", "Tavita Leota"),
+        ("Summarize the feedback from Kwabena Mensah and Sarah Jones.", "Kwabena Mensah"),
+    ],
+)
+def test_person_positive(text, name):
+    assert name in spans(text, "PERSON"), f"{name!r} not found in {text!r}: {detect(pl.Series([text])).rows()}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will you check the logs tomorrow?",
+        "Grant Park is closed on May 5.",
+        "Bill the client at the end of the month.",
+        "Carol singing starts at the Town Hall.",
+        "Frank feedback is welcome.",
+        "Apollo 11 landed in 1969.",
+        "The Mercedes Benz Stadium hosts the final.",
+        "Does Victoria's Secret ship to Poland?",
+        "Via Appia is the oldest Roman road.",
+        "Call getUserName() from UserService before saving.",
+        "We use Django, Celery and Redis in production.",
+        "Visit Florence, Kraków and Lisbon in spring.",
+        "i'm fine, this is great, thanks",
+        "my name is not important here",
+        "Please Review The Attached Document Before Friday.",
+        "Install numpy and pandas with pip.",
+    ],
+)
+def test_person_negative(text):
+    assert spans(text, "PERSON") == []
+
+
+def test_a_street_named_after_a_person_is_an_address_not_a_person():
+    text = "Please ship it to Rua João Lucas Vieira, 45, 56515-947 Macedo."
+    assert spans(text, "PERSON") == []
+    assert any("Rua João Lucas Vieira, 45" in s for s in spans(text, "LOCATION"))
+
+
+# ------------------------------------------------------------------------------------------------------
+# LOCATION
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("Send the replacement to Puruntie 82 Apt. 595, 28245 LAPPEENRANTA, thanks!", "Puruntie 82 Apt. 595"),
+        ("My address is Rua do Arenque 1634, Goiânia", "Rua do Arenque 1634"),
+        ("Ship to Allika 46 Suite 501 Riisa Estonia 62488 please", "Allika 46 Suite 501"),
+        ("It goes to PSC 0413, Box 8144 APO AA 42323.", "PSC 0413, Box 8144 APO AA 42323"),
+        ("USNS Miller\nFPO AE 09876", "USNS Miller\nFPO AE 09876"),
+        ("the office is at Via Goffredo Mameli, 19 Appartamento 4, 13031 Arborio (VC)", "Via Goffredo Mameli, 19"),
+        ("Dirección: Calle de Alcalá 48, 28014 Madrid", "Calle de Alcalá 48"),
+        ("Pasaje Juan Pablo Granados 115 Apt. 08\nJaén, 45989", "Pasaje Juan Pablo Granados 115"),
+        ("Mijn adres is Kerkstraat 12, 1017 GB Amsterdam", "Kerkstraat 12"),
+        ("Gerritsingel 7\n1317 YB\n's-Heer Hendrikskinderen", "Gerritsingel 7"),
+        ("proszę wysłać na ul. Paderewskiego 77, 61-668 Kołobrzeg", "ul. Paderewskiego 77"),
+        ("aleja Sikorskiego 58/68\n86-195 Biała Podlaska", "aleja Sikorskiego 58/68"),
+        ("Skicka till Storgatan 5, 111 51 Stockholm", "Storgatan 5"),
+        ("Adressen är Kungsvägen 14B, Uppsala", "Kungsvägen 14B"),
+        ("Osoite: Aleksanterinkatu 15 B 22, 00100 Helsinki", "Aleksanterinkatu 15"),
+        ("Meine Adresse: Murat-Heinrich-Allee 7740, 24158 Ochsenfurt", "Murat-Heinrich-Allee 7740"),
+        ("Drubinstraße 47-26\n06690 Groß-Gerau", "Drubinstraße 47-26"),
+        ("Livrer au 87, rue de Barre, 29793 Samson", "87, rue de Barre"),
+        ("avenue Julie Ledoux\n97310 Da Costa-sur-Mer", "avenue Julie Ledoux\n97310 Da Costa-sur-Mer"),
+        ("Praça João Lucas Vieira, 45 Santa Branca 56515-947 Macedo / RO", "Praça João Lucas Vieira, 45"),
+        ("Deliver to 609 Stacey Roads, New Brendaton, IN 06606.", "609 Stacey Roads, New Brendaton, IN 06606"),
+        ("Flat 58, Bond Cliffs, West Norman, M5 4BS", "Flat 58, Bond Cliffs"),
+        ("Studio 57\nSlater Rest\nSouth Sallyberg\nL6A 5YX", "Studio 57\nSlater Rest"),
+        ("住所は香川県横浜市港北区東三島17丁目4番16号です", "東三島17丁目4番16号"),
+        ("Stuur het naar Johannastraat 96 1283XM Wesepe", "Johannastraat 96"),
+        ("Budapest, Andrássy út 12, 1061", "Andrássy út 12"),
+    ],
+)
+def test_location_positive(text, street):
+    found = spans(text, "LOCATION")
+    assert any(street in s for s in found), f"{street!r} not in any LOCATION of {text!r}: {found}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Version 2.3 Build 45 fixes the crash.",
+        "Chapter 12 Section 3 covers recursion.",
+        "Windows 11 Pro costs 199 euros.",
+        "Terminal 2, Gate 14 at 10:45.",
+        "Level 4, Unit 7 of the course",
+        "During 2020 we hired 40 people.",
+        "The Committee 2 report is attached.",
+        "Spring 2024 release notes",
+        "I waited 30 days for Calle 13 tickets.",
+        "Send it via DHL 2 days before the event.",
+        "We shipped 12 Boxes 3 times this week.",
+        "Apollo 11, 20 July 1969",
+        "String 5 in the list is empty.",
+        "Python 3 Suite 2 results are in.",
+        "Order 5 Main courses for the table",
+    ],
+)
+def test_location_negative(text):
+    assert spans(text, "LOCATION") == []
+
+
+def test_an_order_number_before_a_street_shape_is_no_address():
+    assert spans("Your order 4521 Kings Road Deluxe has shipped.", "LOCATION") == []
