@@ -35,7 +35,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pii_eval import PARTS, Sample, build  # noqa: E402
+from bench.pii_eval import PARTS, Sample, build, real_text  # noqa: E402
 from ftdata_assets.transforms import pii  # noqa: E402
 
 PRESIDIO_TYPES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS"]
@@ -116,9 +116,12 @@ def _overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def score(samples: list[Sample], preds: list[Pred], types: list[str]) -> dict[str, dict]:
+    """Per type: recall/precision with the same-type rule, and the any-type variant a scrubber cares
+    about (a gold span covered by a prediction of any type is scrubbed; a prediction inside any gold
+    span removes only PII)."""
     out = {}
     for t in types:
-        gold_n = pred_n = hit_gold = hit_pred = 0
+        gold_n = pred_n = hit_gold = hit_pred = any_gold = any_pred = 0
         for s, p in zip(samples, preds, strict=True):
             g = [(x.start, x.end) for x in s.spans if x.type == t]
             q = [(a, b) for ty, a, b in p if ty == t]
@@ -126,11 +129,15 @@ def score(samples: list[Sample], preds: list[Pred], types: list[str]) -> dict[st
             pred_n += len(q)
             hit_gold += sum(_overlaps(a, b, q) for a, b in g)
             hit_pred += sum(_overlaps(a, b, g) for a, b in q)
+            any_gold += sum(_overlaps(a, b, [(c, d) for _, c, d in p]) for a, b in g)
+            any_pred += sum(_overlaps(a, b, [(x.start, x.end) for x in s.spans]) for a, b in q)
         out[t] = {
             "gold": gold_n,
             "pred": pred_n,
             "recall": round(hit_gold / gold_n, 4) if gold_n else None,
             "precision": round(hit_pred / pred_n, 4) if pred_n else None,
+            "recall_any_type": round(any_gold / gold_n, 4) if gold_n else None,
+            "precision_any_type": round(any_pred / pred_n, 4) if pred_n else None,
         }
     return out
 
@@ -164,6 +171,15 @@ def false_positives(samples: list[Sample], preds: list[Pred], kind: str) -> Coun
     return c
 
 
+def false_positives_by_template(samples: list[Sample], preds: list[Pred]) -> dict[str, int]:
+    """Findings on template negatives per template id (ids only: held-out templates are not printed)."""
+    c: Counter = Counter()
+    for s, p in zip(samples, preds, strict=True):
+        if s.kind == "negative" and p:
+            c[f"{s.template.split(':', 2)[2]}"] += len(p)
+    return dict(sorted(c.items(), key=lambda kv: -kv[1]))
+
+
 # --------------------------------------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------------------------------------
@@ -174,14 +190,17 @@ def _f(x: float | None) -> str:
 
 
 def print_table(part: str, ours: dict, theirs: dict | None) -> None:
-    print(f"\n== {part}: recall / precision per type ==")
-    print(f"{'type':<14} {'gold':>5} | {'ours R':>6} {'P':>6} {'preds':>5} | {'presidio R':>10} {'P':>6} {'preds':>5}")
+    print(f"\n== {part}: recall / precision per type (R-any/P-any: any predicted type counts) ==")
+    print(f"{'type':<14} {'gold':>5} | {'ours R':>6} {'P':>6} {'preds':>5} {'R-any':>6} {'P-any':>6} | "
+          f"{'presidio R':>10} {'P':>6} {'preds':>5} {'R-any':>6} {'P-any':>6}")  # fmt: skip
     for t in TYPES:
         o = ours[t]
-        line = f"{t:<14} {o['gold']:>5} | {_f(o['recall'])} {_f(o['precision'])} {o['pred']:>5} | "
+        line = (f"{t:<14} {o['gold']:>5} | {_f(o['recall'])} {_f(o['precision'])} {o['pred']:>5} "
+                f"{_f(o['recall_any_type'])} {_f(o['precision_any_type'])} | ")  # fmt: skip
         if theirs and t in theirs:
             p = theirs[t]
-            line += f"{_f(p['recall']):>10} {_f(p['precision'])} {p['pred']:>5}"
+            line += (f"{_f(p['recall']):>10} {_f(p['precision'])} {p['pred']:>5} "
+                     f"{_f(p['recall_any_type'])} {_f(p['precision_any_type'])}")  # fmt: skip
         elif theirs is not None:
             line += "n/a (needs spaCy NER, not installable here)"
         print(line)
@@ -273,6 +292,8 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
         "libphonenumber validity", recall_by(samples, ours_preds, validity), ["PHONE_NUMBER"]
     )
 
+    res["real_text_paragraphs"] = dict(real_text.DROPPED)
+    print(f"\nreal text: paragraphs kept/dropped {dict(real_text.DROPPED)} (dropped: they name people)")
     for kind in ("negative", "real"):
         fp_o = false_positives(samples, ours_preds, kind)
         res[f"fp_on_{kind}_ours"] = dict(fp_o)
@@ -282,6 +303,9 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
             res[f"fp_on_{kind}_presidio"] = dict(fp_p)
             line += f"; presidio {dict(sorted(fp_p.items()))}"
         print(line)
+    fp_t = false_positives_by_template(samples, ours_preds)
+    res["fp_by_negative_template_ours"] = fp_t
+    print("ours on template negatives, findings per template:", fp_t)
 
     if args.show_misses:
         show_misses(samples, ours_preds, args.show_misses, args.limit)
@@ -291,7 +315,7 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=[*PARTS, "both"], default="both")
-    ap.add_argument("--texts", type=int, default=4000, help="texts per part")
+    ap.add_argument("--texts", type=int, default=6000, help="texts per part")
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of detect (median)")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="Presidio worker processes")

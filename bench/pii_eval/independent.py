@@ -48,7 +48,7 @@ _WHOLE = ["Te Whata", "Ó Súilleabháin", "Mac Giolla", "Ní Bhriain", "Ó Laog
 
 
 @functools.cache
-def faker_names() -> frozenset[str]:
+def faker_names(prefixes: tuple[str, ...] = ("first_name", "last_name")) -> frozenset[str]:
     """Lower-cased name parts of every Faker person locale (what the shipped lexicon was built from)."""
     import faker.providers.person as person
 
@@ -56,7 +56,7 @@ def faker_names() -> frozenset[str]:
     for module in sorted(m.name for m in pkgutil.iter_modules(person.__path__)):
         provider = importlib.import_module(f"faker.providers.person.{module}").Provider
         for attr in dir(provider):
-            if not attr.startswith(("first_name", "last_name")):
+            if not attr.startswith(prefixes):
                 continue
             value = getattr(provider, attr)
             items = value.keys() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()

@@ -59,11 +59,11 @@ def _positive(pool: Pool, tmpl_mod, rng: random.Random, cell: str, accents: bool
 
 
 def _negative(pool: Pool, tmpl_mod, rng: random.Random) -> Sample:
-    template = rng.choice(tmpl_mod.NEGATIVE)
+    i = rng.randrange(len(tmpl_mod.NEGATIVE))
     pool.start()
-    text, spans = fill(template, pool.slot)
-    assert not spans, template  # negatives use unlabelled slots only
-    return Sample(text, [], "negative", f"{tmpl_mod.__name__.rsplit('.', 1)[1]}:negative", "negative")
+    text, spans = fill(tmpl_mod.NEGATIVE[i], pool.slot)
+    assert not spans, tmpl_mod.NEGATIVE[i]  # negatives use unlabelled slots only
+    return Sample(text, [], "negative", f"{tmpl_mod.__name__.rsplit('.', 1)[1]}:negative:{i}", "negative")
 
 
 def build(part: str, n: int, seed: int) -> list[Sample]:
