@@ -767,3 +767,17 @@ def test_repair_counts_and_rejects_per_reason(tmp_path: Path) -> None:
 
 def test_repair_counts_of_an_empty_frame() -> None:
     assert repair_counts(pl.DataFrame(schema=EXAMPLE_SCHEMA)) == dict.fromkeys(INGEST_TAGS, 0)
+
+
+def test_a_raw_partition_stored_before_tags_existed_still_combines(tmp_path: Path) -> None:
+    from ftdata_assets.transforms.ingest import split_raw
+    from ftdata_assets.transforms.normalize import combine_raw
+
+    bad = b'{"messages": []}'
+    old = read_raw(write(tmp_path, "old.jsonl", jsonl(CHAT) + bad + b"\n"), "production_log").drop("tags")
+    new = read_raw(write(tmp_path, "new.jsonl", jsonl(CHUNK)), "production_log")
+    raw = combine_raw([old, new])
+    assert raw.schema == RAW_SCHEMA
+    assert raw["tags"].to_list() == [[], None, ["dropped_leading_turns", "trimmed_trailing_user"]]
+    examples, rejects = split_raw(raw)
+    assert examples.height == 2 and rejects["reason"].to_list() == ["empty_content"]

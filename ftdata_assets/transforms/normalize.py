@@ -6,8 +6,16 @@ from ftdata_assets.schema import RAW_SCHEMA, REJECT_SCHEMA
 
 
 def combine_raw(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Concatenate raw frames (every source, every partition) in the order given."""
-    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=RAW_SCHEMA)
+    """Concatenate raw frames (every source, every partition) in the order given.
+
+    A partition stored before ingest tagged its turn repairs has no `tags` column: its examples were not
+    repaired, so they get [] (rejects null), and an unchanged partition need not be ingested again.
+    """
+    if not frames:
+        return pl.DataFrame(schema=RAW_SCHEMA)
+    untagged = pl.when(pl.col("reason").is_null()).then(pl.lit([], pl.List(pl.String))).alias("tags")
+    frames = [f if "tags" in f.columns else f.with_columns(untagged).select(list(RAW_SCHEMA)) for f in frames]
+    return pl.concat(frames, how="vertical")
 
 
 def rejects_from_examples(dropped: pl.DataFrame, layer: str, reason: pl.Expr, detail: pl.Expr) -> pl.DataFrame:
