@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -283,6 +284,14 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
         words = s.text[x.start : x.end].lower().split()
         return "names in lexicon" if words and all(w in known for w in words) else "names not in lexicon"
 
+    def script(s: Sample, x) -> str:
+        letters = [c for c in s.text[x.start : x.end] if c.isalpha()]
+        latin = all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+        return "Latin script" if latin else "other scripts"
+
+    res["names_addresses_by_script"] = print_buckets(
+        "script", recall_by(samples, ours_preds, script), ["PERSON", "LOCATION"]
+    )
     res["person_by_lexicon"] = print_buckets("lexicon membership", recall_by(samples, ours_preds, lex), ["PERSON"])
 
     def validity(s: Sample, x) -> str:

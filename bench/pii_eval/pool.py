@@ -53,17 +53,22 @@ class Pool:
         self.sources = [s for _, s in sources]
         self.weights = [w for w, _ in sources]
         self.rng = rng
-        self.primary = self.sources[0]
+        self.primary = self.secondary = self.sources[0]
         self.person: tuple[str, str] | None = None
 
     def start(self) -> None:
-        """A new sample: one primary source (locale), so a sample's name, phone and street agree."""
+        """A new sample: one primary source (locale), so a sample's name, phone and street agree, and one
+        secondary with phones and streets for what the primary lacks (hand-picked names have neither)."""
         self.primary = self.rng.choices(self.sources, self.weights)[0]
+        full = [(w, s) for w, s in zip(self.weights, self.sources, strict=True) if {"phone", "street"} <= s.kinds]
+        self.secondary = self.rng.choices([s for _, s in full], [w for w, _ in full])[0] if full else self.primary
         self.person = None
 
     def _source(self, kind: str):
         if kind in self.primary.kinds:
             return self.primary
+        if kind in self.secondary.kinds:
+            return self.secondary
         ok = [(w, s) for w, s in zip(self.weights, self.sources, strict=True) if kind in s.kinds]
         return self.rng.choices([s for _, s in ok], [w for w, _ in ok])[0]
 
