@@ -210,6 +210,14 @@ def test_ingest_repair_tags_survive_and_join_the_mojibake_tag() -> None:
     assert "merged_turns" in lossy["tags"][0].to_list()
 
 
+def test_the_mojibake_tag_is_a_canonical_column_so_the_curated_splits_keep_it() -> None:
+    """The splits are written as the EXAMPLE_SCHEMA columns (split_assets), so the tag must be one of them."""
+    out = q.assess(examples(conv(sd._mojibake("Why doesn’t the café’s Wi-Fi work?"))))
+    curated = out.select(list(EXAMPLE_SCHEMA))
+    assert curated.schema == EXAMPLE_SCHEMA
+    assert curated["tags"].to_list() == [["mojibake_repaired"]]
+
+
 def test_legitimate_accents_and_quotes_are_left_alone() -> None:
     text = "The café’s résumé service in Zürich — it’s “great”, costs €5 and naïve users love it."
     row = assess_one(conv(text, "Glad to hear it; the café’s Wi-Fi should be fine."))
