@@ -21,6 +21,12 @@ _STOP = [
     "capt", "captain", "sgt", "officer", "detective", "judge", "coach", "uncle", "aunt", "auntie",
     "grandma", "grandpa", "saint", "st",
     "hi", "hello", "hey", "dear", "thanks", "thank", "regards", "cheers", "sincerely", "best", "yours",
+    # greetings, thanks and sign-offs of the languages users write in
+    "hola", "bonjour", "salut", "hallo", "moin", "servus", "ciao", "buongiorno", "olá", "oi", "cześć",
+    "hej", "hoi", "gracias", "merci", "danke", "grazie", "obrigado", "obrigada", "dziękuję", "bedankt",
+    "tack", "kiitos", "saludos", "atentamente", "cordialement", "grüße", "gruß", "pozdrawiam", "groeten",
+    "saluti", "abraços", "atenciosamente", "terveisin", "hälsningar", "mvh", "hilsen", "querido", "querida",
+    "estimado", "estimada", "cher", "chère", "liebe", "lieber", "beste", "drogi", "droga",
     "ok", "okay", "yes", "no", "please", "sorry", "lol", "btw", "fyi", "re", "fwd", "cc", "bcc", "attn",
     "i", "im", "ive", "id", "ill", "ps", "pm", "am", "etc", "vs", "via", "eg", "ie", "hmm", "wow", "yeah",
     # function words (some are surnames somewhere in Faker's lists: "The", "An", "Do")
@@ -71,6 +77,7 @@ _AMBIGUOUS = ["april", "may", "june", "august", "jan", "summer", "autumn", "wint
 _PARTICLES = ["van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "al",
               "ter", "ten", "dos", "das", "y"]  # fmt: skip
 _WEAK_PERSON_PREV1 = [
+    "says", "said", "writes", "wrote", "asks", "replied", "adds", "added", "explains", "explained", "per",
     "ask", "asked", "tell", "told", "met", "emailed", "texted", "messaged", "pinged", "cc", "thank",
     "congratulate", "congrats", "remind", "invite", "invited", "hired", "fired", "introduce", "introducing",
     "married", "son", "daughter", "wife", "husband", "brother", "sister", "mom", "dad", "mother", "father",
@@ -89,7 +96,12 @@ _HONORIFICS = [
     "captain", "sgt", "officer", "detective", "judge", "coach", "uncle", "aunt", "auntie", "grandma",
     "grandpa", "nurse", "agent", "president", "senator", "governor", "mayor", "chancellor",
 ]  # fmt: skip
-_STRONG_PREV1 = ["dear", "named", "signed", "hi", "hello", "hey", "thanks", "thx", "ty", "greetings",
+_STRONG_PREV1 = ["hola", "bonjour", "salut", "hallo", "moin", "servus", "ciao", "buongiorno", "olá", "oi",
+                 "cześć", "hej", "hoi", "gracias", "merci", "danke", "grazie", "obrigado", "obrigada",
+                 "dziękuję", "bedankt", "tack", "kiitos", "querido", "querida", "estimado", "estimada", "cher",
+                 "chère", "liebe", "lieber", "drogi", "droga", "llamo", "chiamo", "m'appelle", "m’appelle",
+                 "heiße", "heisse", "soy", "sono", "jestem", "nazywam",
+                 "dear", "named", "signed", "hi", "hello", "hey", "thanks", "thx", "ty", "greetings",
                  "dearest", "im", "hiya", "howdy", "bye", "goodbye", "congratulations"]  # fmt: skip
 _ORGS = [
     "morgan stanley", "goldman sachs", "charles schwab", "wells fargo", "dow jones", "louis vuitton",
@@ -101,7 +113,7 @@ _ORGS = [
     "mercedes benz", "mercedes-benz", "harley davidson", "harley-davidson", "alfa romeo", "aston martin",
     "rolls royce", "rolls-royce", "john deere", "johnnie walker", "jack daniel", "dr pepper", "tim hortons",
     "marc jacobs", "michael kors", "kate spade", "tory burch", "christian dior", "giorgio armani",
-    "yves saint laurent", "coco chanel", "ray ban", "ray-ban", "victoria", "washington post", "harry potter",
+    "yves saint laurent", "coco chanel", "ray ban", "ray-ban", "washington post", "harry potter",
     "sherlock holmes", "peter pan", "mickey mouse", "donald duck", "ronald mcdonald", "santa claus",
     "wendy", "carl jr", "ben jerry", "jenny craig", "betty crocker", "uncle ben", "sam adams", "jim beam",
 ]  # fmt: skip
@@ -110,7 +122,10 @@ _ORG_NEXT = ["secret", "inc", "ltd", "llc", "gmbh", "corp", "corporation", "comp
              "airport", "station", "hotel", "museum", "park", "bridge", "street", "avenue", "road", "square",
              "hall", "center", "centre", "library", "church", "cathedral", "mall", "plaza", "tower", "award",
              "prize", "syndrome", "disease", "effect", "law", "theorem", "equation", "brothers", "bros",
-             "foods", "motors", "airlines", "pharmaceuticals", "studios", "records", "publishing"]  # fmt: skip
+             "foods", "motors", "airlines", "pharmaceuticals", "studios", "records", "publishing", "river",
+             "lake", "mountain", "mountains", "valley", "island", "islands", "bay", "sea", "ocean", "falls",
+             "canyon", "county", "city", "state", "province", "district", "region", "desert", "beach",
+             "peak"]  # fmt: skip
 """A capitalized word after a name-like run that makes it an organisation, a place or a thing."""
 _LEAD_VERBS = ["can", "could", "would", "should", "does", "did", "has", "have", "might", "shall", "must",
                "tell", "ask", "call", "email", "text", "thank", "meet", "send", "invite", "remind", "let", "is",
@@ -120,6 +135,11 @@ a request before the name."""
 _LIST_SEPS = [",", "and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
 """Joins names in a list ("Anna, Piotr and Kenji"): a run next to an accepted name through one is a name."""
 _LABELS = [
+    "attendees", "participants", "invitees", "guests", "team", "members", "speakers", "people", "authors",
+    "contributors", "assigned", "assignees", "owners", "reviewers", "signatories", "recipients",
+    "nombre", "apellido", "apellidos", "nom", "prénom", "nome", "cognome", "sobrenome", "naam", "achternaam",
+    "voornaam", "vorname", "nachname", "imię", "nazwisko", "namn", "efternamn", "nimi", "sukunimi",
+    "given name", "family name", "full name", "customer name", "account name", "contact name",
     "name", "from", "to", "cc", "bcc", "signed", "contact", "customer", "patient", "client", "user",
     "employee", "author", "owner", "tenant", "applicant", "recipient", "sender", "attendee", "guest",
     "student", "teacher", "manager", "agent", "rep", "representative", "caller", "driver", "by", "attn",
@@ -128,6 +148,9 @@ _LABELS = [
     "last name", "surname", "contact person", "emergency contact", "signature", "witness",
 ]  # fmt: skip
 _SIGNOFFS = [
+    "saludos", "atentamente", "cordialement", "grüße", "grüßen", "gruß", "pozdrawiam", "pozdrowienia",
+    "groeten", "groet", "saluti", "abraços", "atenciosamente", "salutations", "terveisin", "hälsningar",
+    "mvh", "hilsen", "obrigado", "obrigada", "gracias", "merci", "danke", "grazie", "dziękuję",
     "regards", "thanks", "cheers", "sincerely", "best", "love", "yours", "wishes", "rgds", "thx",
     "respectfully", "faithfully", "truly", "xoxo", "warmly", "cordially", "ty", "br", "kind",
 ]  # fmt: skip
@@ -367,7 +390,7 @@ def _street_types() -> list[str]:
     """Lowercase street-type words ("via", "rue", "calle", "ul"): a name right after one names a street."""
     from ftdata_assets.transforms.pii.address import _TYPES_CAP, _TYPES_LOWER
 
-    return sorted({w.lower().rstrip("./") for w in _TYPES_CAP + _TYPES_LOWER} - {""})
+    return sorted({w.lower().rstrip("./") for w in _TYPES_CAP + _TYPES_LOWER if len(w.rstrip("./")) > 1})
 
 
 def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
@@ -389,13 +412,20 @@ def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
 
 _LOWER_WORD = r"\p{Ll}[\p{Ll}\p{M}'’\-]+"
 _LOWER_STRONG = _rx(
-    r"((?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is)\s+)"
+    r"((?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is"
+    r"|\bme\s+llamo|\bmi\s+chiamo|\bje\s+m['’]appelle|\bich\s+hei(?:ße|sse)|\bmein\s+name\s+ist|\bmeu\s+nome\s+é"
+    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+)"
     r"(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
 )
 _LOWER_WEAK = _rx(
-    r"((?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s)\s+)(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
+    r"((?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s|\bname\s*[:=\-]|\b(?:booked|reserved|registered)\s+under)\s+)("
+    + _LOWER_WORD
+    + r"(?:\s+"
+    + _LOWER_WORD
+    + r")?)"
 )
-_LOWER_LITERALS = ["name", "call me", "i'm", "i’m", "im ", "i am", "this is", "it's", "it’s"]
+_LOWER_LITERALS = ["name", "call me", "i'm", "i’m", "im ", "i am", "this is", "it's", "it’s", "llamo", "chiamo",
+                   "appelle", "heiße", "heisse", "nome", "nazywam", "naam", "under"]  # fmt: skip
 
 
 def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
@@ -454,12 +484,18 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
     p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
     intro = (
-        (p2.is_in(["name", "surname"]) & p1.is_in(["is", "was", ":", "-", "?"]))
+        (
+            p2.is_in(["name", "surname", "naam", "nome", "nombre", "nom"])
+            & p1.is_in(["is", "was", ":", "-", "?", "ist", "est", "es", "è", "é"])
+        )
+        | ((p2 == "nazywam") & (p1 == "się"))
+        | (p2.is_in(["ik", "ich", "je", "eu"]) & p1.is_in(["ben", "bin", "suis", "sou"]))
         | ((p2 == "i") & (p1 == "am"))
         | ((p3 == "i") & p2.is_in(["'", "’"]) & (p1 == "m"))
         | ((p3 == "name") & p2.is_in(["'", "’"]) & (p1 == "s"))
         | ((p2 == "this") & (p1 == "is"))
         | ((p2 == "call") & (p1 == "me"))
+        | ((p2 == "thank") & (p1 == "you"))
         | ((p2 == "goes") & (p1 == "by"))
     )
     label = p1.is_in([":", "-", "?", "="]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
@@ -488,10 +524,9 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
         | pl.col("text").str.extract(r"^(\S+)", 1).str.to_lowercase().is_in(_street_types())
     ).fill_null(False)
     # a capital at a sentence start is no evidence ("Carol singing starts...", "Apollo 11 landed")
-    sentence_start = (p1.is_null() | p1.is_in([".", "!", "?", '"', "“", "(", "*", "#", ">"]) | pl.col("nl")).fill_null(
-        False
-    )
-    alone = pl.col("n1").is_null() | pl.col("n1").is_in([",", "!", "."])
+    sentence_start = (p1.is_null() | p1.is_in([".", "!", "?", "(", "*", "#", ">"]) | pl.col("nl")).fill_null(False)
+    # "Anna, ..." (a vocative), "Louise here, ...", or the whole text
+    alone = pl.col("n1").is_null() | pl.col("n1").is_in([",", "!", ".", "here"])
     in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
     loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
     # a run that is a place, or ends one ("San Francisco", "New York"): joins, cheaper than is_in
@@ -538,7 +573,10 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
             & ~loc_veto
             & ~place_phrase
             & ~street
-            & (((n == 1) & pl.col("single_name") & ~pl.col("single_word")) | ((n >= 2) & (score >= 2) & not_all_common))
+            & (
+                ((n == 1) & pl.col("single_name") & ~pl.col("single_word"))
+                | ((n >= 2) & (score >= 2) & not_all_common & ~mid_loc)
+            )
         )
         # two or more capitalized tokens that are no words, mid-sentence: "our new hire Nisato Renlo"
         | ((n >= 2) & (score >= 2) & (pl.col("n_common") == 0) & ~sentence_start & ~mid_loc & ~place_phrase & ~street)
@@ -574,9 +612,7 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
         accept=pl.col("accept") | pl.col("rest"),
         start=pl.when(pl.col("rest")).then(pl.col("start2")).otherwise(pl.col("start")),
     )
-    runs = _list_members(
-        runs.sort("run"), ~org & ~street & ~pl.col("single_place") & (score >= 1) & ~pl.col("single_word")
-    )
+    runs = _list_members(runs.sort("run"), ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word"))
     found = runs.filter(pl.col("accept"))
     # report the original substring (a run is tokens joined by single spaces or an initial's dot)
     found = found.join(base, on="row", how="left").with_columns(
