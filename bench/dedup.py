@@ -25,15 +25,18 @@ Bench-only dependency: datasketch.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import re
 import sys
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -220,45 +223,267 @@ def build_corpus(n: int, k: int, seed: int) -> tuple[list[str], dict[int, int]]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# runs
+# real texts (--corpus real)
 # --------------------------------------------------------------------------------------------------------
 
+OFFLINE = "offline"
+DOC_SUFFIXES = (".txt", ".md", ".rst", ".gz")
+PARTS_OF = {"pydoc": "tune", "usr-share-doc-tune": "tune", "usr-share-doc-holdout": "holdout", "metadata": "holdout"}
 
-def run_ours(texts: list[str], threshold: float, num_perm: int, k: int) -> tuple[float, set[tuple[int, int]]]:
+
+def part_of_package(name: str) -> str:
+    """tune or holdout for a /usr/share/doc package folder: the parity of the first byte of its name's blake2b."""
+    return "tune" if hashlib.blake2b(name.encode(), digest_size=1).digest()[0] % 2 == 0 else "holdout"
+
+
+def _chunks(document: str, rng: random.Random, low: int = 40, high: int = 400) -> list[str]:
+    """A document cut at paragraph (else line) boundaries into chat-sized texts of about low..high words."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", document) if p.strip()]
+    out, current, size, target = [], [], 0, rng.randint(low, high)
+    for paragraph in paragraphs:
+        current.append(paragraph)
+        size += len(paragraph.split())
+        if size >= target:
+            out.append("\n\n".join(current))
+            current, size, target = [], 0, rng.randint(low, high)
+    if size >= low:
+        out.append("\n\n".join(current))
+    return out
+
+
+def offline_documents() -> list[tuple[str, str]]:
+    """(source, document) of real public text shipped on this machine: Python's pydoc topics, the long
+    descriptions of the installed packages (METADATA) and /usr/share/doc (README, changelogs, copyright)."""
+    import gzip
+    import importlib.metadata
+    import pydoc_data.topics
+
+    docs = [("pydoc", text) for _, text in sorted(pydoc_data.topics.topics.items())]
+    seen = set()
+    for dist in sorted(importlib.metadata.distributions(), key=lambda d: str(d.metadata.get("Name", ""))):
+        name = str(dist.metadata.get("Name", "")).lower()
+        body = dist.metadata.get_payload() or ""
+        if name not in seen and len(body.split()) > 50:
+            seen.add(name)
+            docs.append(("metadata", body))
+    for path in sorted(Path("/usr/share/doc").rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if not (path.suffix in DOC_SUFFIXES or path.name in ("copyright", "README", "NEWS", "changelog")):
+            continue
+        try:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            package = path.relative_to("/usr/share/doc").parts[0]
+            docs.append((f"usr-share-doc-{part_of_package(package)}", raw.decode("utf-8")))
+        except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
+            continue  # binary or not UTF-8: not text for this corpus
+    return docs
+
+
+def chat_texts(path: Path) -> tuple[list[str], int]:
+    """One text per conversation of ShareGPT (`conversations`: from/value) or OpenAI (`messages`:
+    role/content) JSONL lines, as the pipeline's `conversation_text` builds it ("role: content" per turn,
+    system turns left out); also the number of lines that are not such a conversation."""
+    import json
+
+    roles = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant"}
+    files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
+    texts, bad = [], 0
+    for file in files:
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    turns = record.get("conversations") or record.get("messages") or []
+                    parts = [
+                        f"{roles.get(str(t.get('from', t.get('role'))).lower(), str(t.get('from', t.get('role'))))}: "
+                        f"{t.get('value', t.get('content'))}"
+                        for t in turns
+                        if str(t.get("from", t.get("role"))).lower() != "system"
+                        and isinstance(t.get("value", t.get("content")), str)
+                    ]
+                except (json.JSONDecodeError, AttributeError, TypeError):
+                    parts = []
+                if parts:
+                    texts.append("\n".join(parts))
+                else:
+                    bad += 1
+    return texts, bad
+
+
+def real_texts(real_paths: Sequence[str], part: str, seed: int, max_texts: int) -> tuple[list[str], str]:
+    """Distinct (after normalization) real texts of one part, at most max_texts (a seeded sample), and a
+    description of where they came from. Chat JSONL files are held out as a whole: no parameter was tuned
+    on them (they arrived after the tuning)."""
+    rng = random.Random(seed)
+    pool, described = [], []
+    for real_path in real_paths:
+        if real_path == OFFLINE:
+            pool += [
+                (PARTS_OF[source], chunk)
+                for source, document in offline_documents()
+                for chunk in _chunks(document, rng)
+            ]
+            described.append(
+                "offline (tune: pydoc topics + /usr/share/doc folders of even name hash; holdout: installed "
+                "packages' METADATA + the other /usr/share/doc folders)"
+            )
+        else:
+            texts, bad = chat_texts(Path(real_path))
+            pool += [("holdout", text) for text in texts]
+            described.append(f"{real_path} ({len(texts)} conversations, {bad} lines not a conversation; holdout)")
+    unique: dict[str, str] = {}
+    for text_part, text in pool:
+        if part in ("all", text_part) and len(WORD.findall(text)) >= 10:
+            unique.setdefault(normalize(text), text)
+    texts = list(unique.values())
+    if len(texts) > max_texts:
+        texts = rng.sample(texts, max_texts)
+    return texts, f"{' + '.join(described)}, part {part}"
+
+
+def light_edit(text: str, vocabulary: Sequence[str], rng: random.Random, max_edits_per_50: int) -> str:
+    """The edit model of the real mode: 1..max_edits_per_50 word edits per 50 words (drawn once per text;
+    60% substitution by a corpus word, 20% insertion, 20% deletion), then case changes (a whole-text case
+    change or a few words recased) and whitespace changes (doubled spaces, tabs, newlines, non-breaking
+    spaces), which normalization removes."""
+    tokens = text.split()
+    per_50 = rng.randint(1, max_edits_per_50)
+    for _ in range(max(1, round(len(tokens) * per_50 / 50))):
+        i = rng.randrange(len(tokens))
+        op = rng.random()
+        if op < 0.6:
+            tokens[i] = rng.choice(vocabulary)
+        elif op < 0.8:
+            tokens.insert(i, rng.choice(vocabulary))
+        elif len(tokens) > 10:
+            del tokens[i]
+    case = rng.random()
+    if case < 0.2:
+        tokens = [t.lower() for t in tokens]
+    elif case < 0.3:
+        tokens = [t.upper() for t in tokens]
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(tokens))
+        tokens[i] = tokens[i].swapcase() if rng.random() < 0.5 else tokens[i].capitalize()
+    out = []
+    for token in tokens:
+        out.append(token)
+        out.append(rng.choices((" ", "  ", "\t", "\n", "\u00a0", " \n "), (90, 3, 2, 3, 1, 1))[0])
+    return "".join(out).strip()
+
+
+def plant_copies(texts: list[str], share: float, seed: int, max_edits_per_50: int) -> tuple[list[str], dict[int, int]]:
+    """The texts plus a lightly edited copy of a seeded `share` of them, shuffled; planted row -> original row."""
+    rng = random.Random(seed)
+    vocabulary = sorted({w for text in texts[:2000] for w in text.split() if WORD.fullmatch(w)})
+    originals = rng.sample(range(len(texts)), round(len(texts) * share))
+    rows = list(texts)
+    parent = {}
+    for i in originals:
+        parent[len(rows)] = i
+        rows.append(light_edit(texts[i], vocabulary, rng, max_edits_per_50))
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    position = {old: new for new, old in enumerate(order)}
+    return [rows[i] for i in order], {position[c]: position[p] for c, p in parent.items()}
+
+
+# --------------------------------------------------------------------------------------------------------
+# runs: each returns (wall seconds, CPU seconds of the process, reported pairs)
+# --------------------------------------------------------------------------------------------------------
+
+Pairs = set[tuple[int, int]]
+
+
+def _timed(work: Callable[[], Pairs]) -> tuple[float, float, Pairs]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    pairs = work()
+    return time.perf_counter() - wall, time.process_time() - cpu, pairs
+
+
+def _tokens(texts: list[str], k: int) -> list[list[str]]:
+    """The baselines' shingles: the same normalization, words and shingles as ours, in Python."""
+    out = []
+    for text in texts:
+        words = WORD.findall(normalize(text))
+        out.append([" ".join(words[j : j + k]) for j in range(max(len(words) - k + 1, 1))] if words else [])
+    return out
+
+
+def run_ours(texts: list[str], threshold: float, num_perm: int, k: int) -> tuple[float, float, Pairs]:
     series = pl.Series("text", texts)
-    start = time.perf_counter()
-    clusters = near_duplicate_clusters(series, threshold, num_perm=num_perm, shingle_size=k)
-    elapsed = time.perf_counter() - start
-    groups = (
-        pl.DataFrame({"cluster": clusters, "row": pl.int_range(len(texts), eager=True)})
-        .group_by("cluster")
-        .agg("row")
-        .filter(pl.col("row").list.len() > 1)
-        .get_column("row")
-        .to_list()
-    )
-    return elapsed, {(a, b) for rows in groups for a, b in combinations(sorted(rows), 2)}
+
+    def work() -> Pairs:
+        clusters = near_duplicate_clusters(series, threshold, num_perm=num_perm, shingle_size=k)
+        groups = (
+            pl.DataFrame({"cluster": clusters, "row": pl.int_range(len(texts), eager=True)})
+            .group_by("cluster")
+            .agg("row")
+            .filter(pl.col("row").list.len() > 1)
+            .get_column("row")
+            .to_list()
+        )
+        return {(a, b) for rows in groups for a, b in combinations(sorted(rows), 2)}
+
+    return _timed(work)
 
 
 def run_datasketch(
     texts: list[str], threshold: float, num_perm: int, k: int, params: tuple[int, int] | None = None
-) -> tuple[float, set[tuple[int, int]]]:
+) -> tuple[float, float, Pairs]:
+    """datasketch's fast path: `MinHash.bulk` (one `update_batch` per text, permutations set up once),
+    `MinHashLSH.insertion_session`, then `query` per text."""
     from datasketch import MinHash, MinHashLSH
 
-    start = time.perf_counter()
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=params)
-    sketches: dict[int, MinHash] = {}
-    for i, text in enumerate(texts):
-        words = WORD.findall(SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip())
-        if not words:
-            continue
-        m = MinHash(num_perm=num_perm)
-        for j in range(max(len(words) - k + 1, 1)):
-            m.update(" ".join(words[j : j + k]).encode("utf-8"))
-        lsh.insert(i, m)
-        sketches[i] = m
-    pairs = {(min(i, j), max(i, j)) for i, m in sketches.items() for j in lsh.query(m) if j != i}
-    return time.perf_counter() - start, pairs
+    def work() -> Pairs:
+        tokens = _tokens(texts, k)
+        keys = [i for i, t in enumerate(tokens) if t]
+        sketches = MinHash.bulk([[s.encode("utf-8") for s in tokens[i]] for i in keys], num_perm=num_perm)
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=params)
+        with lsh.insertion_session() as session:
+            for key, sketch in zip(keys, sketches, strict=True):
+                session.insert(key, sketch)
+        return {(min(i, j), max(i, j)) for i, m in zip(keys, sketches, strict=True) for j in lsh.query(m) if j != i}
+
+    return _timed(work)
+
+
+def rensa_bands(threshold: float, num_perm: int) -> int:
+    """Bands for rensa's LSH (bands x rows must equal num_perm): the divisor of num_perm that minimizes the
+    same recall-weighted error integral as our `lsh_params`."""
+    grid = np.linspace(0.0, 1.0, 2001)
+    below, above = grid[grid <= threshold], grid[grid >= threshold]
+
+    def error(bands: int) -> float:
+        rows = num_perm // bands
+        fp = np.trapezoid(1 - (1 - below**rows) ** bands, below)
+        fn = np.trapezoid((1 - above**rows) ** bands, above)
+        return 0.05 * fp + 0.95 * fn
+
+    return min((b for b in range(1, num_perm + 1) if num_perm % b == 0), key=error)
+
+
+def run_rensa(texts: list[str], threshold: float, num_perm: int, k: int) -> tuple[float, float, Pairs]:
+    """rensa's batch path: `RMinHash.from_token_sets` (full-set R-MinHash, built in Rust in one call),
+    `RMinHashLSH.insert_many` and `query_all`, then the candidates verified by estimated Jaccard, as
+    rensa's own deduplicator does."""
+    from rensa import RMinHash, RMinHashLSH
+
+    def work() -> Pairs:
+        tokens = _tokens(texts, k)
+        keys = [i for i, t in enumerate(tokens) if t]
+        sketches = RMinHash.from_token_sets([tokens[i] for i in keys], num_perm=num_perm, seed=42)
+        lsh = RMinHashLSH(threshold, num_perm, rensa_bands(threshold, num_perm))
+        lsh.insert_many(sketches)
+        pairs = set()
+        for a, candidates in enumerate(lsh.query_all(sketches)):
+            for b in candidates:
+                if b > a and sketches[a].jaccard(sketches[b]) >= threshold:
+                    pairs.add((keys[a], keys[b]))
+        return pairs
+
+    return _timed(work)
 
 
 def level_of(similarity: float, threshold: float) -> str:
@@ -271,33 +496,23 @@ def level_of(similarity: float, threshold: float) -> str:
     return f"<{threshold:.2f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=50_000)
-    parser.add_argument("--threshold", type=float, default=0.8)
-    parser.add_argument("--num-perm", type=int, default=128)
-    parser.add_argument("--shingle-size", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=20261101)
-    parser.add_argument(
-        "--datasketch-ours-bands",
-        action="store_true",
-        help="also run datasketch with our bands x rows (candidates only, no verification)",
-    )
-    args = parser.parse_args()
-    k, t = args.shingle_size, args.threshold
-
-    start = time.perf_counter()
-    texts, parent = build_corpus(args.n, k, args.seed)
-    sets = [shingles(text, k) for text in texts]
+def families_of(parent: dict[int, int]) -> dict[int, set[int]]:
+    """Planted rows grouped with the original they descend from (through chains)."""
     families: dict[int, set[int]] = defaultdict(set)
-    root = {}
     for child in parent:
         node = child
         while node in parent:
             node = parent[node]
-        root[child] = node
-    for child, origin in root.items():
-        families[origin].update((origin, child))
+        families[node].update((node, child))
+    return families
+
+
+def report_generated(args: argparse.Namespace, runs: dict[str, Callable]) -> None:
+    k, t = args.shingle_size, args.threshold
+    start = time.perf_counter()
+    texts, parent = build_corpus(args.n, k, args.seed)
+    sets = [shingles(text, k) for text in texts]
+    families = families_of(parent)
     planted = {}
     for members in families.values():
         for a, b in combinations(sorted(members), 2):
@@ -309,22 +524,11 @@ def main() -> None:
         f"in {len(families)} families, {len(planted)} planted pairs, {len(positives)} with exact Jaccard >= {t} "
         f"(built in {time.perf_counter() - start:.1f}s)"
     )
-    bands, rows = lsh_params(t, args.num_perm)
-    from datasketch.lsh import _optimal_param
-
-    ds_bands, ds_rows = _optimal_param(t, args.num_perm, 0.5, 0.5)
-    print(
-        f"params: threshold={t} num_perm={args.num_perm} shingle_size={k}; ours bands x rows = {bands} x {rows} "
-        f"+ verification, datasketch {ds_bands} x {ds_rows}"
-    )
-
-    runs = [("ours", run_ours), ("datasketch", run_datasketch)]
-    if args.datasketch_ours_bands:
-        runs.append(("ds+bands", lambda *a: run_datasketch(*a, params=(bands, rows))))
+    print_params(args)
     results = {}
-    for name, run in runs:
-        elapsed, pairs = run(texts, t, args.num_perm, k)
-        results[name] = elapsed
+    for name, run in runs.items():
+        wall, cpu, pairs = run(texts, t, args.num_perm, k)
+        results[name] = (wall, cpu)
         found = {p for p in positives if p in pairs}
         correct = sum(1 for a, b in pairs if jaccard(sets[a], sets[b]) >= t)
         by_level: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -335,12 +539,108 @@ def main() -> None:
         false_planted = sum(1 for p in below if p in pairs)
         levels = "  ".join(f"{lv}: {f}/{n_} ({f / n_:.1%})" for lv, (f, n_) in sorted(by_level.items()))
         print(
-            f"{name:>10}: {elapsed:7.2f}s  recall {len(found)}/{len(positives)} = {len(found) / len(positives):.1%}  "
-            f"precision {correct}/{len(pairs)} = {correct / max(len(pairs), 1):.1%}  "
-            f"planted pairs below threshold reported: {false_planted}/{len(below)}"
+            f"{name:>10}: wall {wall:7.2f}s cpu {cpu:7.2f}s  recall {len(found)}/{len(positives)} = "
+            f"{len(found) / max(len(positives), 1):.1%}  precision {correct}/{len(pairs)} = "
+            f"{correct / max(len(pairs), 1):.1%}  planted pairs below threshold reported: {false_planted}/{len(below)}"
         )
         print(f"{'':>12}recall by exact Jaccard: {levels}")
-    print(f"speed-up: datasketch / ours = {results['datasketch'] / results['ours']:.1f}x")
+    print_speedups(results)
+
+
+def report_real(args: argparse.Namespace, runs: dict[str, Callable]) -> None:
+    """Ground truth by construction: the positives are the (original, lightly edited copy) pairs. A reported
+    pair counts as correct if it is planted, or if its exact Jaccard (normalized word shingles) is >= the
+    threshold (a near-duplicate already present in the real texts); the strict share of planted pairs among
+    the reported ones is printed too."""
+    k, t = args.shingle_size, args.threshold
+    start = time.perf_counter()
+    base, described = real_texts(args.real_path, args.part, args.seed, args.n)
+    texts, parent = plant_copies(base, args.plant_share, args.seed, args.edits_per_50)
+    positives = {(min(c, p), max(c, p)) for c, p in parent.items()}
+    sets = [shingles(text, k) for text in texts]
+    planted_j = sorted(jaccard(sets[a], sets[b]) for a, b in positives)
+    words = sum(len(WORD.findall(text)) for text in texts) / len(texts)
+    print(
+        f"corpus: {described}: {len(base)} distinct real texts + {len(parent)} lightly edited copies "
+        f"(1..{args.edits_per_50} word edits per 50 words, case, whitespace), {words:.0f} words/text on average; "
+        f"exact Jaccard of the planted pairs at shingle size {k}: min {planted_j[0]:.2f}, "
+        f"5th percentile {planted_j[len(planted_j) // 20]:.2f}, median {planted_j[len(planted_j) // 2]:.2f} "
+        f"(built in {time.perf_counter() - start:.1f}s)"
+    )
+    print_params(args)
+    results = {}
+    for name, run in runs.items():
+        wall, cpu, pairs = run(texts, t, args.num_perm, k)
+        results[name] = (wall, cpu)
+        found = positives & pairs
+        natural = sum(1 for a, b in pairs - positives if jaccard(sets[a], sets[b]) >= t)
+        wrong = len(pairs) - len(found) - natural
+        print(
+            f"{name:>10}: wall {wall:7.2f}s cpu {cpu:7.2f}s  recall {len(found)}/{len(positives)} = "
+            f"{len(found) / max(len(positives), 1):.1%}  precision {len(found) + natural}/{len(pairs)} = "
+            f"{(len(found) + natural) / max(len(pairs), 1):.1%} (planted {len(found)}, natural near-duplicates "
+            f"{natural}, wrong {wrong}; planted only: {len(found) / max(len(pairs), 1):.1%})"
+        )
+    print_speedups(results)
+
+
+def print_params(args: argparse.Namespace) -> None:
+    from datasketch.lsh import _optimal_param
+
+    bands, rows = lsh_params(args.threshold, args.num_perm)
+    ds_bands, ds_rows = _optimal_param(args.threshold, args.num_perm, 0.5, 0.5)
+    rb = rensa_bands(args.threshold, args.num_perm)
+    print(
+        f"params: threshold={args.threshold} num_perm={args.num_perm} shingle_size={args.shingle_size}; ours "
+        f"bands x rows = {bands} x {rows} + verification, datasketch {ds_bands} x {ds_rows}, rensa "
+        f"{rb} x {args.num_perm // rb} + verification"
+    )
+
+
+def print_speedups(results: dict[str, tuple[float, float]]) -> None:
+    wall, cpu = results["ours"]
+    for name, (other_wall, other_cpu) in results.items():
+        if name != "ours":
+            print(f"speed-up: {name} / ours = {other_wall / wall:.1f}x wall, {other_cpu / cpu:.1f}x CPU seconds")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=("generated", "real"), default="generated")
+    parser.add_argument(
+        "--real-path",
+        action="append",
+        help=f"ShareGPT/OpenAI-messages JSONL file or folder; '{OFFLINE}' (default): text on this machine; repeatable",
+    )
+    parser.add_argument("--part", choices=("tune", "holdout", "all"), default="holdout")
+    parser.add_argument("--plant-share", type=float, default=0.1, help="real mode: share of texts given an edited copy")
+    parser.add_argument("--edits-per-50", type=int, default=3, help="real mode: at most this many word edits per 50")
+    parser.add_argument("--n", type=int, default=50_000, help="generated: texts; real: at most this many real texts")
+    parser.add_argument("--threshold", type=float, default=None, help="default: params.yaml dedup.near_threshold")
+    parser.add_argument("--num-perm", type=int, default=None, help="default: params.yaml dedup.num_perm")
+    parser.add_argument("--shingle-size", type=int, default=None, help="default: params.yaml dedup.shingle_size")
+    parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--skip", default="", help="comma-separated runs to leave out: datasketch,rensa")
+    parser.add_argument(
+        "--datasketch-ours-bands",
+        action="store_true",
+        help="also run datasketch with our bands x rows (candidates only, no verification)",
+    )
+    args = parser.parse_args()
+    args.real_path = args.real_path or [OFFLINE]
+    import yaml
+
+    dedup = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["dedup"]
+    args.threshold = float(dedup["near_threshold"]) if args.threshold is None else args.threshold
+    args.num_perm = int(dedup["num_perm"]) if args.num_perm is None else args.num_perm
+    args.shingle_size = int(dedup["shingle_size"]) if args.shingle_size is None else args.shingle_size
+    runs: dict[str, Callable] = {"ours": run_ours, "datasketch": run_datasketch, "rensa": run_rensa}
+    for name in filter(None, args.skip.split(",")):
+        runs.pop(name)
+    if args.datasketch_ours_bands:
+        bands, rows = lsh_params(args.threshold, args.num_perm)
+        runs["ds+bands"] = lambda *a: run_datasketch(*a, params=(bands, rows))
+    (report_real if args.corpus == "real" else report_generated)(args, runs)
 
 
 if __name__ == "__main__":

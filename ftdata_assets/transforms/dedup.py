@@ -17,14 +17,17 @@ Near duplicates (MinHash-LSH on word shingles)
        its runs of `shingle_size` consecutive words; a text with fewer words has one shingle, all of its words,
        so it is a near duplicate only of texts with the same word sequence. A text with no word at all
        (empty, only punctuation or emoji) is a near duplicate of nothing but its exact copies.
-    3. Hashing is stable (no polars `hash`, whose output may change between versions and CPUs): each distinct
-       word is hashed with a polynomial over its UTF-8 bytes (numpy, mod 2^64) and a splitmix64 finalizer,
-       k word hashes are folded into a 32-bit shingle hash. The `num_perm` permutations are
-       `h_i(x) = a_i * x + b_i mod 2^32` (a_i odd, so each is a bijection of the 32-bit shingle hashes) with
-       coefficients derived from `seed` by blake2b. The signature is the per-text minimum, computed in numpy
-       over chunks of texts and blocks of shingles so memory stays bounded, two chunks at a time on threads:
-       the 900k distinct conversations of the 1M-example benchmark take ~20 s on 2 cores, and their signatures
-       460 MB. `minhashes` keeps them with
+    3. Hashing is stable (no polars `hash`, whose output may change between versions and CPUs). Words are
+       found and hashed on the UTF-8 bytes in numpy, without building a string per word: each word's hash
+       is splitmix64 folded over its 8-byte pieces, k word hashes are folded into a 64-bit shingle hash,
+       mixed with a key derived from `seed` by blake2b. The signature is a one-permutation MinHash
+       (Li, Owen & Zhang 2012): a shingle's hash picks one of `num_perm` bins (high bits) and a value (low
+       32 bits); a text's signature is the minimum value per bin, and an empty bin copies the first
+       non-empty bin of a fixed, seeded order of bins (optimal densification, Shrivastava 2017: 16 random
+       probes, then the bins to its right). The order is the same for every text, so position i of two
+       signatures is equal with probability J, as with `num_perm` independent permutations, at one pass
+       over the shingles instead of `num_perm`. Computed over chunks of texts so memory stays bounded, two
+       chunks at a time on threads. `minhashes` keeps the signatures with
        the distinct texts (`MinHashes`), so a caller can reuse them for a subset of the rows instead of hashing
        again (a signature depends on its text only, so the results are the same).
     4. LSH: the signature is cut into `bands` x `rows`; texts sharing one band's values are candidate pairs.
@@ -57,7 +60,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
+import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,7 +70,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy.sparse import coo_array, csgraph
 
 WORD_PATTERN = r"\w+"
@@ -74,9 +78,9 @@ WORD_PATTERN = r"\w+"
 _SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_BYTE_BASE = np.uint64(0x100000001B3)  # FNV prime: the polynomial base for word bytes
 _SHINGLE_BASE = np.uint64(0xFF51AFD7ED558CCD)  # murmur3 fmix constant: the base that folds word hashes
 _MAX32 = np.uint32(0xFFFFFFFF)
+_MAX64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -100,10 +104,16 @@ def normalize_for_dedup(texts: pl.Series) -> pl.Series:
 
 
 def _normalize_slice(texts: pl.Series) -> pl.Series:
-    # NFKC is the identity on ASCII and costs ~5x the rest: only non-ASCII rows go through it
+    # NFKC is the identity on ASCII and on most non-ASCII text too (curly quotes, accents, CJK): only rows
+    # that fail CPython's NFKC quick check go through it. The check is one C call per non-ASCII row, ~5x
+    # faster than polars' NFKC on the same rows (3,888 rows, 0.05 s against 0.5 s, none changed; measured)
     non_ascii = np.flatnonzero(texts.str.contains(r"[^\x00-\x7F]").to_numpy())
     if len(non_ascii):
-        texts = texts.scatter(non_ascii, texts.gather(non_ascii).str.normalize("NFKC"))
+        candidates = texts.gather(non_ascii).to_list()
+        changed = [i for i, text in enumerate(candidates) if not unicodedata.is_normalized("NFKC", text)]
+        if changed:
+            rows = non_ascii[changed]
+            texts = texts.scatter(rows, texts.gather(rows).str.normalize("NFKC"))
     # same result as replacing r"\s+", but only touches runs that are not already a single plain space
     return texts.str.to_lowercase().str.replace_all(r"\s{2,}|[^\S ]", " ").str.strip_chars()
 
@@ -111,6 +121,20 @@ def _normalize_slice(texts: pl.Series) -> pl.Series:
 def content_id(normalized_text: str) -> str:
     """The stable id of one normalized text: blake2b-128 hex of its UTF-8 bytes."""
     return hashlib.blake2b(normalized_text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _content_ids(texts: pl.Series) -> list[str]:
+    """`content_id` of each text, hashing the UTF-8 bytes straight from the Arrow buffer (no Python string
+    per text: a third less time than `content_id` over `to_list()`, measured)."""
+    strings = texts.fill_null("").to_arrow()
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    strings = strings.cast(pa.large_string())
+    _, offsets_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset : strings.offset + len(strings) + 1].tolist()
+    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    blake2b = hashlib.blake2b
+    return [blake2b(data[lo:hi], digest_size=16).hexdigest() for lo, hi in itertools.pairwise(offsets)]
 
 
 def _distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series, np.ndarray]:
@@ -121,7 +145,7 @@ def _distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series, np.ndarray]
     """
     normalized = normalize_for_dedup(texts)
     distinct = normalized.unique()
-    ids = pl.Series("id", [content_id(text) for text in distinct.to_list()], dtype=pl.String)
+    ids = pl.Series("id", _content_ids(distinct), dtype=pl.String)
     table = pl.DataFrame({"text": distinct, "id": ids}).sort("id").with_row_index("node")
     node = (
         pl.DataFrame({"text": normalized})
@@ -154,30 +178,6 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def _hash_strings(strings: pa.Array) -> np.ndarray:
-    """A stable 64-bit hash per string of an Arrow string array: splitmix64(P ^ (len * golden)), where
-    P = sum((byte_i + 1) * 0x100000001B3^(len - 1 - i)) mod 2^64 over the UTF-8 bytes (numpy, no Python loop)."""
-    strings = strings.cast(pa.large_string())
-    n = len(strings)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
-    _, offsets_buf, data_buf = strings.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset : strings.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
-    lengths = np.diff(offsets)
-    total = int(offsets[-1] - offsets[0])
-    hashes = np.zeros(n, dtype=np.uint64)
-    if total:
-        powers = np.ones(int(lengths.max()), dtype=np.uint64)  # BASE^j mod 2^64
-        powers[1:] = np.cumprod(np.full(len(powers) - 1, _BYTE_BASE, dtype=np.uint64))
-        positions = np.arange(offsets[0], offsets[-1], dtype=np.int64)
-        ends = np.repeat(offsets[1:], lengths)
-        terms = (data[positions].astype(np.uint64) + np.uint64(1)) * powers[ends - 1 - positions]
-        nonempty = lengths > 0
-        hashes[nonempty] = np.add.reduceat(terms, (offsets[:-1] - offsets[0])[nonempty])
-    return _mix64(hashes ^ (lengths.astype(np.uint64) * _GOLDEN))
-
-
 def _seed_words(seed: int | str, tag: str, count: int) -> np.ndarray:
     """`count` stable uint32 words derived from the seed with blake2b (no dependence on numpy's RNG streams)."""
     out = np.empty(count, dtype=np.uint32)
@@ -185,13 +185,6 @@ def _seed_words(seed: int | str, tag: str, count: int) -> np.ndarray:
         digest = hashlib.blake2b(f"ftdata-minhash\x1f{seed}\x1f{tag}\x1f{i}".encode(), digest_size=4).digest()
         out[i] = int.from_bytes(digest, "little")
     return out
-
-
-@functools.lru_cache(maxsize=32)
-def _permutations(seed: int | str, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    a = _seed_words(seed, "a", num_perm) | np.uint32(1)  # odd: a bijection of the 32-bit hashes
-    b = _seed_words(seed, "b", num_perm)
-    return a, b
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -229,22 +222,114 @@ def lsh_params(
 # MinHash signatures
 
 
+_WORD_CODE_POINTS: dict[int, bool] = {}
+"""Non-ASCII code point -> is it a word character (polars' Unicode `\\w`); filled as code points are seen."""
+
+
+def _word_code_points(code_points: np.ndarray) -> np.ndarray:
+    """For each non-ASCII code point: True if it is a word character. The class is asked of polars' own regex
+    (`\\w`, the `WORD_PATTERN` semantics) once per distinct code point ever seen, then cached."""
+    distinct = sorted_unique(code_points)
+    missing = [int(c) for c in distinct.tolist() if c not in _WORD_CODE_POINTS]
+    if missing:
+        flags = pl.Series([chr(c) for c in missing]).str.contains(rf"^{WORD_PATTERN}$").to_list()
+        _WORD_CODE_POINTS.update(zip(missing, flags, strict=True))
+    table = np.array([_WORD_CODE_POINTS[int(c)] for c in distinct.tolist()], dtype=bool)
+    return table[np.searchsorted(distinct, code_points)]
+
+
+def _word_bytes(data: np.ndarray) -> np.ndarray:
+    """A boolean per byte of UTF-8 text: the byte belongs to a word character.
+
+    ASCII by comparisons (`[0-9A-Za-z_]`, what `\\w` is on ASCII); the bytes of a multi-byte character take
+    the class of its code point (`_word_code_points`). Vectorized over the bytes: no per-word string is
+    built (polars' `extract_all` + a dictionary of the words took ~3x as long, measured)."""
+    is_word = ((data | np.uint8(0x20)) - np.uint8(0x61)) < 26  # a-z, A-Z (uint8 arithmetic wraps)
+    is_word |= (data - np.uint8(0x30)) < 10
+    is_word |= data == 0x5F
+    high = np.flatnonzero(data >= 0x80)
+    if len(high):
+        is_lead = data[high] >= 0xC0
+        leads = high[is_lead]
+        first = data[leads].astype(np.int64)
+        size = 2 + (first >= 0xE0) + (first >= 0xF0)
+        code = first & np.where(size == 2, 0x1F, np.where(size == 3, 0x0F, 0x07))
+        last = len(data) - 1
+        for j in range(1, 4):
+            follow = data[np.minimum(leads + j, last)].astype(np.int64) & 0x3F
+            code = np.where(size > j, (code << 6) | follow, code)
+        # a character's continuation bytes follow its lead byte among the non-ASCII bytes
+        is_word[high] = _word_code_points(code)[np.cumsum(is_lead) - 1]
+    return is_word
+
+
+def _word_hashes(chunk: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A stable 64-bit hash per word occurrence of a chunk of normalized texts (words in text order), and the
+    number of words of each text.
+
+    A word is a maximal run of word characters within one text. Its hash: h = len * golden, then for each
+    8-byte piece of its UTF-8 bytes (little-endian, the last one zero-padded) h = splitmix64(h ^ piece).
+    Pieces are read from two aligned 8-byte words each (`_read8`)."""
+    strings = chunk.to_arrow()
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    strings = strings.cast(pa.large_string())
+    n = len(strings)
+    _, offsets_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset : strings.offset + n + 1]
+    offsets = offsets - offsets[0]
+    size = int(offsets[-1])
+    if size == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(n, dtype=np.int64)
+    first_byte = int(np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset])
+    padded = np.zeros((size // 8 + 2) * 8, dtype=np.uint8)  # zero bytes after the text: the last pieces read them
+    padded[:size] = np.frombuffer(data_buf, dtype=np.uint8)[first_byte : first_byte + size]
+    data = padded[:size]
+    is_word = _word_bytes(data)
+    text_starts = offsets[:-1][offsets[:-1] < size]
+    text_ends = offsets[1:][offsets[1:] > 0] - 1
+    begins = is_word.copy()
+    begins[1:] &= ~is_word[:-1]
+    begins[text_starts] = is_word[text_starts]
+    finishes = is_word.copy()
+    finishes[:-1] &= ~is_word[1:]
+    finishes[text_ends] = is_word[text_ends]
+    starts = np.flatnonzero(begins)
+    lengths = np.flatnonzero(finishes) + 1 - starts
+    counts = np.diff(np.searchsorted(starts, offsets))
+    aligned = padded.view("<u8")
+    hashes = lengths.astype(np.uint64) * _GOLDEN
+    todo = np.arange(len(starts))
+    for piece in range(-(-int(lengths.max()) // 8) if len(starts) else 0):
+        # the first piece of every word, then pieces of the words still longer: few (most words fit 8 bytes)
+        at, rest = (starts, lengths) if piece == 0 else (starts[todo] + 8 * piece, lengths[todo] - 8 * piece)
+        mask = _MAX64 >> ((8 - np.minimum(rest, 8)) * 8).astype(np.uint64)  # the piece's bytes of this word
+        mixed = _mix64((hashes if piece == 0 else hashes[todo]) ^ (_read8(aligned, at) & mask))
+        if piece == 0:
+            hashes = mixed
+        else:
+            hashes[todo] = mixed
+        todo = todo[rest > 8]
+    return hashes, counts
+
+
+def _read8(aligned: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The little-endian uint64 at each byte offset of a buffer seen as aligned uint64 words: two aligned
+    gathers and shifts (a gather from an unaligned uint64 view of the bytes was ~4x slower, measured)."""
+    word, shift = offsets >> 3, ((offsets & 7) * 8).astype(np.uint64)
+    high = (aligned[word + 1] << (np.uint64(63) - shift)) << np.uint64(1)  # two shifts: no shift by 64
+    return (aligned[word] >> shift) | high
+
+
 def _shingle_hashes(chunk: pl.Series, shingle_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit hashes of all shingles of a chunk of normalized texts, and the text (chunk position) of each.
+    """64-bit hashes of all shingles of a chunk of normalized texts, and the text (chunk position) of each.
 
-    Shingles of one text are contiguous and texts come in order; a text without words has no shingle.
-    """
-    words = chunk.str.extract_all(WORD_PATTERN).to_arrow()
-    if isinstance(words, pa.ChunkedArray):
-        words = words.combine_chunks()
-    counts = np.diff(words.offsets.to_numpy()).astype(np.int64)  # no null lists: the texts are not null
-    encoded = pc.dictionary_encode(words.flatten())
-    word_hash = _hash_strings(encoded.dictionary)[encoded.indices.to_numpy()]
-
+    Shingles of one text are contiguous and texts come in order; a text without words has no shingle."""
+    word_hash, counts = _word_hashes(chunk)
     n_shingles = np.where(counts > 0, np.maximum(counts - shingle_size + 1, 1), 0)
     total = int(n_shingles.sum())
     if total == 0:
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(counts)), n_shingles)
     shift = np.cumsum(counts) - counts - (np.cumsum(n_shingles) - n_shingles)  # first word - first shingle
     position = np.arange(total) + shift[owner]
@@ -262,12 +347,50 @@ def _shingle_hashes(chunk: pl.Series, shingle_size: int) -> tuple[np.ndarray, np
             word = np.where(offset < length, padded[np.minimum(start + offset, len(word_hash))], np.uint64(0))
             fixed = fixed * _SHINGLE_BASE + word
         acc[index] = fixed
-    return (_mix64(acc) >> np.uint64(32)).astype(np.uint32), owner
+    return _mix64(acc), owner
 
 
 def _starts_of_runs(values: np.ndarray) -> np.ndarray:
     """Indices where a sorted integer array changes value (always including 0 for a non-empty array)."""
     return np.flatnonzero(np.diff(values, prepend=values[:1] - 1))
+
+
+DENSIFY_PROBES = 16
+"""Random probes per empty bin before the rotation (next non-empty bin to the right) takes over."""
+
+
+@functools.lru_cache(maxsize=32)
+def _sketch_keys(seed: int | str, num_perm: int) -> tuple[np.uint64, np.ndarray]:
+    """The seed's 64-bit key mixed into every shingle hash, and the (num_perm x DENSIFY_PROBES) table of the
+    bins an empty bin borrows from, in order (both derived from `seed` by blake2b)."""
+    words = _seed_words(seed, "oph", 2).astype(np.uint64)
+    key = (words[0] << np.uint64(32)) | words[1]
+    probes = _seed_words(seed, "probe", num_perm * DENSIFY_PROBES).astype(np.uint64)
+    table = ((probes * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64).reshape(num_perm, DENSIFY_PROBES)
+    return key, table
+
+
+def _densify(signatures: np.ndarray, occupied: np.ndarray, probes: np.ndarray) -> None:
+    """Fill the empty bins of texts with at least one shingle, in place (optimal densification, Shrivastava
+    2017, with a bounded probe table): empty bin j takes the value of the first non-empty bin among
+    `probes[j]`, else of the next non-empty bin to its right (circularly). The order of bins tried is the
+    same for every text, so two texts' bins j agree with probability J, like a full permutation's minima."""
+    rows, cols = np.nonzero(~occupied & occupied.any(axis=1)[:, None])
+    for attempt in range(probes.shape[1]):
+        if len(rows) == 0:
+            return
+        source = probes[cols, attempt]
+        hit = occupied[rows, source]
+        signatures[rows[hit], cols[hit]] = signatures[rows[hit], source[hit]]
+        rows, cols = rows[~hit], cols[~hit]
+    if len(rows) == 0:
+        return
+    texts = sorted_unique(rows)
+    width = occupied.shape[1]
+    index = np.where(occupied[texts], np.arange(width), 2 * width)
+    ahead = np.minimum.accumulate(np.concatenate((index, index + width), axis=1)[:, ::-1], axis=1)[:, ::-1]
+    source = ahead[np.searchsorted(texts, rows), cols + 1] % width
+    signatures[rows, cols] = signatures[rows, source]
 
 
 def minhash_signatures(
@@ -276,18 +399,20 @@ def minhash_signatures(
     num_perm: int = 128,
     shingle_size: int = 5,
     seed: int | str = "ftdata-dedup-v1",
-    chunk_bytes: int = 1 << 25,
-    block_shingles: int = 1 << 18,
+    chunk_bytes: int = 1 << 20,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MinHash signatures (n x num_perm uint32) of already-normalized texts, and a mask of texts with words.
 
-    Texts without any word keep an all-0xFFFFFFFF row and False in the mask. Texts are tokenized in chunks of
-    about `chunk_bytes` of text and min-hashed in blocks of `block_shingles` shingles, whatever the text
-    lengths, so memory stays bounded for any corpus.
+    One-permutation MinHash: each shingle's 64-bit hash (mixed with the seed) picks a bin from its high
+    32 bits and a value from its low 32 bits; a text's signature is the minimum value per bin, empty bins
+    densified (`_densify`). One pass over the shingles instead of one per permutation: ~0.02 us per shingle
+    against ~0.1 us for `num_perm`=128 multiply-add-min passes (measured on 10M shingles), with the same
+    collision probability J per position. Texts without any word keep an all-0xFFFFFFFF row and False in
+    the mask. Texts are tokenized in chunks of about `chunk_bytes` of text, so memory stays bounded.
     """
     if shingle_size < 1 or num_perm < 1:
         raise ValueError("shingle_size and num_perm must be >= 1")
-    a, b = _permutations(seed, num_perm)
+    key, probes = _sketch_keys(seed, num_perm)
     n = len(normalized)
     signatures = np.full((n, num_perm), _MAX32, dtype=np.uint32)
     has_words = np.zeros(n, dtype=bool)
@@ -299,26 +424,19 @@ def minhash_signatures(
     def sign_chunk(lo: int, hi: int) -> None:
         """Chunks hold disjoint texts, so they write disjoint rows and can run side by side."""
         hashes, owner = _shingle_hashes(normalized.slice(lo, hi - lo), shingle_size)
-        owner += lo
-        has_words[owner] = True
-        for s0 in range(0, len(hashes), block_shingles):
-            block, owners = hashes[s0 : s0 + block_shingles], owner[s0 : s0 + block_shingles]
-            segments = _starts_of_runs(owners)
-            texts = owners[segments]  # a text cut by a block boundary is finished by the next block
-            minima = np.empty((num_perm, len(segments)), dtype=np.uint32)
-            cells = np.empty(len(block), dtype=np.uint32)
-            # one permutation at a time over a cache-sized block: an order of magnitude faster than building
-            # the (shingles x num_perm) matrix and reducing it over axis 0 (measured)
-            for i in range(num_perm):
-                np.multiply(block, a[i], out=cells)
-                np.add(cells, b[i], out=cells)
-                np.minimum.reduceat(cells, segments, out=minima[i])
-            signatures[texts] = np.minimum(signatures[texts], minima.T)
+        hashes ^= key
+        hashes = _mix64(hashes)
+        cells = owner * num_perm + ((hashes >> np.uint64(32)) * np.uint64(num_perm) >> np.uint64(32)).astype(np.int64)
+        block = signatures[lo:hi]
+        np.minimum.at(block.reshape(-1), cells, (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+        occupied = np.zeros(block.shape, dtype=bool)
+        occupied.reshape(-1)[cells] = True
+        has_words[lo:hi] = occupied.any(axis=1)
+        _densify(block, occupied, probes)
 
     bounds = [(int(lo), int(hi)) for lo, hi in zip(chunk_starts, [*chunk_starts[1:], n], strict=True)]
     if len(bounds) > 1:
-        # the word extraction (polars) and most numpy steps release the GIL: 900k conversations took 30 s
-        # in one thread, ~20 s in two (measured)
+        # the tokenization and most numpy steps release the GIL
         list(_worker_threads().map(lambda bound: sign_chunk(*bound), bounds))
     else:
         sign_chunk(*bounds[0])
