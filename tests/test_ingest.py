@@ -709,6 +709,20 @@ def test_blank_turns_are_removed_and_separated_same_role_turns_merged(tmp_path: 
     ]
 
 
+def test_removing_a_blank_turn_accepts_what_the_same_chat_without_it_gets(tmp_path: Path) -> None:
+    greeting_then_tool = [
+        {"role": "system", "content": "You are Lumora support."},
+        {"role": "assistant", "content": "Hi! Checking your hub now."},
+        {"role": "user", "content": "Thanks."},
+        {"role": "tool", "content": '{"hub": "online"}'},
+    ]
+    with_blank = [*greeting_then_tool[:3], {"role": "assistant", "content": " "}, greeting_then_tool[3]]
+    examples, rejects = repaired(tmp_path, {"messages": greeting_then_tool}, {"messages": with_blank})
+    assert rejects.is_empty()
+    assert turns(examples, 0) == turns(examples, 1)
+    assert examples["tags"].to_list() == [[], ["removed_blank_turns"]]
+
+
 def test_what_cannot_become_an_example_is_still_rejected(tmp_path: Path) -> None:
     cases = [
         ({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "   "}]}, "empty_content"),

@@ -40,8 +40,9 @@ Decisions where the contract is silent (also listed in the tests):
      is a normal shape), and the top-level `system` field is inserted before this step.
   4. Trailing user turns (the chunk stopped before the answer) are trimmed (`trimmed_trailing_user`). Other
      last roles (tool, system) are left as they are.
-  5. A repaired conversation with no assistant turn after its first user turn is `bad_turn_order`: nothing
-     trainable is left (e.g. an assistant greeting followed by one unanswered question).
+  5. A conversation cut in step 3 or 4 with no assistant turn after its first user turn left is
+     `bad_turn_order`: nothing trainable is left (e.g. an assistant greeting and one unanswered question).
+     A conversation that only lost blank turns is accepted on the same terms as one that had none.
   `example_id` hashes the repaired turns. Repairs run after the `edited_response` step below (an edit ends
   the conversation on the assistant, so its context is never trimmed).
 - A message containing NUL is `nul_byte` (never repaired). A blank Alpaca `instruction` is `empty_content`.
@@ -595,22 +596,26 @@ class _Builder:
             missing = "user" if "user" not in roles else "assistant"
             removed = f" ({blanks} blank turn{'s' if blanks > 1 else ''} removed)" if blanks else ""
             raise _Reject(ReasonCode.EMPTY_CONTENT, f"no {missing} turn{removed}")
+        reshaped = False  # turns cut at either end: check that an answered user turn is left
         if roles[0] != "user" and roles[0] != "system":  # a chunk of a longer chat: opens mid-answer
             turns = self.repair_leading(turns, roles)
             tags = [*tags, self.leading_tag]
             roles = [turn[0] for turn in turns]
+            reshaped = True
         if roles[-1] == "user":  # the chat was cut before the answer (an edited_response never ends here)
             while roles and roles[-1] == "user":
                 roles.pop()
                 turns.pop()
             tags = [*tags, IngestTag.TRIMMED_TRAILING_USER]
-        if tags:
+            reshaped = True
+        if reshaped:
             first_user = roles.index("user") if "user" in roles else len(roles)
             if "assistant" not in roles[first_user + 1 :]:
                 raise _Reject(
                     ReasonCode.BAD_TURN_ORDER,
                     f"no assistant turn answers a user turn once repaired ({', '.join(sorted(tags))})",
                 )
+        if tags:
             tags = sorted(tags)
 
         # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
