@@ -116,6 +116,17 @@ def _overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
     return any(a < d and c < b for c, d in spans)
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """95% Wilson interval of a proportion: with a few hundred gold spans a type's recall moves by
+    several points between seeds, so a change smaller than this is no evidence."""
+    if not n:
+        return None
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return [max(0.0, round(mid - half, 4)), min(1.0, round(mid + half, 4))]
+
+
 def score(samples: list[Sample], preds: list[Pred], types: list[str]) -> dict[str, dict]:
     """Per type: recall/precision with the same-type rule, and the any-type variant a scrubber cares
     about (a gold span covered by a prediction of any type is scrubbed; a prediction inside any gold
@@ -137,6 +148,8 @@ def score(samples: list[Sample], preds: list[Pred], types: list[str]) -> dict[st
             "pred": pred_n,
             "recall": round(hit_gold / gold_n, 4) if gold_n else None,
             "precision": round(hit_pred / pred_n, 4) if pred_n else None,
+            "recall_ci95": wilson(hit_gold, gold_n),
+            "precision_ci95": wilson(hit_pred, pred_n),
             "recall_any_type": round(any_gold / gold_n, 4) if gold_n else None,
             "precision_any_type": round(any_pred / pred_n, 4) if pred_n else None,
         }

@@ -127,6 +127,8 @@ def test_score_counts_overlaps_of_the_same_type() -> None:
     assert got["PHONE_NUMBER"]["recall"] == 1.0 and got["PHONE_NUMBER"]["precision"] == 0.5
     assert got["EMAIL_ADDRESS"]["recall"] == 0.0 and got["EMAIL_ADDRESS"]["recall_any_type"] == 1.0
     assert got["PERSON"]["precision"] == 0.0 and got["PERSON"]["precision_any_type"] == 1.0
+    lo, hi = bench_pii.wilson(90, 100)
+    assert 0.82 < lo < 0.84 and 0.94 < hi < 0.95
 
 
 def test_show_misses_refuses_the_heldout_part() -> None:
