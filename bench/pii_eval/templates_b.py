@@ -137,6 +137,15 @@ NEGATIVE: list[str] = [
     "Victoria Station, platform 9",
     "sorry, i cant help with that",
     "The Grant Foundation funds three projects in Georgia.",
+    "Bestellnummer {ORDER10} vom {DATE}",
+    "Numéro de commande : {ORDER16}",
+    "Kundennummer: {ORDER_ID}, Betrag {PRICE}",
+    "created_at={ORDER10} (unix time)",
+    "{DATE} {TIME} UTC build {SEMVER} ok",
+    "sha1 {HEX}",
+    "lat,lon\n{COORD}",
+    "Seat 14C, booking ref {ORDER_ID}",
+    "estimated 2,147,483,647 rows scanned",
 ]
 
 FILLER: list[str] = [
