@@ -98,7 +98,10 @@ def run_presidio(texts: list[str], procs: int) -> tuple[list[Pred], float, float
     """Predictions, wall seconds and summed worker CPU seconds, `procs` processes over chunks of texts."""
     size = max(1, -(-len(texts) // (procs * 8)))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    with mp.get_context("fork").Pool(procs, initializer=_presidio_init) as pool:
+    # built in the parent and inherited by the forked workers: an import or setup error surfaces here, once,
+    # instead of a Pool that respawns failing initializers forever
+    _presidio_init()
+    with mp.get_context("fork").Pool(procs) as pool:
         pool.map(_presidio_chunk, [["warm"]] * procs)  # engines built before the clock starts
         t0 = time.perf_counter()
         results = pool.map(_presidio_chunk, chunks, chunksize=1)
