@@ -123,6 +123,12 @@ class IndependentSource:
         return self.rng.choice(self.lasts)
 
     def full(self) -> str:
+        """Full names as people sign: mostly "First Last", some "K. Last" and "First K. Last"."""
+        x = self.rng.random()
+        if x < 0.15:
+            return f"{self.first()[0]}. {self.last()}"
+        if x < 0.25:
+            return f"{self.first()} {self.first()[0]}. {self.last()}"
         return f"{self.first()} {self.last()}"
 
     def card(self) -> str:
