@@ -215,8 +215,13 @@ def blind_to(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pii_assets, "leftover_findings", rescan_missing)
 
 
-def run_scrub(tmp_path: Path, rows: list[dict]) -> tuple[dg.ExecuteInProcessResult, dg.AssetCheckEvaluation]:
+def run_scrub(
+    tmp_path: Path, rows: list[dict], disable: list[str] | None = None
+) -> tuple[dg.ExecuteInProcessResult, dg.AssetCheckEvaluation]:
     root = make_project(tmp_path / "project", with_sample=False)
+    if disable:
+        params = root / "params.yaml"
+        params.write_text(params.read_text().replace("  disable: []", f"  disable: [{', '.join(disable)}]", 1))
     produced = pl.DataFrame(rows, schema=EXAMPLE_SCHEMA)
 
     @dg.asset(name="normalized_examples")
@@ -274,6 +279,23 @@ def test_the_check_passes_on_clean_data(tmp_path: Path) -> None:
     assert metadata["findings"] == 0 and metadata["examples"] == []
 
 
+def test_a_type_switched_off_in_params_does_not_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pii.disable: [PHONE_NUMBER]`: the scrub keeps phone numbers, and the second opinion does not call
+    them leftovers; the other types are still checked."""
+    rows = [*CLEAN, example(99, f"The office is {MISSED}, ask for the front desk.", "I'll call them.")]
+    result, evaluation = run_scrub(tmp_path, rows, disable=["PHONE_NUMBER"])
+    assert evaluation.passed, evaluation.metadata
+    metadata = {k: v.value for k, v in evaluation.metadata.items()}
+    assert metadata["second_opinion_types"] == ["CREDIT_CARD", "EMAIL_ADDRESS", "IBAN_CODE"]
+    assert "downstream" in materialized(result)
+    blind_to(LOWER_IBAN, monkeypatch)  # and a miss of a type that is still on
+    leaky = [*rows, example(100, f"Please refund it to {LOWER_IBAN}.", "Done.")]
+    _, evaluation = run_scrub(tmp_path / "again", leaky, disable=["phone"])  # by recognizer name too
+    assert not evaluation.passed
+    metadata = {k: v.value for k, v in evaluation.metadata.items()}
+    assert metadata["by_type"] == {"IBAN_CODE": 1}  # the phone number is not reported
+
+
 def test_no_false_alarm_on_the_bundled_sample(materialized_project: Path) -> None:
     """The sample pipeline's scrub output (every source, every plant and look-alike): the second opinion
     finds nothing, so `no_pii_left` passed and the curated splits were written."""
@@ -282,3 +304,49 @@ def test_no_false_alarm_on_the_bundled_sample(materialized_project: Path) -> Non
     found = crosscheck_findings(scrubbed, ["Lumora"])
     assert found.height == 0, found.to_dicts()
     assert (materialized_project / "data" / "curated" / "train.parquet").exists()
+
+
+# ------------------------------------------------------------------------------------------ release gate
+
+
+def test_the_release_gate_counts_second_opinion_findings_on_unverified_texts_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pii_findings` (the later layers' checks): a leftover only the second opinion sees blocks the layer,
+    unless its type is switched off or `no_pii_left` already verified that text; a value both detectors
+    see counts once."""
+    from ftdata_assets.transforms import validation_views
+    from ftdata_assets.transforms.pii import ENTITY_TYPES, PiiSettings
+    from ftdata_assets.transforms.pii_report import text_keys
+    from ftdata_assets.validation import validate_layer
+
+    zeros = {entity: 0 for entity in ENTITY_TYPES}
+    rows = [*CLEAN, example(99, f"The office is {MISSED}, ask for the front desk.", "I'll call them.")]
+    frame = pl.DataFrame(rows, schema=EXAMPLE_SCHEMA).with_columns(
+        pii_counts=pl.lit(zeros, dtype=pl.Struct(dict.fromkeys(zeros, pl.Int64)))
+    )
+    context = {"allow_list": ["Lumora"]}
+    both = validation_views.view("scrubbed_examples", frame, **context).get_column("pii_findings")
+    assert both.to_list() == [0] * len(CLEAN) + [1]  # seen by both detectors: one finding
+
+    real_rescan = validation_views.leftover_findings
+    monkeypatch.setattr(
+        validation_views,
+        "leftover_findings",
+        lambda *a, **k: real_rescan(*a, **k).filter(~pl.col("text").str.contains("123 45", literal=True)),
+    )
+    only_second = validation_views.view("scrubbed_examples", frame, **context).get_column("pii_findings")
+    assert only_second.to_list() == [0] * len(CLEAN) + [1]
+    outcome = validate_layer("scrubbed_examples", frame, **context)
+    assert ("expect_column_values_to_be_between", "pii_findings") in {
+        (f.expectation_type, f.column) for f in outcome.errors
+    }
+    off = validation_views.view("scrubbed_examples", frame, **context, enabled_types={"CREDIT_CARD", "IBAN_CODE"})
+    assert off.get_column("pii_findings").sum() == 0
+    disabled = PiiSettings.from_params({"allow_list": ["Lumora"], "disable": ["phone"]})
+    under = validation_views.view("scrubbed_examples", frame, pii_settings=disabled).get_column("pii_findings")
+    assert under.sum() == 0  # the registry's switched-off type is no leftover for either detector
+    leaky_text = pl.Series([f"The office is {MISSED}, ask for the front desk."])
+    verified = text_keys(leaky_text)
+    skipped = validation_views.view("scrubbed_examples", frame, **context, verified=verified)
+    assert skipped.get_column("pii_findings").sum() == 0

@@ -66,13 +66,14 @@ def no_pii_left_result(
     phonenumbers, stdnum), so a format the scrub's detector does not know still blocks the release. Texts
     either detector flags are kept out of the verified-clean set the later checks rely on."""
     pii_params = project.params("pii")
-    allow_list = list(pii_params.get("allow_list") or [])
+    settings = PiiSettings.from_params(pii_params)  # what the re-scan ran under: the verified set's key
+    allow_list = list(settings.allow_list)
     types = enabled_types(pii_params)
     started = time.perf_counter()
     second = crosscheck_findings(scrubbed, allow_list, enabled_types=types)
     context.log.info(f"PII second opinion: {second.height} finding(s) in {time.perf_counter() - started:.1f}s")
     save_verified(
-        project.project, allow_list, clean_keys(scrubbed, pl.concat([left.select("row"), second.select("row")]))
+        project.project, settings, clean_keys(scrubbed, pl.concat([left.select("row"), second.select("row")]))
     )
     both = pl.concat(
         [

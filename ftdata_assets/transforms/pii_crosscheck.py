@@ -112,7 +112,12 @@ _LABELS = (
     "ean", "upc", "gtin", "barcode", "asin", "qty", "ssn", "sin", "nin", "tax", "vat", "address", "postal", "plz",
     "cep", "〒",
 )  # fmt: skip
-_LABEL_BEFORE = r"(?i)(?:^|\W)(?:" + "|".join(_LABELS) + r")s?\.?\W{0,3}(?:no\.?|nr\.?|number|num|#)?\W{0,3}$"
+_LABEL_BEFORE = (
+    r"(?i)(?:^|\W)(?:" + "|".join(_LABELS) + r")s?\.?\W{0,3}(?:[_\-]?(?:id|no|nr|number|num)\.?|#)?"
+    r"(?:\W{1,3}(?:is|was|are|were|reads))?\W{0,3}$"
+)
+"""An identifier's label right before a number: "order 512 345 678", "order_id=6205...", "Your order number
+is 6565..."."""
 _PHONE_WORD = (
     r"(?-i:\b[MTF]\s?:\s*$)|"  # signature lines: "M: 511 496 966"
     r"(?i)\b(?:phone|call|tel|telephone|mobile|cell|handy|whatsapp|signal|sms|text me|fax|dial|ring me|reach me|"
@@ -230,6 +235,9 @@ def _phone_span(candidate: str, after_phone_word: bool, regions: tuple[str, ...]
     grouped = bool(re.search(r"\d[ .\-/()]+\d", core)) or core.startswith("(")
     if not grouped and not after_phone_word:
         return None
+    groups = len(re.findall(r"\d+", core))
+    if not after_phone_word and groups < 3 and len(digits) < 9:
+        return None  # "01 300000" is a Vienna number, and a config value: short two-group numbers need a phone word
     leniency = Leniency.EXACT_GROUPING if grouped else Leniency.VALID
     for region in _region_table(regions):
         stripped = digits[len(region.trunk) :] if region.trunk and digits.startswith(region.trunk) else digits
@@ -326,7 +334,11 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
         & _card_brand(pl.col("digits"))
         & ~pl.col("left").str.contains(_LABEL_BEFORE)
         # glued to a word or code ("=" and "#" are fine: pan=..., CC#...), or right after an IBAN's head
-        & ~pl.col("left").str.contains(r"[\p{L}\p{N}_/\\.\-]$|(?i)\b(?:isbn|issn|doi)\W|(?i)\b[a-z]{2}\d{2}\s$")
+        & ~pl.col("left").str.contains(r"[\p{L}\p{N}_/\\.\-]$|(?i)\b(?:isbn|issn|doi)\W")
+        # the tail of a longer code: right after a group holding a digit ("DO85 87QV 5458 ...", "IT73 Q674 ...")
+        & ~pl.col("left").str.contains(
+            r"\b[A-Za-z0-9]{0,3}\d[A-Za-z0-9]{0,3}[ \-]$|(?i)\b[a-z]{2}\d{2}(?: [a-z0-9]{4})* $"
+        )
         & ((pl.col("digits").str.len_chars() != 13) | pl.col("left").str.contains(_CARD_WORD))
         & ~pl.col("right").str.contains(r"^(?:[.,]\d|[\p{L}_@%])")
     )

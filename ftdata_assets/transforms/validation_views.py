@@ -12,12 +12,17 @@ name these columns; a view column's meaning is fixed here and documented in `COL
   scrubbed_examples on; without it the product's own name may count as a PERSON finding.
 - `verified`: texts a full PII re-scan already found clean (`pii_report.clean_keys`); `pii_findings`
   re-scans only the others.
+- `pii_settings`: the whole PII settings (`pii.PiiSettings`: allow-list + recognizer registry); when given, the
+  `pii_findings` re-scan runs under it instead of the bare allow-list, and the second opinion looks only for
+  the types its registry scrubs.
+- `enabled_types`: the PII types to look for in the second opinion, if not those of `pii_settings`; with
+  neither, every type it knows.
 - `ratios`: the configured split ratios (params.yaml `split.ratios`), for `split_summary`.
 
 Everything is vectorized: message columns are list expressions, PII is one `detect` batch over all texts.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import polars as pl
 
@@ -30,7 +35,8 @@ from ftdata_assets.schema import (
     SPLITS,
     is_valid_reason,
 )
-from ftdata_assets.transforms.pii import PII_COUNTS
+from ftdata_assets.transforms.pii import PII_COUNTS, PiiSettings
+from ftdata_assets.transforms.pii_crosscheck import crosscheck_findings
 from ftdata_assets.transforms.pii_report import leftover_findings
 from ftdata_assets.transforms.provenance import STALE_TAG
 from ftdata_assets.transforms.quality import OUTPUT_COLUMNS as QUALITY_COLUMNS
@@ -97,7 +103,8 @@ COLUMN_DOCS: dict[str, str] = {
     "min_content_chars": "shortest message content, in characters",
     "max_content_chars": "longest message content, in characters",
     "total_chars": "characters over all message contents",
-    "pii_findings": "`pii.detect` findings left in the contents (and feedback's original_response)",
+    "pii_findings": "findings left in the contents (and feedback's original_response): `pii.detect`, plus the "
+    "second opinion's (`pii_crosscheck`) that the first does not overlap",
     "pii_replaced": "placeholders `scrub` wrote into the row (sum of pii_counts)",
     "reason_valid": "the reason (raw/rejects `reason`, scored `drop_reason`) is a valid code; null when no reason",
     "kind_consistent": "raw: an example row has id + messages and no original; a reject row has reason + original",
@@ -195,19 +202,36 @@ def reason_valid(column: str) -> pl.Expr:
 
 
 def pii_findings(
-    frame: pl.DataFrame, allow_list: Sequence[str] = (), verified: pl.DataFrame | None = None
+    frame: pl.DataFrame,
+    allow_list: PiiSettings | Sequence[str] = (),
+    verified: pl.DataFrame | None = None,
+    enabled_types: Collection[str] | None = None,
 ) -> pl.Series:
-    """Findings per row of `pii.detect` over every text a trainer sees (texts in `verified` are known clean).
+    """Findings per row over every text a trainer sees (texts in `verified` are known clean): `pii.detect`'s,
+    plus those of the independent second opinion (`pii_crosscheck`, limited to `enabled_types`) that overlap
+    none of them. Cheap at the release gate: only texts changed since `no_pii_left` (repairs, review edits)
+    are not verified, and both detectors skip the verified ones.
 
+    `allow_list` may be the whole PiiSettings; then `enabled_types` defaults to the types its registry scrubs.
     Reuses `pii_report.leftover_findings`, keyed by row number instead of example_id (ids repeat before dedup).
     """
+    terms: Sequence[str] = allow_list.allow_list if isinstance(allow_list, PiiSettings) else allow_list
+    if enabled_types is None and isinstance(allow_list, PiiSettings):
+        enabled_types = {r.entity_type for r in allow_list.registry.recognizers}
     keyed = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.String).alias("example_id"),
         "messages",
         *(["original_response"] if "original_response" in frame.columns else []),
     )
     found = leftover_findings(keyed, allow_list, verified=verified)
-    counts = found.group_by("example_id").len().select(pl.col("example_id").cast(pl.Int64).alias("row"), "len")
+    second = crosscheck_findings(keyed, terms, enabled_types=enabled_types, verified=verified)
+    if second.height and found.height:
+        seen = second.join(found.select("row", s0="start", e0="end"), on="row").filter(
+            (pl.col("start") < pl.col("e0")) & (pl.col("s0") < pl.col("end"))
+        )
+        second = second.join(seen.select("row", "start").unique(), on=["row", "start"], how="anti")
+    both = pl.concat([found.select("example_id"), second.select("example_id")])
+    counts = both.group_by("example_id").len().select(pl.col("example_id").cast(pl.Int64).alias("row"), "len")
     per_row = (
         pl.DataFrame({"row": pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
         .join(counts, on="row", how="left", maintain_order="left")
@@ -243,7 +267,12 @@ _PROVENANCE = (
 
 
 def _example_view(
-    layer: str, frame: pl.DataFrame, allow_list: Sequence[str], pii: bool, verified: pl.DataFrame | None = None
+    layer: str,
+    frame: pl.DataFrame,
+    allow_list: PiiSettings | Sequence[str],
+    pii: bool,
+    verified: pl.DataFrame | None = None,
+    enabled_types: Collection[str] | None = None,
 ) -> pl.DataFrame:
     base = frame.select(
         contract_column(frame, LAYER_SCHEMAS[layer]),
@@ -251,7 +280,7 @@ def _example_view(
         *message_columns(frame),
     )
     if pii and "messages" in frame.columns:
-        base = base.with_columns(pii_findings(frame, allow_list, verified))
+        base = base.with_columns(pii_findings(frame, allow_list, verified, enabled_types))
     if "pii_counts" in frame.columns:
         base = base.with_columns(
             frame.select(pl.sum_horizontal(pl.col("pii_counts").struct.unnest()).alias("pii_replaced")).to_series()
@@ -347,8 +376,13 @@ def combine_splits(train: pl.DataFrame, validation: pl.DataFrame, test: pl.DataF
     return pl.concat([frame.with_columns(split=pl.lit(name, pl.String)) for name, frame in parts.items()])
 
 
-def splits_view(frame: pl.DataFrame, allow_list: Sequence[str], verified: pl.DataFrame | None = None) -> pl.DataFrame:
-    base = _example_view("splits", frame, allow_list, pii=True, verified=verified)
+def splits_view(
+    frame: pl.DataFrame,
+    allow_list: PiiSettings | Sequence[str],
+    verified: pl.DataFrame | None = None,
+    enabled_types: Collection[str] | None = None,
+) -> pl.DataFrame:
+    base = _example_view("splits", frame, allow_list, pii=True, verified=verified, enabled_types=enabled_types)
     conversations = pl.col("split").n_unique().over("conversation_id").cast(pl.Int64)
     return base.with_columns(
         frame.select(
@@ -407,20 +441,24 @@ def split_summary_view(frame: pl.DataFrame, ratios: Mapping[str, float] | None) 
 
 def view(layer: str, frame: pl.DataFrame, **context) -> pl.DataFrame:
     """The flat view of `frame` for the suite of `layer` (see the module docstring for layers and context)."""
-    allow_list: Sequence[str] = tuple(context.get("allow_list") or ())
+    settings: PiiSettings | None = context.get("pii_settings")
+    allow_list: PiiSettings | Sequence[str] = settings or tuple(context.get("allow_list") or ())
     verified: pl.DataFrame | None = context.get("verified")
+    types: Collection[str] | None = context.get("enabled_types")
     if layer == "raw" or layer.startswith("raw_"):
         return raw_view(frame)
     if layer == "rejects":
         return rejects_view(frame)
     if layer == "splits":
-        return splits_view(frame, allow_list, verified)
+        return splits_view(frame, allow_list, verified, types)
     if layer == "split_summary":
         return split_summary_view(frame, context.get("ratios"))
     if layer == "split_assignments":
         return split_assignments_view(frame)
     if layer not in LAYER_SCHEMAS:
         raise ValueError(f"no view for layer {layer!r}; known: {', '.join(LAYERS)} (and raw_*)")
-    base = _example_view(layer, frame, allow_list, pii=layer != "normalized_examples", verified=verified)
+    base = _example_view(
+        layer, frame, allow_list, pii=layer != "normalized_examples", verified=verified, enabled_types=types
+    )
     extra = [*_scored_columns(frame), *_dedup_columns(frame), *_review_columns(frame)]
     return base.with_columns(frame.select(extra)) if extra else base
