@@ -17,7 +17,7 @@ from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summ
     description=(
         "scrubbed_examples with `drop_reason` (low_quality:<rule>, or a provenance-policy violation: "
         "disallowed_teacher_model / disallowed_license; null = keep), `tags` (refusal, edge_case, stale, "
-        "repaired_mojibake, ...), `quality_score`, `token_count` and `language`. Refusals are tagged and kept."
+        "mojibake_repaired, ...), `quality_score`, `token_count` and `language`. Refusals are tagged and kept."
     ),
 )
 def scored_examples(

@@ -124,3 +124,19 @@ def _veto(extra: Sequence[str] = ()) -> str:
 
 _NUMBER_VETO = _veto(["account", "acct", "card", "iban"])
 _CARD_VETO = _veto()
+
+
+_LABELS = [
+    "order", "invoice", "tracking", "ticket", "ref", "reference", "case", "sku", "serial", "isbn", "issn",
+    "doi", "confirmation", "transaction", "txn", "booking", "pnr", "imei", "receipt", "routing", "swift",
+    "version", "build", "id",
+]  # fmt: skip
+
+
+def _label_near(extra: Sequence[str] = ()) -> str:
+    r"""Left-context regex (lowercase text): one of these labels at most two words before the number ("order
+    number is ..."). Words are ASCII runs here: Unicode `\w` makes this regex ten times slower."""
+    return _rx(r"\b(?:" + "|".join([*_LABELS, *extra]) + r")\b" + _TWO_WORDS)
+
+
+_TWO_WORDS = r"(?:[^a-z0-9]+[a-z0-9]+){0,2}[^a-z0-9]*$"

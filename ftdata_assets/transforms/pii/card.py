@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from stdnum import isbn
 
-from ftdata_assets.transforms.pii.base import _CARD_VETO, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _CARD_VETO, _TWO_WORDS, _context, _label_near, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # CREDIT_CARD
@@ -32,12 +32,10 @@ def _luhn_ok(numbers: pl.Series) -> np.ndarray:
 def _card_brand_ok(d: pl.Expr) -> pl.Expr:
     """Issuer prefix (IIN) and length of the networks that issue cards to people (ISO/IEC 7812 ranges)."""
     n = d.str.len_chars()
-    p1 = d.str.slice(0, 1)
-    p2 = d.str.slice(0, 2).cast(pl.Int32, strict=False)
-    p3 = d.str.slice(0, 3).cast(pl.Int32, strict=False)
-    p4 = d.str.slice(0, 4).cast(pl.Int32, strict=False)
+    p4 = d.str.slice(0, 4).cast(pl.Int32, strict=False)  # one cast; shorter prefixes by division
+    p1, p2, p3 = p4 // 1000, p4 // 100, p4 // 10
     return (
-        ((p1 == "4") & n.is_between(13, 19))  # Visa (incl. Electron, 19-digit)
+        ((p1 == 4) & n.is_between(13, 19))  # Visa (incl. Electron, 19-digit)
         | ((p2.is_between(51, 55) | p4.is_between(2221, 2720)) & (n == 16))  # Mastercard
         | (p2.is_in([34, 37]) & (n == 15))  # Amex
         | (((p4 == 6011) | p3.is_between(644, 649) | (p2 == 65)) & n.is_between(16, 19))  # Discover
@@ -48,7 +46,7 @@ def _card_brand_ok(d: pl.Expr) -> pl.Expr:
         | (p4.is_between(2200, 2204) & n.is_between(16, 19))  # Mir
         | ((p2.is_in([50, 56, 57, 58, 60, 63, 67]) | (p4 == 604)) & n.is_between(12, 19))  # Maestro, RuPay
         | ((p4 == 9792) & (n == 16))  # Troy
-        | ((p1 == "1") & (n == 15))  # UATP
+        | ((p1 == 1) & (n == 15))  # UATP
     )
 
 
@@ -59,6 +57,8 @@ CARD_CONTEXT: tuple[str, ...] = (
 )  # fmt: skip
 """Words before a number that make any Luhn-valid 12-19 digits a card, whatever its issuer prefix."""
 _CARD_CONTEXT_RX = r"(?:^|[^\p{L}])(?:" + "|".join(CARD_CONTEXT) + r")(?:[^\p{L}]|$)"
+_CARD_WORD_NEAR = r"(?:^|[^\p{L}])(?:" + "|".join(CARD_CONTEXT) + r")" + _TWO_WORDS
+_CARD_LABEL = _label_near()
 
 
 def _isbn13(numbers: list[str]) -> list[bool]:
@@ -74,14 +74,25 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
     # separators, if any, are all the same and leave no group of 1-2 digits
     seps = pl.col("text").str.replace_all(r"[0-9]", "")
     one_sep = (seps == "") | (seps.str.replace_all(" ", "") == "") | (seps.str.replace_all("-", "") == "")
-    ok_groups = (seps == "") | ~pl.col("text").str.contains(r"(?:^|[ \-])[0-9]{1,2}(?:[ \-]|$)")
+    # no group of 1-2 digits, except a short last one after groups of four ("4208 8605 7102 0", 13 digits)
+    ok_groups = (
+        (seps == "")
+        | ~pl.col("text").str.contains(r"(?:^|[ \-])[0-9]{1,2}(?:[ \-]|$)")
+        | pl.col("text").str.contains(r"^[0-9]{4}(?:[ \-][0-9]{4}){2,3}[ \-][0-9]{1,3}$")
+    )
     c = c.filter(one_sep & ok_groups & pl.col("d").str.len_chars().is_between(12, 19))
     c = c.filter(pl.Series(_luhn_ok(c["d"])))
     if c.height == 0:
         return _typed(c, "CREDIT_CARD")
     c = _context(c, base, 30, 2)
-    # a known issuer, or a card word before it ("Karte: 6123 ...")
-    c = c.filter(_card_brand_ok(pl.col("d")) | pl.col("left_ctx").str.contains(_CARD_CONTEXT_RX))
-    c = c.filter(~pl.col("left_ctx").str.contains(_CARD_VETO) & ~pl.col("right_ctx").str.contains(r"^[\-.][0-9]"))
+    left = pl.col("left_ctx")
+    c = c.filter(
+        # a known issuer, or a card word before it ("Karte: 6123 ...")
+        (_card_brand_ok(pl.col("d")) | left.str.contains(_CARD_CONTEXT_RX))
+        & ~left.str.contains(_CARD_VETO)
+        & ~pl.col("right_ctx").str.contains(r"^[\-.][0-9]")
+        # "Your order number is ...": a label two words before, unless a card word is nearer ("order, card ...")
+        & (~left.str.contains(_CARD_LABEL) | left.str.contains(_CARD_WORD_NEAR))
+    )
     c = c.filter(~pl.Series(_isbn13(c["d"].to_list()), dtype=pl.Boolean))
     return _typed(c, "CREDIT_CARD")

@@ -11,7 +11,8 @@ from ftdata_assets.transforms.pii.base import _context, _matches, _rx, _typed
 # --------------------------------------------------------------------------------------------------------
 
 _EMAIL = _rx(
-    r"[\p{L}\p{M}0-9_%+\-](?:[\p{L}\p{M}0-9._%+\-]{0,62}[\p{L}\p{M}0-9_%+\-])?"
+    # local part: no length cap ({0,62} of a Unicode class is a 60-fold automaton, 5x slower on every text)
+    r"[\p{L}\p{M}0-9_%+\-](?:[\p{L}\p{M}0-9._%+\-]*[\p{L}\p{M}0-9_%+\-])?"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
 )
 _FILE_EXTENSIONS = [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 import polars as pl
-from stdnum import iban
+from stdnum import numdb
 
 from ftdata_assets.transforms.pii.base import _matches, _rx, _typed
 
@@ -26,10 +29,26 @@ def _iban_span(text: str) -> int | None:
         ends = list(range(len(text), 14, -1))
     for end in sorted(ends, reverse=True):
         compact = "".join(ch for ch in text[:end] if ch.isalnum()).upper()
-        # mod-97 first (plain int arithmetic, rejects 96 of 97 wrong lengths), then stdnum's full check
-        if 15 <= len(compact) <= 34 and _mod97(compact) == 1 and iban.is_valid(compact, check_country=False):
+        # mod-97 first (plain int arithmetic, rejects 96 of 97 wrong lengths), then the country's BBAN format
+        if 15 <= len(compact) <= 34 and _mod97(compact) == 1 and _bban_format(compact[:2]).fullmatch(compact[4:]):
             return end
     return None
+
+
+@functools.cache
+def _bban_format(country: str) -> re.Pattern[str]:
+    """The country's BBAN structure from stdnum's IBAN registry (`8!n10!n` -> 18 digits); never matches for a
+    country without IBANs. Same check as `stdnum.iban.validate(check_country=False)`, compiled once per
+    country instead of once per call (that call is 0.1 ms)."""
+    info = _IBAN_DB.info(country + "00")
+    structure = info[0][1].get("bban", "") if len(info) > 1 else ""
+    if not structure:
+        return re.compile(r"(?!)")
+    kinds = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Z0-9]"}
+    return re.compile("".join(f"{kinds[k]}{{{n}}}" for n, k in re.findall(r"([0-9]+)!?([nac])", structure)))
+
+
+_IBAN_DB = numdb.get("iban")
 
 
 def _mod97(compact: str) -> int:

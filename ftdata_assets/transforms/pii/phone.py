@@ -21,7 +21,7 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
-from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _label_near, _matches, _rx, _typed
 
 PHONE_CONTEXT: tuple[str, ...] = (
     "phone", "call", "tel", "tél", "telephone", "téléphone", "telefon", "telefono", "teléfono", "telefone",
@@ -56,13 +56,11 @@ _NOT_PHONE_SHAPE = _rx(
     r"|^[0-9]+\.[0-9]{1,2}$"  # amounts
     r"|^[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?$"  # card-like 4-4-4(-4) groups
     r"|^(?:19|20)[0-9]{2} [01][0-9] [0-3][0-9]$"  # 2025 05 12
+    r"|^[0-9]{5}-[0-9]{3}$|^[0-9]{5}-[0-9]{5}$"  # Brazilian postcodes (CEP), ranges "60000-64999"
     r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$"  # SSN layout
     r"|^[0-9]-[0-9]{3}-[0-9]{5}-[0-9]$|^97[89]-"  # ISBN-10/13
 )
-_LABEL_NEAR = _rx(
-    r"\b(?:order|invoice|tracking|ticket|ref|reference|case|sku|serial|isbn|issn|doi|confirmation|transaction|"
-    r"txn|booking|pnr|imei|receipt|routing|swift|version|build|account|acct|iban|id)\b(?:\W+\w+){0,2}\W*$"
-)
+_LABEL_NEAR = _label_near(["account", "acct", "iban"])
 _CURRENCY_LEFT = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))\W{0,2}$"
 _CURRENCY_RIGHT = r"^\s?(?:[$€£¥₹%]|(?:usd|eur|gbp|chf|jpy|pln|brl|zł|kr|km|kg|mb|gb|ms)\b)"
 
@@ -102,6 +100,26 @@ def _national_ok(digits: str, lenient: bool, with_trunk: bool = False) -> bool:
     return False
 
 
+def _international_ok(digits: str, lenient: bool) -> bool:
+    """`digits` after the "+": the country code (E.164 codes are prefix-free), then a national number valid
+    (or, `lenient`, of a possible length) in one of that code's regions. The same metadata as
+    `phonenumbers.is_valid_number(parse("+" + digits))`, without the parser's cost (0.06 ms a call)."""
+    for k in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:k]))
+        if regions:
+            break
+    else:
+        return False
+    nsn = digits[k:]
+    rules = [_region_rules(r) for r in regions if r != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY]
+    for trunk, lengths, pattern in rules:
+        # "+44 020 ..." (a trunk 0 written after the country code) is common and dialable from most phones
+        for candidate in (nsn, nsn[len(trunk) :] if trunk and nsn.startswith(trunk) else None):
+            if candidate and len(candidate) in lengths and pattern.fullmatch(candidate):
+                return True
+    return lenient and any(len(nsn) in lengths for _, lengths, _ in rules)
+
+
 @functools.lru_cache(maxsize=65536)
 def _number_ok(text: str, has_context: bool) -> bool:
     """One candidate (no extension), as written."""
@@ -113,14 +131,8 @@ def _number_ok(text: str, has_context: bool) -> bool:
         digits = digits[2:] if text.startswith("00") else digits
         if not 7 <= len(digits) <= 15:
             return False
-        try:
-            number = phonenumbers.parse("+" + digits)
-        except phonenumbers.NumberParseException:
-            return False
-        if phonenumbers.is_valid_number(number):
-            return True
         # "+CC" is explicit enough for a number of a possible length; "00CC" needs a phone word too
-        return (text.startswith("+") or has_context) and phonenumbers.is_possible_number(number)
+        return _international_ok(digits, lenient=text.startswith("+") or has_context)
     digits = re.sub(r"[^0-9]", "", text)
     separated = len(digits) < len(text)
     if has_context:
@@ -146,8 +158,12 @@ def _phone_span(text: str, has_context: bool) -> int | None:
     return None
 
 
+_SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+]{0,3}[0-9]){6}")
+"""Cheap row prefilter: seven digits with at most a few separators between them (no number is shorter)."""
+
+
 def _phones(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base, _PHONE_CANDIDATE)
+    c = _matches(base.filter(pl.col("t").str.contains(_SEVEN_DIGITS)), _PHONE_CANDIDATE)
     text = pl.col("text")
     nd = text.str.count_matches(r"[0-9]")
     c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
