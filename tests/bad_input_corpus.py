@@ -363,17 +363,23 @@ def _readable() -> list[tuple[CorpusFile, bytes]]:
     add_text(
         "expert/turn_order.jsonl",
         "expert",
-        "conversations that do not open with the system or user turn (the normalized layer's contract)",
+        "conversations that do not open with the system or user turn: leading assistant/tool turns are dropped "
+        "(tagged), and what has no answer after its first user turn is still bad_turn_order",
         [
             (
                 b'{"messages":[{"role":"assistant","content":"Hi! How can I help you today?"},'
                 b'{"role":"user","content":"Where is my parcel?"},'
                 b'{"role":"assistant","content":"It left the depot this morning."}]}',
-                R.BAD_TURN_ORDER,
+                None,
             ),
             (
                 b'{"messages":[{"role":"tool","content":"{}"},{"role":"user","content":"q"},'
                 b'{"role":"assistant","content":"a"}]}',
+                None,
+            ),
+            (
+                b'{"messages":[{"role":"assistant","content":"Hi! How can I help you today?"},'
+                b'{"role":"user","content":"Where is my parcel?"}]}',
                 R.BAD_TURN_ORDER,
             ),
             (

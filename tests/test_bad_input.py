@@ -157,7 +157,8 @@ def test_decisions_on_odd_but_valid_records(corpus_dir: Path) -> None:
     duplicates = rows("duplicate_keys.jsonl")
     assert contents(duplicates, 0) == ["Which prompt wins?", "The last one."]  # last key wins
     assert contents(duplicates, 1)[0] == "Duplicated messages?"
-    assert rows("long_conversation.jsonl")["messages"].list.len().to_list() == [1_000, 999]
+    # the 999-turn one ends on a user turn, which ingest trims (tag trimmed_trailing_user)
+    assert rows("long_conversation.jsonl")["messages"].list.len().to_list() == [1_000, 998]
     long = rows("long_content.jsonl")
     assert [len(contents(long, i)[1]) for i in range(3)] == [900_000, 400_000, 200_000]
     boundary = rows("line_limit_boundary.jsonl")
@@ -176,8 +177,12 @@ def test_decisions_on_odd_but_valid_records(corpus_dir: Path) -> None:
     truncated = rows("truncated_array_pretty.json")
     assert truncated["detail"].str.contains("the file is not valid JSON").all()
     turn_order = rows("turn_order.jsonl")
-    assert turn_order["detail"][0] == "the first turn is assistant; a conversation opens with system or user"
-    assert [m["role"] for m in turn_order["messages"][3]][:2] == ["system", "assistant"]
+    # a leading greeting or tool result is dropped and tagged; with nothing answered after the user turn, rejected
+    assert [[m["role"] for m in turn_order["messages"][i]] for i in (0, 1)] == [["user", "assistant"]] * 2
+    assert turn_order["tags"][0].to_list() == turn_order["tags"][1].to_list() == ["dropped_leading_turns"]
+    assert turn_order["reason"][2] == "bad_turn_order"
+    assert turn_order["detail"][2].startswith("no assistant turn answers a user turn once repaired")
+    assert [m["role"] for m in turn_order["messages"][4]][:2] == ["system", "assistant"]
 
 
 def test_which_files_of_a_source_folder_are_read(corpus_dir: Path) -> None:

@@ -80,6 +80,7 @@ def examples(cases: dict[str, list | None] = CASES, splits: list[str] | None = N
         "license": ["cc-by-4.0"] * n,
         "created_at": [dt.datetime(2026, 3, 1, 12, 30, i, tzinfo=UTC) for i in range(n)],
         "original_response": [None] * n,
+        "tags": [[]] * n,
     }
     frame = pl.DataFrame(data, schema=EXAMPLE_SCHEMA)
     if splits is not None:

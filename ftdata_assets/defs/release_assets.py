@@ -17,6 +17,7 @@ from ftdata_assets.schema import SPLITS
 from ftdata_assets.transforms.data_card import (
     plot_length_histograms,
     render_data_card,
+    tag_counts,
     token_length_histogram,
     token_length_stats,
     with_token_counts,
@@ -145,6 +146,7 @@ def card_facts(
             duplicates.group_by("dedup_reason").agg(pl.col("duplicate_of").n_unique()).sort("dedup_reason").iter_rows()
         ),
         "refusal_share": refusals / max(rows.height, 1),
+        "tags": tag_counts(rows),
         "template_concentration": template_concentration(rows, n_words=5, top=10).to_dicts(),
         "languages": dict(rows.group_by("language").len().sort("language", nulls_last=True).iter_rows()),
         "licenses": dict(rows.group_by("license").len().sort("license", nulls_last=True).iter_rows()),
