@@ -28,6 +28,7 @@ import polars as pl
 
 from ftdata_assets.schema import (
     EXAMPLE_SCHEMA,
+    INGEST_TAGS,
     RAW_SCHEMA,
     REJECT_SCHEMA,
     ROLES,
@@ -42,7 +43,7 @@ from ftdata_assets.transforms.provenance import STALE_TAG
 from ftdata_assets.transforms.quality import OUTPUT_COLUMNS as QUALITY_COLUMNS
 from ftdata_assets.transforms.quality import TAGS as QUALITY_TAGS
 
-KNOWN_TAGS: tuple[str, ...] = (*QUALITY_TAGS, STALE_TAG, "edited_in_review")
+KNOWN_TAGS: tuple[str, ...] = (*INGEST_TAGS, *QUALITY_TAGS, STALE_TAG, "edited_in_review")
 """Tags any layer may carry: quality's, provenance's `stale`, review's `edited_in_review`."""
 
 SCRUBBED_SCHEMA = pl.Schema({**EXAMPLE_SCHEMA, "pii_counts": PII_COUNTS})
