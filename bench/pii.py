@@ -20,6 +20,7 @@ is one JSON object with everything.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -359,10 +360,14 @@ def main() -> None:
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "ftdata_assets/transforms/pii"],
                            capture_output=True, text=True)  # fmt: skip
     rev = commit.stdout.strip() + ("+dirty-pii" if dirty.stdout.strip() else "")
-    print(f"detector at {rev}; {os.cpu_count()} cores")
+    # the tree may hold uncommitted detector edits: a hash of the files as run pins what was measured
+    h = hashlib.sha1()
+    for f in [*sorted((ROOT / "ftdata_assets" / "transforms" / "pii").glob("*.py")), Path(pii.LEXICON_PATH)]:
+        h.update(f.name.encode() + f.read_bytes())
+    print(f"detector at {rev} (files sha1 {h.hexdigest()[:12]}); {os.cpu_count()} cores")
     known = set(pii.lexicon()["low"].to_list())
     parts = ["heldout", "tuning"] if args.part == "both" else [args.part]
-    report = {"commit": rev, "seed": args.seed, "cores": os.cpu_count()}
+    report = {"commit": rev, "detector_sha1": h.hexdigest()[:12], "seed": args.seed, "cores": os.cpu_count()}
     for part in parts:
         report[part] = evaluate(part, args, known)
     print(json.dumps(report, sort_keys=True))
