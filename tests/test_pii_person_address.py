@@ -52,6 +52,16 @@ def spans(text: str, entity_type: str) -> list[str]:
         # two capitalized tokens that are in no list, mid-sentence
         ("The form was signed by Tavita Leota on behalf of the company.", "Tavita Leota"),
         ("Summarize the feedback from Kwabena Mensah and Sarah Jones.", "Kwabena Mensah"),
+        # the tuning languages' own greetings, introductions and sign-offs
+        ("Hola Lucía, ¿cómo estás?", "Lucía"),
+        ("me llamo juan pérez y necesito ayuda", "juan pérez"),
+        ("Je m'appelle Amélie Poulain.", "Amélie Poulain"),
+        ("Mein Name ist Jürgen Klopp", "Jürgen Klopp"),
+        ("Nazywam się Agnieszka Nowak", "Agnieszka Nowak"),
+        ("Dziękuję za pomoc!\nPozdrawiam,\nKasia", "Kasia"),
+        ("Cześć Ola, co słychać?", "Ola"),
+        ("Anna met us at the gate.", "Anna"),
+        ("Thank you Harm for the quick reply!", "Harm"),
     ],
 )
 def test_person_positive(text, name):
@@ -77,6 +87,10 @@ def test_person_positive(text, name):
         "my name is not important here",
         "Please Review The Attached Document Before Friday.",
         "Install numpy and pandas with pip.",
+        "name: foo_bar\nversion: 2",
+        "I visited Machu Picchu and Lake Titicaca.",
+        "The Jordan River flows south.",
+        "Leveres til Karl Johans gate 12, 0154 Oslo",
     ],
 )
 def test_person_negative(text):
@@ -123,6 +137,16 @@ def test_a_street_named_after_a_person_is_an_address_not_a_person():
         ("住所は香川県横浜市港北区東三島17丁目4番16号です", "東三島17丁目4番16号"),
         ("Stuur het naar Johannastraat 96 1283XM Wesepe", "Johannastraat 96"),
         ("Budapest, Andrássy út 12, 1061", "Andrássy út 12"),
+        ("envíelo a Calle 45 # 12-34, Bogotá", "Calle 45 # 12-34"),
+        ("Adresim: Bağdat Caddesi No:45 Kadıköy", "Caddesi No:45"),
+        ("Leveres til Karl Johans gate 12, 0154 Oslo", "gate 12"),
+        ("Doručte na Nádražní 123/4, 110 00 Praha 1", "Nádražní 123/4"),
+        ("Strada Mihai Eminescu nr. 12, București", "Strada Mihai Eminescu nr. 12"),
+        ("Kirim ke Jl. Sudirman No. 12, Jakarta", "Jl. Sudirman No. 12"),
+        ("Доставка: Москва, ул. Тверская, д. 7, кв. 5", "ул. Тверская, д. 7"),
+        ("地址：北京市朝阳区建国路88号", "建国路88号"),
+        ("주소는 서울특별시 강남구 테헤란로 123 입니다", "테헤란로 123"),
+        ("Rua Augusta, 123, 1100-048 Lisboa", "Rua Augusta, 123"),
     ],
 )
 def test_location_positive(text, street):
@@ -148,6 +172,9 @@ def test_location_positive(text, street):
         "String 5 in the list is empty.",
         "Python 3 Suite 2 results are in.",
         "Order 5 Main courses for the table",
+        "The terminal gate 12 is closed.",
+        "Step 3, Phase 2 of the plan",
+        "We met at Gate 7 near the park 2 hours ago.",
     ],
 )
 def test_location_negative(text):

@@ -32,6 +32,8 @@ _UP = r"A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĜĞĠĢĤĪĮİĶĹĻĽŁŃŅŇ�
 _NUM = r"[0-9]{1,5}[A-Za-z]?(?:\s?[\-/]\s?[0-9]{1,4}[A-Za-z]?)?"
 """A house number: "12", "12a", "47-26", "08/37"."""
 _CAPWORD = rf"[{_UP}][{_L}'’\-.]*"
+_NO = r"(?:(?:[Nn][ºo°]|No|nr|Nr|NR|n\.|#)\.?\s*:?\s*)?"
+"""A house-number label: "nº 12", "No: 12" (Turkish), "nr. 12" (Romanian, Polish), "# 123" (Mexico)."""
 
 # USPS Publication 28 street suffixes (long forms and the usual abbreviations) plus British ones
 _SUFFIXES = [
@@ -80,7 +82,7 @@ _POSTAL = (
 _CITY = rf"(?:,?\s+{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}})?,?\s+" + _POSTAL
 """US/UK/CA tail: ", Springfield, IL 62704", " London NW1 6XE"."""
 _EU_POSTAL = (
-    r"(?:[0-9]{5}(?:-[0-9]{3})?|[0-9]{2}-[0-9]{3}|[0-9]{4} ?[A-Z]{2}|[0-9]{3} [0-9]{2}|[0-9]{8}"
+    r"(?:[0-9]{5}(?:-[0-9]{3})?|[0-9]{4}-[0-9]{3}|[0-9]{2}-[0-9]{3}|[0-9]{4} ?[A-Z]{2}|[0-9]{3} [0-9]{2}|[0-9]{8}"
     r"|[A-Z]{1,2}-?[0-9]{4,5}|" + _UK_POSTAL + r")\b"
 )
 _PLACE = rf"{_CAPWORD}(?:\s+(?:{_CAPWORD}|ob|der|de|del|la|sur|am|an|im|di|do|da|dos|das)){{0,3}}"
@@ -109,7 +111,7 @@ _ADDRESS = _rx(
 _ADDRESS_LITERALS = [f" {s}" for s in _SUFFIXES]
 _NUMBER_BEFORE_NAME = _rx(r"\b[0-9]{1,6}[A-Za-z]?,?\s+[A-Z0-9]")
 """Second-stage prefilter of `_ADDRESS`: a number right before a capitalized word ("12 Main", "Flat 3, 14 K")."""
-_JA_STREET = r"\b[0-9]{1,5}\s+\p{Han}{1,4}\s+Street\b"
+_JA_STREET = _rx(r"\b[0-9]{1,5}\s+\p{Han}{1,4}\s+Street\b")
 """Faker ja_JP's street_address ("178 後藤 Street")."""
 
 # --------------------------------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ _TYPES_CAP = [
     # Polish, Romanian, Czech, Slovak, Croatian, Turkish, Greek (romanized)
     "Ul.", "Ulica", "Al.", "Aleja", "Pl.", "Plac", "Os.", "Osiedle", "Str.", "Bulevardul", "Bd.", "Calea",
     "Aleea", "Șoseaua", "Soseaua", "Splaiul", "Piața", "Intrarea", "Ulice", "Náměstí", "Trg", "Odos",
-    "Leoforos",
+    "Leoforos", "Jl.", "Jalan", "Gg.", "Gang", "Jln.", "Soi", "Thanon",
 ]  # fmt: skip
 _TYPES_LOWER = [
     "rue", "avenue", "boulevard", "bd", "place", "quai", "allée", "impasse", "chemin", "cours", "passage",
@@ -156,14 +158,19 @@ def _alt(words: list[str]) -> str:
     return "|".join(w.replace(".", r"\.").replace("/", r"/") for w in sorted(set(words), key=len, reverse=True))
 
 
-_TYPE_FIRST = (
+_TYPE_FIRST = _rx(
     r"(?:^|[^" + _L + r"])(?:(?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
     r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r"){0,5}"
     r"(?:(?:,?\s+" + _PLACE + r"){0,2},?\s+" + _EU_POSTAL + r"(?:,?\s+" + _PLACE + r")?"
-    r"|,?\s+(?:[Nn][ºo°]\.?\s*|No\.?\s*)?" + _NUM + r"\b" + _UNIT + _EU_TAIL + "))"
+    r"|,?\s+" + _NO + _NUM + r"\b" + _UNIT + _EU_TAIL + ")" + ")"
 )
 """A street type, its name, then a house number (and maybe a postal code and place), or no number but a
 postal code ("avenue Julie Ledoux, 97310 ...", "Travessa Garcia, Piraja, 56104-231 Almeida")."""
+_TYPE_NUMBERED = _rx(
+    r"\b(?:Calle|Carrera|Cra\.?|Cl\.?|Avenida|Av\.?|Diagonal|Transversal|Kr\.?)\s+[0-9]{1,3}[A-Z]?\s*(?:#|No\.?|N[º°o])\s*"
+    r"[0-9]{1,3}[A-Z]?\s*-\s*[0-9]{1,3}\b"
+)
+"""Colombian style, the street is a number: "Calle 45 # 12-34", "Carrera 7 No. 71-21"."""
 _TYPE_LITERALS = sorted({w if w.endswith((".", "/")) else w + " " for w in _TYPES_CAP + _TYPES_LOWER})
 """Prefilter: the type word and a space ("Via "), or an abbreviation with its dot ("ul.", "C.")."""
 
@@ -183,12 +190,14 @@ _GLUED_LONG = [
     "vegen", "stræde", "allé", "torv", "plass",
     # Finnish, Estonian, Hungarian, others
     "katu", "kuja", "polku", "tori", "kaari", "raitti", "rinne", "väylä", "aukio", "tänav", "puiestee",
-    "maantee", "utca", "körút", "sétány", "ulica", "iela", "gatvė", "prospekt",
+    "maantee", "utca", "körút", "sétány", "ulica", "iela", "gatvė", "prospekt", "cesta", "ulice", "třída",
+    "náměstí", "nábřeží", "caddesi", "sokak", "sokağı", "bulvarı", "mahallesi", "veien", "gata", "plass",
 ]  # fmt: skip
-_GLUED_SHORT = ["weg", "ring", "pad", "tie", "tee", "vej", "vei", "väg", "tér", "út", "park", "wal", "dam"]
+_GLUED_SHORT = ["weg", "ring", "pad", "tie", "tee", "vej", "vei", "väg", "tér", "út", "park", "wal", "dam", "gate",
+                "veg", "mnt", "cad.", "cd.", "sk.", "trg", "pr."]  # fmt: skip
 """Short endings that also end ordinary words ("During", "Committee"): the name must be no word."""
 _GLUED_WORDS = _GLUED_LONG + _GLUED_SHORT
-_GLUED_BEFORE_NUMBER = r"(?i:" + "|".join(w.replace(".", r"\.") for w in _GLUED_WORDS) + r")\s*,?\s+[0-9]"
+_GLUED_BEFORE_NUMBER = r"(?i:" + "|".join(w.replace(".", r"\.") for w in _GLUED_WORDS) + r")\s*,?\s+" + _NO + "[0-9]"
 
 
 def _ci(word: str) -> str:
@@ -197,7 +206,7 @@ def _ci(word: str) -> str:
     return f"[{w[0]}{w[0].upper()}]{w[1:]}"
 
 
-_GLUED = (
+_GLUED = _rx(
     r"(?:^|[^"
     + _L
     + r"\-])(?:(?:"
@@ -208,7 +217,8 @@ _GLUED = (
     + _L
     + r"\-]*?)?(?:"
     + "|".join(_ci(w) for w in sorted(_GLUED_WORDS, key=len, reverse=True))
-    + r")\s*,?\s+(?:[Nn][ºo°]\.?\s*)?"
+    + r")\s*,?\s+"
+    + _NO
     + _NUM
     + r"\b"
     + _UNIT
@@ -222,7 +232,7 @@ _GLUED = (
 
 _GENERIC_UNIT_WORDS = ["Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Piso", "Puerta", "Appartamento",
                        "Apto", "Wohnung", "lgh", "asunto", "as.", "m.", "lok."]  # fmt: skip
-_GENERIC = (
+_GENERIC = _rx(
     r"(?:^|[^" + _L + r"0-9\-])(?:" + _CAPWORD + r"(?:\s+" + _CAPWORD + r"){0,2},?\s+" + _NUM + r"(?:"
     r",?\s*(?:"
     + _alt(_GENERIC_UNIT_WORDS)
@@ -256,13 +266,8 @@ _MILITARY = _rx(
     r"(?:,?\s+(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b)?"
     r"|\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b"
 )
-_DE_STREET = ["straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee"]
-_DE_ADDRESS = (
-    r"\b[A-ZÄÖÜ][a-zäöüß\-]*(?:" + "|".join(s.replace(".", r"\.") for s in _DE_STREET) + r")"
-    r"\s+[0-9]{1,4}[a-z]?\b(?:,\s*[0-9]{5}\s+[A-ZÄÖÜ][" + _L + r"\-]+)?"
-)
 _FR_STREET = ["rue", "avenue", "boulevard", "bd", "place", "quai", "allée", "impasse", "chemin", "route"]
-_FR_ADDRESS = (
+_FR_ADDRESS = _rx(
     r"\b[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s+(?:" + "|".join(_FR_STREET) + r")"
     r"\s+(?:(?:de|du|des|la|le|les)\s+|l'|d')*[A-ZÉÈ][" + _L + r"'’\-]+(?:\s+[A-ZÉÈ][" + _L + r"'’\-]+){0,3}"
     r"(?:,?\s+[0-9]{5}\s+" + _PLACE + r")?"
@@ -272,6 +277,20 @@ _JA_ADDRESS = (
     r"(?:\s*[\p{Han}\p{Katakana}ー]+[0-9０-９]{1,5})?"
     r"|〒\s?[0-9]{3}-[0-9]{4}"
 )
+_CJK_ADDRESS = (
+    r"\p{Han}{1,6}(?:省|市|区|區|県|都|道|府|郡|町|村|县|鎮|镇)[\p{Han}\p{Katakana}\p{Hiragana}ー]{0,20}?"
+    r"[0-9０-９]{1,5}(?:[-－ー‐][0-9０-９]{1,4}){1,2}"
+    r"|[\p{Han}]{2,12}(?:路|街|道|巷|胡同|大道|里|弄)[0-9０-９]{1,5}(?:号|號|弄)"
+    r"|[\p{Hangul}]{1,10}(?:로|길|대로)\s?[0-9]{1,4}(?:-[0-9]{1,4})?(?:번길\s?[0-9]{1,4})?"
+)
+"""Japanese "渋谷区神南1-2-3", Chinese "建国路88号", Korean "테헤란로 123"."""
+_CYR_ADDRESS = (
+    r"(?:ул\.|улица|пр\.|просп\.|проспект|пер\.|переулок|ш\.|шоссе|бул\.|бульвар|пл\.|площадь|наб\.|вул\.|вулиця)"
+    r"\s*\p{Lu}[\p{Cyrillic}\-]*(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3},?\s*(?:д\.|дом|буд\.)?\s*[0-9]{1,4}"
+    r"(?:\s*[а-яА-Я]\b)?(?:,?\s*(?:кв\.|квартира|корп\.|стр\.)\s*[0-9]{1,4})*"
+)
+_CYR_LITERALS = ["ул.", "улица", "пр.", "просп", "пер.", "переулок", "шоссе", "бул.", "бульвар", "пл.", "площадь",
+                 "наб.", "вул.", "вулиця", "ш."]  # fmt: skip
 _QUANTITY_AFTER = _rx(
     r"^\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|secs?|times?|items?|pieces?|pcs"
     r"|units?|people|persons|kg|g|km|mi|m|cm|mm|ml|l|mb|gb|tb|kb|%|x|percent|euros?|dollars?|usd|eur|gbp"
@@ -316,9 +335,7 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
     if checked.height:
         checked = checked.with_columns(first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase())
         checked = checked.join(_words(checked["first"]), on="first", how="left")
-        short = checked["text"].str.contains(
-            r"(?i)(?:" + "|".join(_GLUED_SHORT) + r")\s*,?\s+(?:[Nn][ºo°]\.?\s*)?[0-9]"
-        )
+        short = checked["text"].str.contains(r"(?i)(?:" + "|".join(_GLUED_SHORT) + r")\s*,?\s+" + _NO + "[0-9]")
         keep = ~pl.col("first").is_in(_NOT_STREETS) & (
             ((pl.col("kind") == 0) & (~short | ~pl.col("w").fill_null(False)))
             | ((pl.col("kind") == 1) & ~pl.col("w").fill_null(False))
@@ -327,15 +344,45 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
     parts = [
         _matches(num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
         _lettered(_matches(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST)),
+        _matches(
+            num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])), _TYPE_NUMBERED
+        ),
         checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
         _matches(num.filter(t.str.contains_any(["Box", "BOX"])), _PO_BOX),
         _matches(
             num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
             _MILITARY,
         ),
-        _matches(num.filter(t.str.contains_any(_DE_STREET)), _DE_ADDRESS),
         _matches(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
         _matches(num.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
+        _matches(
+            num.filter(
+                t.str.contains_any(
+                    [
+                        "省",
+                        "市",
+                        "区",
+                        "區",
+                        "県",
+                        "都",
+                        "府",
+                        "郡",
+                        "町",
+                        "村",
+                        "县",
+                        "路",
+                        "街",
+                        "巷",
+                        "号",
+                        "號",
+                        "로",
+                        "길",
+                    ]
+                )
+            ),
+            _CJK_ADDRESS,
+        ),
+        _matches(num.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
         _matches(num.filter(t.str.contains(" Street", literal=True) & t.str.contains(r"\p{Han}")), _JA_STREET),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])

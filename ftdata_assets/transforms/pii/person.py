@@ -132,6 +132,11 @@ _LEAD_VERBS = ["can", "could", "would", "should", "does", "did", "has", "have", 
                "was", "are", "please", "congratulate", "welcome", "pay", "cc", "ping"]  # fmt: skip
 """Sentence-initial words that are names in some list ("Can", "Will", "Ask") but here start a question or
 a request before the name."""
+_PLACE_LAST = ["river", "mountain", "mountains", "valley", "island", "islands", "sea", "ocean", "falls", "canyon",
+               "county", "province", "district", "region", "desert", "beach", "street", "avenue", "road",
+               "stadium", "arena", "airport", "station", "hotel", "museum", "university", "college", "hospital",
+               "bridge", "tower", "cathedral", "church", "mall", "plaza", "boulevard"]  # fmt: skip
+"""A run ending in one of these (a name in some list too: "River", "Street") is a place or a building."""
 _LIST_SEPS = [",", "and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
 """Joins names in a list ("Anna, Piotr and Kenji"): a run next to an accepted name through one is a name."""
 _LABELS = [
@@ -167,6 +172,13 @@ _WEAK_PREV1 = [
     "named", "hey", "dear", "like", "than", "as", "whom", "sent", "paid", "owe", "owes", "help", "helped",
 ]  # fmt: skip
 _WEAK_NEXT1 = [
+    "met", "came", "went", "got", "took", "made", "gave", "paid", "bought", "ordered", "booked", "knows",
+    "likes", "loves", "hates", "reported", "requested", "submitted", "shared", "posted", "uploaded", "created",
+    "updated", "changed", "fixed", "found", "lost", "arrived", "started", "finished", "moved", "should",
+    "might", "must", "did", "does", "doesn't", "didn't", "isn't", "wasn't", "won't", "can't", "couldn't",
+    "forgot", "forwarded", "received", "sends", "calls", "needs", "wants", "says", "writes", "asks", "feels",
+    "felt", "seems", "lives", "works", "runs", "leads", "manages", "owns", "prefers", "recommended", "also",
+    "just", "never", "always", "still", "already", "called", "emailed", "texted", "replied", "responded",
     "said", "says", "told", "asked", "wrote", "replied", "mentioned", "called", "emailed", "texted",
     "thinks", "thought", "wants", "wanted", "needs", "needed", "agreed", "suggested", "explained",
     "confirmed", "approved", "sent", "signed", "left", "joined", "works", "worked", "lives", "lived",
@@ -377,6 +389,9 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     in_row = (rows.gather(idx) == runs["row"]) & (at >= 0)
     opens_text = (at == 0) | (rows.gather((at - 1).clip(0, n_tok - 1)) != runs["row"])
     ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
+    at = runs["kl"].cast(pl.Int64) + 1
+    idx = at.clip(0, n_tok - 1)
+    ctx["n1_cap"] = (rows.gather(idx) == runs["row"]) & (at < n_tok) & m.gather(idx).str.contains(r"^\s*\p{Lu}")
     return runs.with_columns(**ctx)
 
 
@@ -391,6 +406,24 @@ def _street_types() -> list[str]:
     from ftdata_assets.transforms.pii.address import _TYPES_CAP, _TYPES_LOWER
 
     return sorted({w.lower().rstrip("./") for w in _TYPES_CAP + _TYPES_LOWER if len(w.rstrip("./")) > 1})
+
+
+@functools.lru_cache(maxsize=1)
+def _street_words() -> tuple[list[str], list[str]]:
+    """Street words that follow a street's name: English ones (count when capitalized: "Bennett Mall", not
+    "talked to Anna well") and the others, which are no English words ("gate", "gata", "utca", "caddesi")."""
+    from ftdata_assets.transforms.pii.address import _GLUED_WORDS
+
+    # only the unambiguous ones: "Hill", "Lake", "Ford", "Wells" are surnames too
+    english = ["alley", "avenue", "blvd", "boulevard", "close", "court", "crescent", "drive", "expressway",
+               "freeway", "gardens", "highway", "lane", "mall", "mews", "parkway", "plaza", "road", "square",
+               "street", "terrace", "turnpike"]  # fmt: skip
+    other = sorted(
+        {w.rstrip(".") for w in _GLUED_WORDS if len(w.rstrip(".")) > 2}
+        - set(english)
+        - {"tee", "tie", "pad", "dam", "wal", "park", "ring", "hof", "berg", "markt", "kant", "baan"}
+    )
+    return english, sorted({*other, "gate"})  # Norwegian "Karl Johans gate 12"
 
 
 def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
@@ -436,12 +469,9 @@ def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
     "this is great"). A second token joins when it is a name or no word ("... anna and ..." stops).
     """
     rows = base.filter(pl.col("t").str.contains_any(_LOWER_LITERALS, ascii_case_insensitive=True))
-    cand = pl.concat(
-        [
-            _matches(rows, _LOWER_STRONG, group=2).with_columns(strong=pl.lit(True)),
-            _matches(rows, _LOWER_WEAK, group=2).with_columns(strong=pl.lit(False)),
-        ]
-    )
+    # one pass: the strong cues are the first alternative (`alt` 0), the weak ones the second
+    cand = _matches(rows, _LOWER_STRONG + "|" + _LOWER_WEAK, group=2)
+    cand = cand.with_columns(strong=pl.col("alt") == 0)
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
     cand = cand.with_columns(
@@ -517,6 +547,11 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
     org = p1.is_in(["&", "+"]).fill_null(False) | pl.col("n1").is_in(["&", "+"]).fill_null(False)
     org = org | pl.col("text").str.to_lowercase().is_in(_ORGS) | pl.col("n1").is_in(_ORG_NEXT).fill_null(False)
     org = org | (possessive & pl.col("n3").is_in(_ORG_NEXT).fill_null(False))
+    # "Bennett Mall", "Karl Johans gate 12", "Bağdat Caddesi": a name before a street word names the street
+    street_next = (pl.col("n1").is_in(_street_words()[0]) & pl.col("n1_cap")) | pl.col("n1").is_in(_street_words()[1])
+    org = org | street_next.fill_null(False)
+    # "Jordan River", "Madison Stadium": the run's own last word makes it a place or a thing
+    org = org | pl.col("text").str.extract(r"(\S+)$", 1).str.to_lowercase().is_in(_PLACE_LAST).fill_null(False)
     # "Via Appia", "rue Michelle Gauthier", "São Jorge": a street or a place named after a person
     street = (
         p1.is_in(_street_types())
