@@ -27,6 +27,7 @@ PHONES = [
     ("SE", "Ring +46 (0)8 928 123 45 om det brådskar", "+46 (0)8 928 123 45"),
     ("US", "Call 345-899-3560x4587 and ask for billing.", "345-899-3560x4587"),
     ("US", "Phone: 467 3395", "467 3395"),
+    ("US", "call me back at 978-7088 please", "978-7088"),  # 978 is not always an ISBN
     ("US", "my cell is (415) 555-2671", "(415) 555-2671"),
     ("US", "Reach the desk at +1-780-563-6083x7783.", "+1-780-563-6083x7783"),
     ("US", "From abroad dial 001-467-560-7156", "001-467-560-7156"),
@@ -132,6 +133,8 @@ NEGATIVES = [
     "PO 2024-001234 approved",
     "Customer id 88812345678 has two tickets.",
     "The UUID is 123e4567-e89b-12d3-a456-426614174000.",
+    "Rua Augusta, 26, São Paulo, 16385-013 SP",
+    "You may not use uids in the 60000-64999 range.",
 ]
 
 

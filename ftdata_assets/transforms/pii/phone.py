@@ -58,7 +58,7 @@ _NOT_PHONE_SHAPE = _rx(
     r"|^(?:19|20)[0-9]{2} [01][0-9] [0-3][0-9]$"  # 2025 05 12
     r"|^[0-9]{5}-[0-9]{3}$|^[0-9]{5}-[0-9]{5}$"  # Brazilian postcodes (CEP), ranges "60000-64999"
     r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$"  # SSN layout
-    r"|^[0-9]-[0-9]{3}-[0-9]{5}-[0-9]$|^97[89]-"  # ISBN-10/13
+    r"|^[0-9]-[0-9]{3}-[0-9]{5}-[0-9]$|^97[89]-[0-9]+-[0-9]+-[0-9]+-[0-9]$"  # ISBN-10/13
 )
 _LABEL_NEAR = _label_near(["account", "acct", "iban"])
 _CURRENCY_LEFT = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))\W{0,2}$"
@@ -132,7 +132,10 @@ def _number_ok(text: str, has_context: bool) -> bool:
         if not 7 <= len(digits) <= 15:
             return False
         # "+CC" is explicit enough for a number of a possible length; "00CC" needs a phone word too
-        return _international_ok(digits, lenient=text.startswith("+") or has_context)
+        if _international_ok(digits, lenient=text.startswith("+") or has_context):
+            return True
+        # "00..." after a phone word may be a national number with a long trunk or area code ("0055 862679")
+        return not text.startswith("+") and has_context and _national_ok(re.sub(r"[^0-9]", "", text), True)
     digits = re.sub(r"[^0-9]", "", text)
     separated = len(digits) < len(text)
     if has_context:
