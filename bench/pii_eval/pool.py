@@ -149,6 +149,7 @@ def _date(r: random.Random) -> str:
 NEGATIVE_SLOTS = {
     "ORDER16": lambda r: _digits(r, 16),
     "ORDER10": lambda r: str(r.randint(2_000_000_000, 9_999_999_999)),
+    "EPOCH": lambda r: str(r.randint(1_500_000_000, 1_800_000_000)),  # unix seconds, 2017-2027
     "ORDER_ID": lambda r: r.choice(["ORD-", "INV-", "#", "PO ", "A"]) + _digits(r, r.randint(6, 12)),
     "LUHNFAIL": lambda r: " ".join(luhn_fail(16, r, r.choice(["4", "5", ""]))[i : i + 4] for i in range(0, 16, 4)),
     "LUHNFAIL16": lambda r: luhn_fail(16, r, r.choice(["4", "5", "3", ""])),

@@ -140,7 +140,7 @@ NEGATIVE: list[str] = [
     "Bestellnummer {ORDER10} vom {DATE}",
     "Numéro de commande : {ORDER16}",
     "Kundennummer: {ORDER_ID}, Betrag {PRICE}",
-    "created_at={ORDER10} (unix time)",
+    "created_at={EPOCH} (unix time)",
     "{DATE} {TIME} UTC build {SEMVER} ok",
     "sha1 {HEX}",
     "lat,lon\n{COORD}",
