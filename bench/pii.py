@@ -333,8 +333,8 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
     res["fp_by_negative_template_ours"] = fp_t
     print("ours on template negatives, findings per template:", fp_t)
 
-    if args.show_misses:
-        show_misses(samples, ours_preds, args.show_misses, args.limit)
+    for t in [*TYPES, "SECRET"] if args.show_misses == "ALL" else [args.show_misses] if args.show_misses else []:
+        show_misses(samples, ours_preds, t, args.limit)
     return res
 
 
@@ -346,12 +346,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of detect (median)")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="Presidio worker processes")
     ap.add_argument("--no-presidio", action="store_true", help="score ours only (quick)")
-    ap.add_argument("--show-misses", metavar="TYPE", default="", help="print our misses/false positives of TYPE")
+    ap.add_argument(
+        "--show-misses", metavar="TYPE", default="", help="print our misses/false positives of TYPE (or ALL)"
+    )
     ap.add_argument("--limit", type=int, default=200, help="at most this many lines of --show-misses")
     ap.add_argument("--i-am-not-tuning", action="store_true", help="allow --show-misses on the held-out part")
     args = ap.parse_args()
-    if args.show_misses and args.show_misses not in [*TYPES, "SECRET"]:
-        ap.error(f"--show-misses takes one of {TYPES}")
+    if args.show_misses and args.show_misses not in [*TYPES, "SECRET", "ALL"]:
+        ap.error(f"--show-misses takes one of {[*TYPES, 'SECRET', 'ALL']}")
     if args.show_misses and args.part != "tuning" and not args.i_am_not_tuning:
         ap.error("--show-misses prints examples, so it runs on --part tuning only; the held-out part is for "
                  "scores (add --i-am-not-tuning if you are not writing rules against it)")  # fmt: skip
