@@ -68,7 +68,9 @@ REVIEWED_PERSONS = (
     "Cory Benfield", "Laurent Bigonville", "Peter Miller", "Gordon Irlam", "Ahmed Moustafa", "Nathan Goldbaum",
     "Benjamin Oberdorfer", "Philip Withnall", "Christian Heimes", "Simon Pichugin", "Michael Nosthoff",
     "Vereshchagin", "Hongxu Jia",
-    "Ikey Doherty", "Youshinaga", "Lennart", "Krynicki",
+    "Ikey Doherty", "Youshinaga", "Lennart", "Krynicki", "Syrus Akbary", "Khem Raj", "Chun-wei Fan", "Oudkerk",
+    # example people in code samples are still names
+    '"Alice"', '"Samuel"', "--formal Camila", "sponsors/Julian",
 )  # fmt: skip
 _MAN_DROP = re.compile(r"^\.SH\s+\"?(AUTHORS?|COPYRIGHT|REPORTING BUGS|HISTORY|BUGS|SEE ALSO)", re.IGNORECASE)
 _ROFF_ESC = re.compile(r"\\f[BIRP]|\\f\(..|\\\(..|\\[-&e|^]|\\s[+-]?\d")
