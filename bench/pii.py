@@ -301,6 +301,12 @@ def evaluate(part: str, args: argparse.Namespace, known: set[str]) -> dict:
         words = s.text[x.start : x.end].lower().split()
         return "names in lexicon" if words and all(w in known for w in words) else "names not in lexicon"
 
+    by_locale = recall_by(samples, ours_preds, lambda s, x: x.source.split("|", 1)[0])
+    if part == "tuning":
+        res["recall_by_locale"] = print_buckets("locale", by_locale, ["PHONE_NUMBER", "PERSON", "LOCATION"])
+    else:  # scores only; printed per locale they would invite tuning on held-out locales
+        res["recall_by_locale"] = {t: {k: v[::-1] for k, v in d.items()} for t, d in by_locale.items()}
+
     def script(s: Sample, x) -> str:
         letters = [c for c in s.text[x.start : x.end] if c.isalpha()]
         latin = all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
