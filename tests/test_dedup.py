@@ -4,6 +4,7 @@ import hashlib
 import random
 import re
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -507,3 +508,72 @@ def test_components_of_a_subset_of_minhashes_equal_components_of_its_texts():
         subset = dedup.near_duplicate_components_of(hashes.subset(rows), 0.5, max_bucket_pairs=4)
         direct = dedup.near_duplicate_components(texts.gather(rows), 0.5, max_bucket_pairs=4)
         assert subset.equals(direct)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# lightly edited real text at the params.yaml defaults
+
+
+def _dedup_params() -> dict:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["dedup"]
+
+
+def _real_chats() -> list[str]:
+    """Real public English text shipped with Python (the pydoc topics), as chat-sized conversations."""
+    import pydoc_data.topics
+
+    topics = pydoc_data.topics.topics
+    return [
+        f"user: Can you explain {name} in Python?\nassistant: {topics[name]}"
+        for name in sorted(topics)
+        if 100 <= len(topics[name].split()) <= 700
+    ]
+
+
+def _lightly_edited(text: str, rng: random.Random, per_50: int) -> str:
+    """`per_50` words replaced per 50 words (by another word of the text), a few words recased, and some
+    spaces turned into doubled spaces, tabs or newlines: what the bench calls a light edit."""
+    tokens = text.split()
+    for _ in range(max(1, round(len(tokens) * per_50 / 50))):
+        tokens[rng.randrange(len(tokens))] = rng.choice(tokens)
+    for i in rng.sample(range(len(tokens)), 5):
+        tokens[i] = tokens[i].upper()
+    return "".join(token + rng.choice((" ", " ", " ", " ", "  ", "\t", "\n")) for token in tokens).strip()
+
+
+@pytest.mark.parametrize("per_50", [1, 2, 3])
+def test_lightly_edited_real_chats_are_found_at_the_default_params(per_50):
+    params = _dedup_params()
+    rng = random.Random(per_50)
+    originals = _real_chats()
+    assert len(originals) >= 30
+    edited = [_lightly_edited(text, rng, per_50) for text in originals]
+    ids = near_duplicate_clusters(
+        pl.Series(originals + edited),
+        float(params["near_threshold"]),
+        num_perm=int(params["num_perm"]),
+        shingle_size=int(params["shingle_size"]),
+        seed=str(params["seed"]),
+    ).to_list()
+    found = sum(ids[i] == ids[len(originals) + i] for i in range(len(originals)))
+    assert found == len(originals), f"{found}/{len(originals)} edited copies found"
+    # unrelated real texts (different topics) never share a cluster
+    assert len(set(ids[: len(originals)])) == len(originals)
+
+
+def test_an_unrelated_real_pair_is_not_a_near_duplicate_at_the_default_params():
+    params = _dedup_params()
+    chats = _real_chats()
+    # the same opening line and the same assistant vocabulary, different content
+    a, b = chats[0], chats[1]
+    ids = near_duplicate_clusters(
+        pl.Series([a, b]),
+        float(params["near_threshold"]),
+        num_perm=int(params["num_perm"]),
+        shingle_size=int(params["shingle_size"]),
+        seed=str(params["seed"]),
+    )
+    assert ids[0] != ids[1]
+    assert estimated_jaccard(a, b, num_perm=int(params["num_perm"]), shingle_size=int(params["shingle_size"])) < 0.2

