@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -987,6 +988,18 @@ DE_STREETS: tuple[tuple[str, str, str], ...] = (
     ("Lindenallee", "Köln", "50"),
     ("Schillerstraße", "München", "80"),
 )
+INTL_ADDRESSES: tuple[str, ...] = (
+    # street and number first, then postcode and city, as written in Finland, Estonia, Italy, Spain, the
+    # Netherlands, Brazil, Sweden and Poland; {n} {u} {pc} are filled per row
+    "Puruntie {n} Apt. {u}, {pc} LAPPEENRANTA",
+    "Allika {n} Suite {u} Riisa Estonia {pc}",
+    "Via Garibaldi {n}, {pc} Torino",
+    "Calle Mayor {n}, {pc} Madrid",
+    "Keizersgracht {n}, 1015 CJ Amsterdam",
+    "Rua do Arenque {n}, Goiânia",
+    "Storgatan {n}, {pc} Uppsala",
+    "ul. Długa {n}, {pc} Gdańsk",
+)
 EXPERT_AUTHORS: tuple[str, ...] = ("a.okafor", "m.lindqvist", "s.tanaka", "r.alvarez", "j.chen", "p.iyer")
 
 # --------------------------------------------------------------------------------------------------
@@ -1159,11 +1172,16 @@ def _iban_with_check(country: str, bban: str) -> str:
 
 
 def _card_number(rng: random.Random) -> str:
-    prefix, length = rng.choice((("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("37", 15)))
+    issuers = (("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("37", 15))
+    if rng.random() < 0.4:  # JCB (15 and 16 digits), Maestro (12-19), UnionPay
+        issuers = (("2131", 15), ("1800", 15), ("3528", 16), ("6759", 12), ("5018", 19), ("6304", 13), ("62", 16))
+    prefix, length = rng.choice(issuers)
     payload = prefix + "".join(str(rng.randint(0, 9)) for _ in range(length - len(prefix) - 1))
     number = payload + luhn_check_digit(payload)
-    if length == 15:
+    if length == 15 and prefix == "37":
         return f"{number[:4]} {number[4:10]} {number[10:]}"
+    if length != 16:
+        return number if rng.random() < 0.5 else " ".join(number[i : i + 4] for i in range(0, length, 4))
     sep = rng.choice((" ", "-", ""))
     return sep.join(number[i : i + 4] for i in range(0, 16, 4))
 
@@ -1176,9 +1194,14 @@ def _order_number_failing_luhn(rng: random.Random) -> str:
 
 
 def _iban(rng: random.Random) -> str:
-    country = rng.choice(("DE", "GB", "FR"))
+    country = rng.choice(("DE", "GB", "FR", "IT", "NL", "FI", "PL", "SE"))
     digits = lambda n: "".join(str(rng.randint(0, 9)) for _ in range(n))  # noqa: E731
-    if country == "DE":
+    letters = lambda n: "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n))  # noqa: E731
+    bban = {"IT": lambda: letters(1) + digits(22), "NL": lambda: letters(4) + digits(10), "FI": lambda: digits(14)}
+    bban |= {"PL": lambda: digits(24), "SE": lambda: digits(20)}
+    if country in bban:
+        iban = _iban_with_check(country, bban[country]())
+    elif country == "DE":
         iban = _iban_with_check("DE", f"{rng.randint(1, 8)}{digits(7)}{digits(10)}")
     elif country == "GB":
         bank = rng.choice(("NWBK", "BARC", "LOYD", "HBUK", "MIDL"))
@@ -1187,6 +1210,8 @@ def _iban(rng: random.Random) -> str:
         bank, branch, account = digits(5), digits(5), digits(11)
         rib_key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
         iban = _iban_with_check("FR", f"{bank}{branch}{account}{rib_key:02d}")
+    if rng.random() < 0.2:  # typed in lower case
+        iban = iban.lower()
     if rng.random() < 0.5:
         return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
     return iban
@@ -1225,8 +1250,11 @@ def _address(rng: random.Random) -> str:
         return (
             f"{rng.randint(1, 240)} {street}, {city} {area} {rng.randint(1, 9)}{_chars(rng, 'ABDEFGHJLNPQRSTUWXYZ', 2)}"
         )
-    street, city, plz2 = rng.choice(DE_STREETS)
-    return f"{street} {rng.randint(1, 120)}, {plz2}{rng.randint(100, 999)} {city}"
+    if rng.random() < 0.5:
+        street, city, plz2 = rng.choice(DE_STREETS)
+        return f"{street} {rng.randint(1, 120)}, {plz2}{rng.randint(100, 999)} {city}"
+    template = rng.choice(INTL_ADDRESSES)
+    return template.format(n=rng.randint(1, 240), u=rng.randint(1, 600), pc=rng.randint(10000, 99999))
 
 
 def _email(rng: random.Random) -> str:
@@ -1237,20 +1265,56 @@ def _email(rng: random.Random) -> str:
 
 
 def _phone_international(rng: random.Random) -> str:
-    return rng.choice(
-        (
-            f"+44 20 7946 0{rng.randint(0, 999):03d}",
-            f"+44 7700 900{rng.randint(0, 999):03d}",
-            f"+49 30 {rng.randint(100000, 999999)}",
-            f"+33 1 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
-            f"+1 415 555 01{rng.randint(0, 99):02d}",
+    if rng.random() < 0.5:
+        return rng.choice(
+            (
+                f"+44 20 7946 0{rng.randint(0, 999):03d}",
+                f"+44 7700 900{rng.randint(0, 999):03d}",
+                f"+49 30 {rng.randint(100000, 999999)}",
+                f"+33 1 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+                f"+1 415 555 01{rng.randint(0, 99):02d}",
+            )
         )
-    )
+    return _valid_phone(rng, _INTL_PHONES)
 
 
 def _phone_national(rng: random.Random) -> str:
-    area = rng.choice(("415", "212", "312", "206", "617"))
-    return rng.choice((f"({area}) 555-01{rng.randint(0, 99):02d}", f"{area}-555-01{rng.randint(0, 99):02d}"))
+    if rng.random() < 0.5:
+        area = rng.choice(("415", "212", "312", "206", "617"))
+        return rng.choice((f"({area}) 555-01{rng.randint(0, 99):02d}", f"{area}-555-01{rng.randint(0, 99):02d}"))
+    return _valid_phone(rng, _NATIONAL_PHONES)
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(str(rng.randint(0, 9)) for _ in range(n))
+
+
+# (region the number is dialled from, format): numbers of many countries as people write them
+_INTL_PHONES: tuple[tuple[str | None, Callable[[random.Random], str]], ...] = (
+    (None, lambda r: f"+46 (0)8 {r.randint(200, 899)} {_digits(r, 2)} {_digits(r, 2)}"),
+    (None, lambda r: f"+358 40 {_digits(r, 3)} {_digits(r, 4)}"),
+    (None, lambda r: f"+81 3-{_digits(r, 4)}-{_digits(r, 4)}"),
+    (None, lambda r: f"+48 512 {_digits(r, 3)} {_digits(r, 3)}"),
+    (None, lambda r: f"+34 6{_digits(r, 2)} {_digits(r, 3)} {_digits(r, 3)}"),
+)
+_NATIONAL_PHONES: tuple[tuple[str | None, Callable[[random.Random], str]], ...] = (
+    ("ES", lambda r: f"6{_digits(r, 2)} {_digits(r, 3)} {_digits(r, 3)}"),
+    ("FR", lambda r: f"0{r.randint(1, 5)} {_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)}"),
+    ("NL", lambda r: f"06 {r.randint(1, 5)}{_digits(r, 7)}"),
+    ("DE", lambda r: f"030 {r.randint(2, 9)}{_digits(r, 6)}"),
+    ("BE", lambda r: f"0490 {_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)}"),
+    ("GB", lambda r: f"07911 {_digits(r, 6)}"),
+)
+
+
+def _valid_phone(rng: random.Random, formats: Sequence[tuple[str | None, Callable[[random.Random], str]]]) -> str:
+    """A number in one of `formats` that phonenumbers' metadata calls valid (redrawn until it is: a
+    planted phone number must be a real-format number, or the scrub's recall on the sample means nothing)."""
+    region, make = rng.choice(formats)
+    while True:
+        number = make(rng)
+        if phonenumbers.is_valid_number(phonenumbers.parse(number, region)):
+            return number
 
 
 def _ipv4(rng: random.Random) -> str:
@@ -1299,6 +1363,8 @@ def _pii_sentence(rng: random.Random, kind: str) -> tuple[str, str | None]:
                 (f"My name is {name}, in case you need it for the ticket.", f"Thanks, {name}."),
                 (f"The order is under my partner's name, {name}.", None),
                 (f"Please address the replacement to {name}.", f"Noted: the replacement will go to {name}."),
+                (f"The booking is under my last name, {name.split(' ', 1)[1]}.", None),
+                (f"Guests: {name}, {_person_name(rng)} and {_person_name(rng)}.", None),
             )
         )
     if kind == "street_address":

@@ -184,10 +184,6 @@ def test_counts_match_disk(generated: tuple[Path, dict[str, int], float], record
     assert 270 <= counts[sd.FEEDBACK] <= 330
 
 
-def test_generation_is_fast(generated: tuple[Path, dict[str, int], float]) -> None:
-    assert generated[2] < 5.0
-
-
 # --------------------------------------------------------------------------------------------------
 # malformed lines and file quirks
 # --------------------------------------------------------------------------------------------------
@@ -283,8 +279,7 @@ def test_gzip_headers_carry_no_name_or_time(raw: Path) -> None:
 # content problems
 # --------------------------------------------------------------------------------------------------
 
-CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]?){3}\d{4}(?![\d-])|(?<!\d)\d{4} \d{6} \d{5}(?!\d)")
-IBAN = re.compile(r"\b(?:DE|GB|FR)\d{2}(?: ?[A-Z0-9]{4}){3,6}(?: ?[A-Z0-9]{1,3})?\b")
+CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])")
 PII_PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"\b[\w.]+@[\w-]+(?:\.[\w-]+)+\b"),
     "phone_international": re.compile(r"\+(?:44|49|33|1) \d[\d ]{7,14}\d"),
@@ -315,9 +310,34 @@ def test_every_pii_type_is_present_and_validated_types_validate(records: list) -
     assert len(paid) >= 3 and all(_luhn_ok(c) for c in paid), paid
     receipts = [re.sub(r"\D", "", m) for m in re.findall(r"order number on my receipt is ([\d ]+)\.", text)]
     assert len(receipts) >= 3 and all(len(c) == 16 and not _luhn_ok(c) for c in receipts), receipts
-    ibans = IBAN.findall(text)
-    assert ibans and all(_mod97_ok(i) for i in ibans)
-    assert {i[:2] for i in ibans} == {"DE", "GB", "FR"}
+    # JCB, Maestro, UnionPay numbers besides Visa/Mastercard/Amex
+    assert any(c.startswith(("2131", "1800", "3528", "6759", "5018", "6304", "62")) for c in paid), paid
+    ibans = [i.replace(" ", "") for i in re.findall(r"refund it to my IBAN ([A-Za-z0-9 ]+)\.", text)]
+    assert ibans and all(_mod97_ok(i.upper()) for i in ibans), ibans
+    countries = {i[:2].upper() for i in ibans}
+    assert len(countries) >= 4 and countries - {"DE", "GB", "FR"}, countries
+    assert any(i == i.lower() for i in ibans)  # some typed in lower case
+
+
+def test_phone_numbers_of_many_countries_are_valid_numbers(records: list) -> None:
+    """The non-US planted numbers are real-format numbers of their country (phonenumbers' metadata)."""
+    import phonenumbers
+
+    text = "\n".join(_texts(records))
+    intl = re.findall(r"Call me back on (\+[\d ()-]+\d), I'm usually free", text)
+    national = re.findall(r"My number is ([\d ()-]+\d) if it's easier", text)
+    other_intl = [n for n in intl if not n.startswith(("+44 ", "+49 ", "+33 ", "+1 "))]
+    assert len(other_intl) >= 3 and all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in other_intl)
+    assert len({n.split()[0] for n in other_intl}) >= 3
+    non_us = [n for n in national if "555-01" not in n]
+    assert len(non_us) >= 3
+    assert all(
+        any(
+            phonenumbers.is_valid_number(phonenumbers.parse(n, region))
+            for region in ("ES", "FR", "NL", "DE", "BE", "GB")
+        )
+        for n in non_us
+    ), non_us
 
 
 def test_lookalikes_are_present(records: list) -> None:
