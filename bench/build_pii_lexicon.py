@@ -5,7 +5,8 @@ packages). Output: `ftdata_assets/transforms/pii_lexicon.tsv`, one `token<TAB>fl
 token, sorted, so the file diffs cleanly and is reproducible for pinned inputs:
 
 - `F` first name, `L` last name: Latin-script names of every Faker person locale (faker==40.54.0), their
-  romanized lists too (ja_JP's "Shota", "Ishikawa"), and the ~45,000 first names of gender-guesser==0.4.0
+  romanized lists too (ja_JP's "Shota", "Ishikawa"), the Han and Hangul names of the CJK locales ("佐藤",
+  "王", "김": the CJK rules look them up), and the ~45,000 first names of gender-guesser==0.4.0
   (`nam_dict.txt`, Jörg Michael's list: first names of 50+ countries, Arabic, Indian, Turkish, African,
   Slavic and East Asian romanized names among them), so names from countries Faker has no locale for are
   known too. A name that is also a frequent English word keeps its C/W flag below and needs more evidence.
@@ -42,6 +43,11 @@ OUT = Path(__file__).resolve().parents[1] / "ftdata_assets" / "transforms" / "pi
 _LATIN_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-žȘ-ț]+(?:['’\-][A-Za-zÀ-ÖØ-öø-ÿĀ-žȘ-ț]+)*$")
 
 
+def _is_cjk_name(part: str) -> bool:
+    """Han (CJK unified ideographs) or Hangul syllables only: ja_JP's "佐藤", zh_CN's "王", ko_KR's "김"."""
+    return all(0x4E00 <= ord(c) <= 0x9FFF or 0x3400 <= ord(c) <= 0x4DBF or 0xAC00 <= ord(c) <= 0xD7A3 for c in part)
+
+
 def _faker_names() -> tuple[set[str], set[str]]:
     import faker.providers.person as person
 
@@ -63,6 +69,8 @@ def _faker_names() -> tuple[set[str], set[str]]:
                 for part in str(item).split():
                     if len(part) >= 2 and _LATIN_NAME.match(part) and part[0].isupper():
                         target.add(part.lower())
+                    elif part and _is_cjk_name(part):
+                        target.add(part)
     return first, last
 
 

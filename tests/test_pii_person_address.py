@@ -62,6 +62,13 @@ def spans(text: str, entity_type: str) -> list[str]:
         ("Cześć Ola, co słychać?", "Ola"),
         ("Anna met us at the gate.", "Anna"),
         ("Thank you Harm for the quick reply!", "Harm"),
+        # Han and Hangul names have no capitals: shape, introduction, honorific, or the lexicon
+        ("Can you draft an email to 井上 直樹 about the invoice?", "井上 直樹"),
+        ("Please invite 山口, Sebastian and Lorena.", "山口"),
+        ("私の名前は山田太郎です", "山田太郎"),
+        ("田中さんに連絡してください", "田中"),
+        ("我叫王伟，很高兴认识你", "王伟"),
+        ("제 이름은 김민수입니다", "김민수"),
     ],
 )
 def test_person_positive(text, name):
@@ -91,6 +98,8 @@ def test_person_positive(text, name):
         "I visited Machu Picchu and Lake Titicaca.",
         "The Jordan River flows south.",
         "Leveres til Karl Johans gate 12, 0154 Oslo",
+        "I love 寿司 and the food in 東京",
+        "皆さん、こんにちは",
     ],
 )
 def test_person_negative(text):

@@ -85,7 +85,9 @@ _EU_POSTAL = (
     r"(?:[0-9]{5}(?:-[0-9]{3})?|[0-9]{4}-[0-9]{3}|[0-9]{2}-[0-9]{3}|[0-9]{4} ?[A-Z]{2}|[0-9]{3} [0-9]{2}|[0-9]{8}"
     r"|[A-Z]{1,2}-?[0-9]{4,5}|" + _UK_POSTAL + r")\b"
 )
-_PLACE = rf"{_CAPWORD}(?:\s+(?:{_CAPWORD}|ob|der|de|del|la|sur|am|an|im|di|do|da|dos|das)){{0,3}}"
+_PARTICLES_IN_PLACE = r"(?:ob|der|de|del|la|sur|am|an|im|di|do|da|dos|das|[0-9]{1,2}[ªº°])"
+_PLACE = rf"(?:(?:da|do|de|das|dos)\s+)?{_CAPWORD}(?:\s+(?:{_CAPWORD}|{_PARTICLES_IN_PLACE})){{0,4}}"
+"""A place after a postal code: "Berlin", "da Cruz das Pedras", "São Jorge 1ª Seção"."""
 _EU_TAIL = rf"(?:,?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?|,?\s+{_PLACE},?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?)?"
 """European tail: ", 10115 Berlin", "\n1317 YB", ", Madrid, 02857" (the postal code is required)."""
 
@@ -161,8 +163,21 @@ def _alt(words: list[str]) -> str:
 _TYPE_FIRST = _rx(
     r"(?:^|[^" + _L + r"])(?:(?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
     r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r"){0,5}"
-    r"(?:(?:,?\s+" + _PLACE + r"){0,2},?\s+" + _EU_POSTAL + r"(?:,?\s+" + _PLACE + r")?"
-    r"|,?\s+" + _NO + _NUM + r"\b" + _UNIT + _EU_TAIL + ")" + ")"
+    # no house number: a postal code and the place after it are needed ("avenue Julie Ledoux, 97310 Da Costa")
+    r"(?:(?:,?\s+"
+    + _PLACE
+    + r"){0,2},?\s+"
+    + _EU_POSTAL
+    + r",?\s+"
+    + _PLACE
+    + r"|,?\s+"
+    + _NO
+    + _NUM
+    + r"\b"
+    + _UNIT
+    + _EU_TAIL
+    + ")"
+    + ")"
 )
 """A street type, its name, then a house number (and maybe a postal code and place), or no number but a
 postal code ("avenue Julie Ledoux, 97310 ...", "Travessa Garcia, Piraja, 56104-231 Almeida")."""

@@ -498,9 +498,43 @@ def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
     return cand.with_columns(text=pl.col("text").str.slice(0, length)).select(_COLS)
 
 
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー"
+_CJK_NAME = (
+    # 0: two Han words with a space between (CJK text has no spaces between words: "高橋 翔太", "王 伟")
+    r"(^|[^" + _CJK + r"])(\p{Han}{1,3}[ 　]\p{Han}{1,3})(?:$|[^" + _CJK + r"])"
+    # 1: a self-introduction ("私の名前は山田太郎", "我叫王伟", "제 이름은 김민수")
+    r"|((?:私の名前は|名前は|私は|わたしは|我叫|我是|我的名字是|名字是|제\s?이름은|이름은|저는)\s*)(\p{Han}{2,4}|\p{Hangul}{2,3})"
+    # 2: a Japanese honorific after it ("田中さん", "鈴木先生")
+    r"|()(\p{Han}{2,4})(?:さん|くん|ちゃん|先生|氏|様)"
+    # 3: a Han or Hangul word alone in Latin text ("email 佐藤 about it", "invite 山口, Anna"): in the lexicon
+    r"|(^|[^" + _CJK + r"])(\p{Han}{1,4}|\p{Hangul}{2,4})(?:$|[^" + _CJK + r"])"
+)
+
+
+def _cjk_names(base: pl.DataFrame) -> pl.DataFrame:
+    """Han and Hangul names, which have no capital letters: by shape (a space between two Han words, an
+    introduction, a Japanese honorific) or, alone in a Latin sentence, by the lexicon: a known name, or a
+    known surname and given name run together ("王伟", "김민수")."""
+    rows = base.filter(pl.col("t").str.contains(r"[\p{Han}\p{Hangul}]"))
+    cand = _matches(rows, _CJK_NAME, group=2) if rows.height else pl.DataFrame()
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    codes = _lexicon_codes()
+    alone = cand.filter(pl.col("alt") == 3)["text"].unique()
+
+    def known(w: str) -> bool:
+        if codes.get(w, 0) & 0b11:
+            return True
+        return any(codes.get(w[:i], 0) & 0b10 and codes.get(w[i:], 0) & 0b01 for i in (1, 2) if len(w) > i)
+
+    table = pl.DataFrame({"text": alone, "known": pl.Series([known(w) for w in alone.to_list()], dtype=pl.Boolean)})
+    cand = cand.join(table, on="text", how="left")
+    return cand.filter((pl.col("alt") != 3) | pl.col("known").fill_null(False)).select(_COLS).cast(_CAND)
+
+
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
     lower = _lowercase_names(base)
-    return _typed(pl.concat([_cased_persons(base), lower]), "PERSON")
+    return _typed(pl.concat([_cased_persons(base), lower, _cjk_names(base)]), "PERSON")
 
 
 def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
