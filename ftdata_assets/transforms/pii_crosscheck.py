@@ -3,15 +3,15 @@
 `no_pii_left` used to re-run the scrub's own detector over the scrubbed texts, so it could never find what
 that detector does not know (national phone formats of other countries, 15-digit JCB and long Maestro
 numbers, lower-case IBANs). This module is a different implementation on purpose: nothing is imported from
-`transforms/pii/` but the placeholder pattern, and every value it reports is validated by a maintained
-library:
+`transforms/pii/` (the placeholder shape and the type names are restated here), and every value it reports
+is validated by a maintained library:
 
 - PHONE_NUMBER: `phonenumbers.PhoneNumberMatcher` over each candidate. International numbers (`+`, `00`)
   must be valid (`Leniency.VALID`); national numbers must be written in a grouping the library itself
   formats them in for one of `regions` (`Leniency.EXACT_GROUPING`), or be a valid ungrouped number right
   after a phone word ("call", "tel", "mobile", ...).
 - CREDIT_CARD: 12-19 digits, consistent separators, an issuer prefix and length (Visa, Mastercard, Amex,
-  Discover, JCB including 15-digit, Diners, Maestro, UnionPay, Mir) and `stdnum.luhn`.
+  Discover, JCB including 15-digit, Diners, Maestro, UnionPay, Mir, RuPay, Troy) and `stdnum.luhn`.
 - IBAN_CODE: `stdnum.iban` (country length, BBAN format, mod-97) on any case, grouped or not.
 - EMAIL_ADDRESS: a local@domain.tld pattern with a letters-only TLD that is not a file extension.
 
