@@ -24,7 +24,8 @@ How it works (no Python loop per text):
   labels (strong); "ask"/"with"/"said"/possessive (weak); a place name after "in"/"to" is vetoed.
 - LOCATION: street addresses (number, street name, USPS/UK street suffix, unit, then city/state/ZIP or a
   UK/Canadian postcode), PO boxes, German and French street forms.
-- Overlaps: leftmost wins, then the longest, then the type priority (SECRET first, PERSON last).
+- Overlaps: leftmost wins, then the longest, then the type priority (users' own types, then SECRET
+  first, PERSON last).
 - Placeholders (`<PERSON_1>`) are never findings, so a scrubbed text re-detects clean.
 
 Recognizers and settings (`registry.py`): each finder is a named `Recognizer` (entity type, the texts it

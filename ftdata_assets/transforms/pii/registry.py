@@ -129,6 +129,7 @@ def _deny_finder(
         right = r"\b" if re.search(r"\w$", term) else ""
         alts.append(left + _escape(term) + right)
     pattern = ("" if case_sensitive else "(?i)") + "|".join(alts)
+    _check_regex(pattern, f"the deny_list of {entity_type}")  # a list too large for the engine fails at load
     literals = sorted(set(terms))
 
     def find(base: pl.DataFrame) -> pl.DataFrame:
