@@ -486,6 +486,13 @@ def run_rensa(texts: list[str], threshold: float, num_perm: int, k: int) -> tupl
     return _timed(work)
 
 
+def best_of(repeat: int, run: Callable, *args: object) -> tuple[float, float, Pairs]:
+    """The fastest of `repeat` runs (by CPU seconds; its wall time with it): the machine is shared, and
+    other processes inflate CPU time too (cache and memory contention), the Python-heavy baselines most."""
+    results = [run(*args) for _ in range(repeat)]
+    return min(results, key=lambda result: result[1])
+
+
 def level_of(similarity: float, threshold: float) -> str:
     cuts = sorted({threshold, *(c for c in (0.85, 0.9, 0.95) if c > threshold)})
     if similarity >= 1.0:
@@ -527,7 +534,7 @@ def report_generated(args: argparse.Namespace, runs: dict[str, Callable]) -> Non
     print_params(args)
     results = {}
     for name, run in runs.items():
-        wall, cpu, pairs = run(texts, t, args.num_perm, k)
+        wall, cpu, pairs = best_of(args.repeat, run, texts, t, args.num_perm, k)
         results[name] = (wall, cpu)
         found = {p for p in positives if p in pairs}
         correct = sum(1 for a, b in pairs if jaccard(sets[a], sets[b]) >= t)
@@ -570,17 +577,24 @@ def report_real(args: argparse.Namespace, runs: dict[str, Callable]) -> None:
     print_params(args)
     results = {}
     for name, run in runs.items():
-        wall, cpu, pairs = run(texts, t, args.num_perm, k)
+        wall, cpu, pairs = best_of(args.repeat, run, texts, t, args.num_perm, k)
         results[name] = (wall, cpu)
         found = positives & pairs
-        natural = sum(1 for a, b in pairs - positives if jaccard(sets[a], sets[b]) >= t)
+        other = sorted(jaccard(sets[a], sets[b]) for a, b in pairs - positives)
+        natural = sum(1 for s in other if s >= t)
         wrong = len(pairs) - len(found) - natural
+        below = other[: len(other) - natural]
         print(
             f"{name:>10}: wall {wall:7.2f}s cpu {cpu:7.2f}s  recall {len(found)}/{len(positives)} = "
             f"{len(found) / max(len(positives), 1):.1%}  precision {len(found) + natural}/{len(pairs)} = "
             f"{(len(found) + natural) / max(len(pairs), 1):.1%} (planted {len(found)}, natural near-duplicates "
             f"{natural}, wrong {wrong}; planted only: {len(found) / max(len(pairs), 1):.1%})"
         )
+        if below:
+            print(
+                f"{'':>12}exact Jaccard of the wrong pairs: min {below[0]:.2f}, median {below[len(below) // 2]:.2f}, "
+                f"max {below[-1]:.2f}; planted pairs missed: {len(positives - pairs)}"
+            )
     print_speedups(results)
 
 
@@ -620,6 +634,7 @@ def main() -> None:
     parser.add_argument("--num-perm", type=int, default=None, help="default: params.yaml dedup.num_perm")
     parser.add_argument("--shingle-size", type=int, default=None, help="default: params.yaml dedup.shingle_size")
     parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--repeat", type=int, default=1, help="run each side this many times, report the fastest")
     parser.add_argument("--skip", default="", help="comma-separated runs to leave out: datasketch,rensa")
     parser.add_argument(
         "--datasketch-ours-bands",

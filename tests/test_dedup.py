@@ -440,6 +440,17 @@ def test_signatures_follow_the_documented_algorithm(text):
     assert signatures[0].tolist() == _signature_ref(normalized[0], 3, "pinned", 16)
 
 
+def test_words_split_at_text_boundaries_and_hash_like_the_reference():
+    # texts glued in one buffer: a word must not run from one text into the next, empty texts included
+    rng = random.Random(21)
+    texts = ["".join(rng.choice("ab é,.  東_9") for _ in range(rng.randrange(0, 30))) for _ in range(2000)]
+    normalized = normalize_for_dedup(pl.Series(texts))
+    hashes, counts = dedup._word_hashes(normalized.slice(7, 1500))  # a slice: the Arrow offsets do not start at 0
+    words = [w for text in normalized.slice(7, 1500).to_list() for w in re.findall(r"\w+", text)]
+    assert counts.tolist() == [len(re.findall(r"\w+", t)) for t in normalized.slice(7, 1500).to_list()]
+    assert hashes.tolist() == [_word_hash_ref(w) for w in words]
+
+
 def test_sketch_keys_are_pinned():
     # pinned: changing the seed derivation changes every signature (and cluster) of every dataset version
     key, probes = dedup._sketch_keys("ftdata-dedup-v1", 4)
