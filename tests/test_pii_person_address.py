@@ -156,6 +156,11 @@ def test_a_street_named_after_a_person_is_an_address_not_a_person():
         ("地址：北京市朝阳区建国路88号", "建国路88号"),
         ("주소는 서울특별시 강남구 테헤란로 123 입니다", "테헤란로 123"),
         ("Rua Augusta, 123, 1100-048 Lisboa", "Rua Augusta, 123"),
+        # typed in lowercase after an address cue
+        ("i live at 2726 bush mission suite 659", "2726 bush mission suite 659"),
+        ("i live at florianweg 148", "florianweg 148"),
+        ("Please keep it short. i live at ul. rolnicza 36. Thanks", "ul. rolnicza 36"),
+        ("i live at 296 岡田 street", "296 岡田 street"),
     ],
 )
 def test_location_positive(text, street):
@@ -184,6 +189,9 @@ def test_location_positive(text, street):
         "The terminal gate 12 is closed.",
         "Step 3, Phase 2 of the plan",
         "We met at Gate 7 near the park 2 hours ago.",
+        "ship it to my office, room 5 please",
+        "send it to 5 people tomorrow",
+        "I moved to Berlin 2 years ago.",
     ],
 )
 def test_location_negative(text):

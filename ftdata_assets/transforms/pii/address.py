@@ -19,6 +19,8 @@ dropped; so is a glued or generic street name that is an ordinary word ("During 
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from ftdata_assets.transforms.pii.base import _CAND, _COLS, _NUMBER_VETO, _context, _matches, _rx, _typed
@@ -333,6 +335,83 @@ def _words(tokens: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"first": vocab, "w": pl.Series(w, dtype=pl.Boolean)})
 
 
+# --------------------------------------------------------------------------------------------------------
+# after an address cue, in any case: "i live at bostraat 653", "deliver to avenue Philippine Marty instead"
+# --------------------------------------------------------------------------------------------------------
+
+_CUE = _rx(
+    r"(?i:\b(?:i\s+live\s+(?:at|on|in)|i\s*['’]?m\s+at|live[sd]?\s+at|living\s+at|(?:my\s+|new\s+|home\s+|billing\s+|"
+    r"shipping\s+|delivery\s+)?address\s*(?:is|:|-)|deliver(?:ed|y)?\s+(?:it\s+|them\s+)?to|ship(?:ped|ping)?\s+"
+    r"(?:it\s+|them\s+)?to|send\s+(?:it\s+|them\s+)?to|moved\s+to|office\s+is\s+at|located\s+at|resides?\s+at|"
+    r"mail\s+(?:it\s+)?to|visit\s+us\s+at|find\s+us\s+at)\s*:?[ \t]+)"
+)
+"""An address cue; the address is read from the text after it (`_cue_span`), in any letter case."""
+_CUE_LITERALS = ["live", "address", "deliver", "ship", "send", "moved", "office", "located", "reside", "mail", "visit",
+                 "find us", "i'm at", "im at"]  # fmt: skip
+_CUE_STOP = {
+    "instead", "if", "last", "since", "and", "but", "please", "thanks", "thank", "for", "when", "because", "so",
+    "tomorrow", "today", "yesterday", "next", "this", "now", "asap", "until", "before", "after", "by", "or",
+    "grüße", "merci", "gracias", "grazie", "danke", "obrigado", "dziękuję", "cheers", "regards", "thx", "ty",
+    "with", "from", "is", "was", "are", "the", "my", "your", "our",
+}  # fmt: skip
+"""Where a cue's address ends: the first of these after it ("... avenue Hubert instead?")."""
+
+
+def _street_vocab() -> frozenset[str]:
+    """Lowercase street words of every shape: suffixes and types (not the ambiguous two-letter ones; no unit
+    words: "room 5" is no street)."""
+    words = {w.lower().rstrip(".") for w in [*_SUFFIXES, *_TYPES_CAP, *_TYPES_LOWER]}
+    return frozenset(w for w in words if len(w) > 2 or w in {"ul", "al", "st", "pl"}) - {"top", "casa", "bus"}
+
+
+_STREET_VOCAB = _street_vocab()
+_STREET_TYPES_LOW = frozenset(w.lower().rstrip(".") for w in [*_TYPES_CAP, *_TYPES_LOWER] if len(w.rstrip(".")) > 1)
+
+
+def _cue_span(value: str) -> int:
+    """Characters of `value` (the text after an address cue) that are the address, 0 if it is none.
+
+    An address here has a street word (a suffix, a type, a glued ending or a unit) and a number, or starts
+    with a street type ("avenue Philippine Marty"). It ends before the first stop word or sentence end."""
+    kept: list[re.Match[str]] = []
+    for tok in re.finditer(r"\S+", value):
+        low = tok.group().lower().rstrip(",.")
+        if low in _CUE_STOP and kept:
+            break
+        kept.append(tok)
+        if tok.group().endswith(".") and low not in _STREET_VOCAB and len(kept) > 1:
+            break  # a sentence ends here ("... 36. Thanks")
+    if not kept or kept[0].group().lower() in _CUE_STOP:
+        return 0
+    lows = [k.group().lower().rstrip(",.") for k in kept]
+    street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) for w in lows)
+    digit = any(c.isdigit() for k in kept for c in k.group())
+    typed_first = lows[0] in _STREET_TYPES_LOW and len(kept) >= 2
+    if not ((street and digit) or typed_first):
+        return 0
+    return len(value[: kept[-1].end()].rstrip(",."))
+
+
+_GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
+
+
+def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
+    """Addresses right after a cue. The cue is one cheap regex; the 120 characters after each cue are read
+    in Python (a call per cue, not per text), which decides where, and whether, an address is there."""
+    rows = rows.filter(pl.col("t").str.contains_any(_CUE_LITERALS, ascii_case_insensitive=True))
+    cues = _matches(rows, _CUE)
+    if cues.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    after = cues.join(rows, on="row", how="left").select(
+        "row", start=pl.col("end"), value=pl.col("t").str.slice(pl.col("end"), 120)
+    )
+    spans = pl.Series([_cue_span(v) for v in after["value"].to_list()], dtype=pl.Int64)
+    after = after.with_columns(n=spans).filter(pl.col("n") > 0)
+    return after.select(
+        "row", "start", end=pl.col("start") + pl.col("n"), text=pl.col("value").str.slice(0, pl.col("n"))
+    ).cast(_CAND)
+
+
 def _locations(num: pl.DataFrame) -> pl.DataFrame:
     t = pl.col("t")
     # two stages: the literals (Aho-Corasick) first, then the ending right before a number ("during 2020"
@@ -398,6 +477,7 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
             _CJK_ADDRESS,
         ),
         _matches(num.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
+        _after_cues(num),
         _matches(num.filter(t.str.contains(" Street", literal=True) & t.str.contains(r"\p{Han}")), _JA_STREET),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
