@@ -59,7 +59,7 @@ def _faker_names() -> tuple[set[str], set[str]]:
             # first_names, first_romanized_names, last_names_female, male_last_names, unisex_last_names...
             if (not attr.endswith("names") and "_names_" not in attr) or attr.startswith("_") or "kana" in attr:
                 continue
-            target = first if "first_name" in attr else last if "last_name" in attr else None
+            target = first if "first_" in attr else last if "last_" in attr else None
             if target is None:
                 continue
             value = getattr(provider, attr)

@@ -39,9 +39,9 @@ _STOP = [
     # calendar (April, May, June, August, Jan are names too: see _AMBIGUOUS)
     "january", "february", "march", "july", "september", "october", "november", "december",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "feb", "mar", "apr", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
-    "street", "avenue", "road", "boulevard", "highway", "parkway", "drive", "lane", "court", "suite",
+    "street", "avenue", "road", "boulevard", "highway", "parkway", "drive", "suite",
     "god", "jesus", "christ", "allah", "buddha", "santa", "christmas", "easter", "halloween",
     "thanksgiving", "ramadan", "diwali", "hanukkah",
     # products and companies that are also in name lists (names like Jordan, Lee, Martin are left alone)
@@ -72,7 +72,7 @@ _STOP = [
 # particles that may sit inside a name ("Ludwig van Beethoven", "Maria de la Cruz") are not run breakers
 # when lowercase; capitalized at a run start they are context only (in _STOP above)
 
-_AMBIGUOUS = ["april", "may", "june", "august", "jan", "summer", "autumn", "winter", "dawn", "ruby"]
+_AMBIGUOUS = ["april", "may", "june", "august", "jan", "jun", "summer", "autumn", "winter", "dawn", "ruby"]
 """Names that are also months, seasons...: like a common word, they need a surname or context."""
 _PARTICLES = ["van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "al",
               "ter", "ten", "dos", "das", "y"]  # fmt: skip
@@ -137,6 +137,8 @@ _PLACE_LAST = ["river", "mountain", "mountains", "valley", "island", "islands", 
                "stadium", "arena", "airport", "station", "hotel", "museum", "university", "college", "hospital",
                "bridge", "tower", "cathedral", "church", "mall", "plaza", "boulevard"]  # fmt: skip
 """A run ending in one of these (a name in some list too: "River", "Street") is a place or a building."""
+_PRODUCTS = _STOP[_STOP.index("google") : _STOP.index("english")]
+"""Products and companies: a name listed with one is one too ("We use Jenkins and Travis for CI")."""
 _LIST_SEPS = [",", "and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
 """Joins names in a list ("Anna, Piotr and Kenji"): a run next to an accepted name through one is a name."""
 _LABELS = [
@@ -391,7 +393,9 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
     at = runs["kl"].cast(pl.Int64) + 1
     idx = at.clip(0, n_tok - 1)
-    ctx["n1_cap"] = (rows.gather(idx) == runs["row"]) & (at < n_tok) & m.gather(idx).str.contains(r"^\s*\p{Lu}")
+    in_row = (rows.gather(idx) == runs["row"]) & (at < n_tok)
+    ctx["n1_cap"] = in_row & m.gather(idx).str.contains(r"^\s*\p{Lu}")
+    ctx["n1_nl"] = ~in_row | m.gather(idx).str.contains("\n", literal=True)
     return runs.with_columns(**ctx)
 
 
@@ -415,9 +419,8 @@ def _street_words() -> tuple[list[str], list[str]]:
     from ftdata_assets.transforms.pii.address import _GLUED_WORDS
 
     # only the unambiguous ones: "Hill", "Lake", "Ford", "Wells" are surnames too
-    english = ["alley", "avenue", "blvd", "boulevard", "close", "court", "crescent", "drive", "expressway",
-               "freeway", "gardens", "highway", "lane", "mall", "mews", "parkway", "plaza", "road", "square",
-               "street", "terrace", "turnpike"]  # fmt: skip
+    english = ["alley", "avenue", "blvd", "boulevard", "crescent", "expressway", "freeway", "gardens", "highway",
+               "mall", "mews", "parkway", "plaza", "road", "square", "street", "terrace", "turnpike"]  # fmt: skip
     other = sorted(
         {w.rstrip(".") for w in _GLUED_WORDS if len(w.rstrip(".")) > 2}
         - set(english)
@@ -569,7 +572,7 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
         | (pl.col("nl") & (p1 == ",") & p2.is_in(_SIGNOFFS))
     )
     # a name alone after a dash at the start of a line: "- Sarah", "— Tom" (signatures)
-    dash_signature = p1.is_in(["-", "—", "–", "~"]) & pl.col("p1_nl")
+    dash_signature = p1.is_in(["-", "—", "–", "~"]) & pl.col("p1_nl") & pl.col("n1_nl")
     strong = (honor | intro | label | signoff | dash_signature | p1.is_in(_STRONG_PREV1)).fill_null(False)
     possessive = pl.col("n1").is_in(["'", "’"]) & (pl.col("n2") == "s")
     weak = (p1.is_in(_WEAK_PREV1) | pl.col("n1").is_in(_WEAK_NEXT1)).fill_null(False)
@@ -584,6 +587,10 @@ def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
     # "Bennett Mall", "Karl Johans gate 12", "Bağdat Caddesi": a name before a street word names the street
     street_next = (pl.col("n1").is_in(_street_words()[0]) & pl.col("n1_cap")) | pl.col("n1").is_in(_street_words()[1])
     org = org | street_next.fill_null(False)
+    listed_product = (p1.is_in(_LIST_SEPS) & p2.is_in(_PRODUCTS)) | (
+        pl.col("n1").is_in(_LIST_SEPS) & pl.col("n2").is_in(_PRODUCTS)
+    )
+    org = org | listed_product.fill_null(False)
     # "Jordan River", "Madison Stadium": the run's own last word makes it a place or a thing
     org = org | pl.col("text").str.extract(r"(\S+)$", 1).str.to_lowercase().is_in(_PLACE_LAST).fill_null(False)
     # "Via Appia", "rue Michelle Gauthier", "São Jorge": a street or a place named after a person
