@@ -28,6 +28,7 @@ PHONES = [
     ("US", "Call 345-899-3560x4587 and ask for billing.", "345-899-3560x4587"),
     ("US", "Phone: 467 3395", "467 3395"),
     ("US", "call me back at 978-7088 please", "978-7088"),  # 978 is not always an ISBN
+    ("US", "The refund policy changed. Phone: 984-5520", "984-5520"),  # the phone word is nearer than the label
     ("US", "my cell is (415) 555-2671", "(415) 555-2671"),
     ("US", "Reach the desk at +1-780-563-6083x7783.", "+1-780-563-6083x7783"),
     ("US", "From abroad dial 001-467-560-7156", "001-467-560-7156"),
@@ -134,6 +135,14 @@ NEGATIVES = [
     "Customer id 88812345678 has two tickets.",
     "The UUID is 123e4567-e89b-12d3-a456-426614174000.",
     "Rua Augusta, 26, São Paulo, 16385-013 SP",
+    "ZIP 21140-9538",
+    "Population 74 208 591 in 2024",
+    "The range 4071-7989 is reserved; lat 20.888739, lon 173.581617.",
+    "Lotto: 32 65 85 29 42",
+    "SIRET 301 517 698 40459",
+    "Artikel 897 5932 531 ist ausverkauft",
+    "Kundennummer 88812345, Rechnung Nr. 20240117",
+    "The source does not say when the policy changed. Tracking 9400 1118 9922",
     "You may not use uids in the 60000-64999 range.",
 ]
 

@@ -130,6 +130,12 @@ _LABELS = [
     "order", "invoice", "tracking", "ticket", "ref", "reference", "case", "sku", "serial", "isbn", "issn",
     "doi", "confirmation", "transaction", "txn", "booking", "pnr", "imei", "receipt", "routing", "swift",
     "version", "build", "id",
+    # the same labels in the tuning languages, and registry numbers that look like phones or cards
+    "bestellung", "bestellnummer", "rechnung", "rechnungsnummer", "kundennummer", "auftrag", "artikel",
+    "artikelnummer", "sendungsnummer", "commande", "facture", "article", "pedido", "factura", "albarán",
+    "ordine", "fattura", "articolo", "encomenda", "fatura", "bestelling", "factuur", "zamówienie",
+    "faktura", "siret", "siren", "nif", "cif", "vat", "ust", "tva", "iva", "ean", "gtin", "upc", "asin",
+    "isin", "zip", "postcode", "postal", "plz", "cep",
 ]  # fmt: skip
 
 

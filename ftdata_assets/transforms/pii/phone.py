@@ -21,7 +21,15 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
-from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _label_near, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import (
+    _NUMBER_VETO,
+    _TWO_WORDS,
+    _context,
+    _label_near,
+    _matches,
+    _rx,
+    _typed,
+)
 
 PHONE_CONTEXT: tuple[str, ...] = (
     "phone", "call", "tel", "tél", "telephone", "téléphone", "telefon", "telefono", "teléfono", "telefone",
@@ -140,8 +148,45 @@ def _number_ok(text: str, has_context: bool) -> bool:
     separated = len(digits) < len(text)
     if has_context:
         return 7 <= len(digits) <= 13 and _national_ok(digits, lenient=True)
-    # without a phone word: grouped like a phone number, or a long bare run that is valid somewhere
-    return (8 if separated else 9) <= len(digits) <= 13 and _national_ok(digits, False, with_trunk=not separated)
+    if not (8 if separated else 9) <= len(digits) <= 13:
+        return False
+    # Without a phone word, shapes that are amounts ("81 694 167", "836 999 496"), ranges ("2936-9873"),
+    # ZIP+4 codes, decimals or lottery pairs more often than phone numbers must be a mobile number of a
+    # country that writes them without a trunk 0 ("699 956 915", "333 1234567"); a leading trunk 0 or
+    # "(area)" makes any shape a national number ("0490 75 40 81", "(11) 91234-5678").
+    trunk_or_area = text.startswith("0") or (text.startswith("(") and not text.startswith("(0)"))
+    if not trunk_or_area and _NEVER_WITHOUT_TRUNK.match(text):
+        return False
+    if not trunk_or_area and _AMBIGUOUS_SHAPE.match(text):
+        return len(digits) >= 9 and _mobile_ok(digits)
+    return _national_ok(digits, False, with_trunk=not separated)
+
+
+_NEVER_WITHOUT_TRUNK = re.compile(
+    r"^[0-9]+\.[0-9]+$"  # a decimal
+    r"|^[0-9]{1,2}(?:[ .][0-9]{3})+$"  # thousands after a 1-2 digit group
+    r"|^[0-9]{2}(?: [0-9]{2}){3,}$"  # pairs: the countries that write them all have a trunk 0
+)
+_AMBIGUOUS_SHAPE = re.compile(
+    r"^[0-9]+[ \-/][0-9]+$"  # two groups
+    r"|^[0-9]{3}(?:[ .][0-9]{3})+$"  # thousands separators
+    r"|^[0-9]+$"  # one bare run
+)
+
+
+MOBILE_REGIONS: tuple[str, ...] = ("IT", "ES", "PL", "PT", "CZ", "CN")
+"""Countries whose mobile numbers (9-11 digits, distinctive prefixes) are written without a leading 0: such a
+number needs no phone word even in a shape that amounts also have."""
+
+
+def _mobile_ok(digits: str) -> bool:
+    return any(_mobile_pattern(region).fullmatch(digits) for region in MOBILE_REGIONS)
+
+
+@functools.cache
+def _mobile_pattern(region: str) -> re.Pattern[str]:
+    desc = PhoneMetadata.metadata_for_region(region).mobile
+    return re.compile(desc.national_number_pattern if desc is not None and desc.national_number_pattern else "(?!)")
 
 
 def _phone_span(text: str, has_context: bool) -> int | None:
@@ -150,7 +195,9 @@ def _phone_span(text: str, has_context: bool) -> int | None:
     main = m.group(1) if m else text
     if _number_ok(main, has_context):
         return len(text)
-    # a longer run can be a phone number followed by other digits: retry without trailing groups
+    if not has_context:
+        return None  # "SIRET 699 517 698 40459": a longer number's head is no phone number of its own
+    # after a phone word, a longer run can be a phone number followed by other digits: retry without them
     ends = [g.end() for g in re.finditer(r"[0-9)]+", main)][:-1]
     for end in reversed(ends):
         head = main[:end]
@@ -160,6 +207,14 @@ def _phone_span(text: str, has_context: bool) -> int | None:
             return end
     return None
 
+
+_PHONE_WORDS = "|".join(re.escape(w) for w in PHONE_CONTEXT)
+_PHONE_WORD = rf"(?:^|[^\p{{L}}])(?:{_PHONE_WORDS})(?:[^\p{{L}}]|$)"
+_NUMBER_WORDS = {"number", "numer", "número", "numero", "nummer", "contact", "reach"}
+_STRONG_WORDS = "|".join(re.escape(w) for w in PHONE_CONTEXT if w not in _NUMBER_WORDS)
+_WORD_NEAR = rf"(?:^|[^\p{{L}}])(?:{_STRONG_WORDS})" + _TWO_WORDS
+"""A phone word (not a generic "number") at most two words before the number: it outweighs a label before
+it ("policy changed. Phone: ..."), where "order number is" stays an order number."""
 
 _SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+]{0,3}[0-9]){6}")
 """Cheap row prefilter: seven digits with at most a few separators between them (no number is shorter)."""
@@ -173,12 +228,11 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
     c = _context(c, base, 30, 5)
-    words = "|".join(re.escape(w) for w in PHONE_CONTEXT)
-    has_context = pl.col("left_ctx").str.contains(rf"(?:^|[^\p{{L}}])(?:{words})(?:[^\p{{L}}]|$)")
+    has_context = pl.col("left_ctx").str.contains(_PHONE_WORD)
     intl = text.str.starts_with("+")
     c = c.with_columns(ctx=has_context).filter(
         # "+" numbers are explicit; national ones yield to an order/ticket/ISBN label or a currency
-        (intl | ~pl.col("left_ctx").str.contains(_LABEL_NEAR))
+        (intl | ~pl.col("left_ctx").str.contains(_LABEL_NEAR) | pl.col("left_ctx").str.contains(_WORD_NEAR))
         & (intl | ~pl.col("left_ctx").str.contains(_NUMBER_VETO))
         & (intl | ~pl.col("left_ctx").str.contains(_CURRENCY_LEFT))
         & ~pl.col("right_ctx").str.contains(_CURRENCY_RIGHT)
