@@ -302,7 +302,10 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
         init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
     )
     # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
-    particle = pl.col("low").is_in(_PARTICLES) & (pl.col("tok") == pl.col("low"))
+    # ... and capitalized ones between two name tokens: "Henriette-Nicole Le Roux", "Anna De Luca"
+    particle = pl.col("low").is_in(_PARTICLES) & (
+        (pl.col("tok") == pl.col("low")) | (pl.col("capital") & (pl.col("tl") <= 3))
+    )
     kept = kept.with_columns(
         initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
         particle=particle,
@@ -450,7 +453,7 @@ _LOWER_WORD = r"\p{Ll}[\p{Ll}\p{M}'’\-]+"
 _LOWER_STRONG = _rx(
     r"((?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is"
     r"|\bme\s+llamo|\bmi\s+chiamo|\bje\s+m['’]appelle|\bich\s+hei(?:ße|sse)|\bmein\s+name\s+ist|\bmeu\s+nome\s+é"
-    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+)"
+    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+(?i:(?:dr|mr|mrs|ms|mx|prof|herr|frau|pan|pani|sr|sra|mme)\.?\s+)?)"
     r"(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
 )
 _LOWER_WEAK = _rx(
