@@ -19,15 +19,11 @@ Near duplicates (MinHash-LSH on word shingles)
        (empty, only punctuation or emoji) is a near duplicate of nothing but its exact copies.
     3. Hashing is stable (no polars `hash`, whose output may change between versions and CPUs). Words are
        found and hashed on the UTF-8 bytes in numpy, without building a string per word: each word's hash
-       is splitmix64 folded over its 8-byte pieces, k word hashes are folded into a 64-bit shingle hash,
-       mixed with a key derived from `seed` by blake2b. The signature is a one-permutation MinHash
-       (Li, Owen & Zhang 2012): a shingle's hash picks one of `num_perm` bins (high bits) and a value (low
-       32 bits); a text's signature is the minimum value per bin, and an empty bin copies the first
-       non-empty bin of a fixed, seeded order of bins (optimal densification, Shrivastava 2017: 16 random
-       probes, then the bins to its right). The order is the same for every text, so position i of two
-       signatures is equal with probability J, as with `num_perm` independent permutations, at one pass
-       over the shingles instead of `num_perm`. Computed over chunks of texts so memory stays bounded, two
-       chunks at a time on threads. `minhashes` keeps the signatures with
+       is splitmix64 folded over its 8-byte pieces, k word hashes are folded into a 32-bit shingle hash.
+       The `num_perm` permutations are `h_i(x) = a_i * x + b_i mod 2^32` (a_i odd, so each is a bijection
+       of the 32-bit shingle hashes) with coefficients derived from `seed` by blake2b. The signature is the
+       per-text minimum, computed in numpy over 1 MB chunks of texts and blocks of shingles so memory stays
+       bounded, two chunks at a time on threads. `minhashes` keeps the signatures with
        the distinct texts (`MinHashes`), so a caller can reuse them for a subset of the rows instead of hashing
        again (a signature depends on its text only, so the results are the same).
     4. LSH: the signature is cut into `bands` x `rows`; texts sharing one band's values are candidate pairs.
@@ -355,42 +351,11 @@ def _starts_of_runs(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(values, prepend=values[:1] - 1))
 
 
-DENSIFY_PROBES = 16
-"""Random probes per empty bin before the rotation (next non-empty bin to the right) takes over."""
-
-
 @functools.lru_cache(maxsize=32)
-def _sketch_keys(seed: int | str, num_perm: int) -> tuple[np.uint64, np.ndarray]:
-    """The seed's 64-bit key mixed into every shingle hash, and the (num_perm x DENSIFY_PROBES) table of the
-    bins an empty bin borrows from, in order (both derived from `seed` by blake2b)."""
-    words = _seed_words(seed, "oph", 2).astype(np.uint64)
-    key = (words[0] << np.uint64(32)) | words[1]
-    probes = _seed_words(seed, "probe", num_perm * DENSIFY_PROBES).astype(np.uint64)
-    table = ((probes * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64).reshape(num_perm, DENSIFY_PROBES)
-    return key, table
-
-
-def _densify(signatures: np.ndarray, occupied: np.ndarray, probes: np.ndarray) -> None:
-    """Fill the empty bins of texts with at least one shingle, in place (optimal densification, Shrivastava
-    2017, with a bounded probe table): empty bin j takes the value of the first non-empty bin among
-    `probes[j]`, else of the next non-empty bin to its right (circularly). The order of bins tried is the
-    same for every text, so two texts' bins j agree with probability J, like a full permutation's minima."""
-    rows, cols = np.nonzero(~occupied & occupied.any(axis=1)[:, None])
-    for attempt in range(probes.shape[1]):
-        if len(rows) == 0:
-            return
-        source = probes[cols, attempt]
-        hit = occupied[rows, source]
-        signatures[rows[hit], cols[hit]] = signatures[rows[hit], source[hit]]
-        rows, cols = rows[~hit], cols[~hit]
-    if len(rows) == 0:
-        return
-    texts = sorted_unique(rows)
-    width = occupied.shape[1]
-    index = np.where(occupied[texts], np.arange(width), 2 * width)
-    ahead = np.minimum.accumulate(np.concatenate((index, index + width), axis=1)[:, ::-1], axis=1)[:, ::-1]
-    source = ahead[np.searchsorted(texts, rows), cols + 1] % width
-    signatures[rows, cols] = signatures[rows, source]
+def _permutations(seed: int | str, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    a = _seed_words(seed, "a", num_perm) | np.uint32(1)  # odd: a bijection of the 32-bit hashes
+    b = _seed_words(seed, "b", num_perm)
+    return a, b
 
 
 def minhash_signatures(
@@ -400,19 +365,22 @@ def minhash_signatures(
     shingle_size: int = 5,
     seed: int | str = "ftdata-dedup-v1",
     chunk_bytes: int = 1 << 20,
+    block_shingles: int = 1 << 18,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MinHash signatures (n x num_perm uint32) of already-normalized texts, and a mask of texts with words.
 
-    One-permutation MinHash: each shingle's 64-bit hash (mixed with the seed) picks a bin from its high
-    32 bits and a value from its low 32 bits; a text's signature is the minimum value per bin, empty bins
-    densified (`_densify`). One pass over the shingles instead of one per permutation: ~0.02 us per shingle
-    against ~0.1 us for `num_perm`=128 multiply-add-min passes (measured on 10M shingles), with the same
-    collision probability J per position. Texts without any word keep an all-0xFFFFFFFF row and False in
-    the mask. Texts are tokenized in chunks of about `chunk_bytes` of text, so memory stays bounded.
+    Texts without any word keep an all-0xFFFFFFFF row and False in the mask. Texts are tokenized in chunks of
+    about `chunk_bytes` of text (1 MB: the byte-level arrays stay in cache; 22k real texts, 75 MB, took
+    1.1 s against 2.9 s in 32 MB chunks, measured) and min-hashed in blocks of `block_shingles` shingles,
+    so memory stays bounded for any corpus.
+
+    Full `num_perm` permutations, not one-permutation hashing: a densified one-permutation sketch was
+    ~0.4 s faster on those 75 MB but, for sets of 5-10 shingles (prompts), 3.5x slower and its Jaccard
+    estimate twice as noisy (rmse 0.069 against 0.031 at 5 words, measured).
     """
     if shingle_size < 1 or num_perm < 1:
         raise ValueError("shingle_size and num_perm must be >= 1")
-    key, probes = _sketch_keys(seed, num_perm)
+    a, b = _permutations(seed, num_perm)
     n = len(normalized)
     signatures = np.full((n, num_perm), _MAX32, dtype=np.uint32)
     has_words = np.zeros(n, dtype=bool)
@@ -424,15 +392,22 @@ def minhash_signatures(
     def sign_chunk(lo: int, hi: int) -> None:
         """Chunks hold disjoint texts, so they write disjoint rows and can run side by side."""
         hashes, owner = _shingle_hashes(normalized.slice(lo, hi - lo), shingle_size)
-        hashes ^= key
-        hashes = _mix64(hashes)
-        cells = owner * num_perm + ((hashes >> np.uint64(32)) * np.uint64(num_perm) >> np.uint64(32)).astype(np.int64)
-        block = signatures[lo:hi]
-        np.minimum.at(block.reshape(-1), cells, (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-        occupied = np.zeros(block.shape, dtype=bool)
-        occupied.reshape(-1)[cells] = True
-        has_words[lo:hi] = occupied.any(axis=1)
-        _densify(block, occupied, probes)
+        hashes = (hashes >> np.uint64(32)).astype(np.uint32)
+        owner += lo
+        has_words[owner] = True
+        for s0 in range(0, len(hashes), block_shingles):
+            block, owners = hashes[s0 : s0 + block_shingles], owner[s0 : s0 + block_shingles]
+            segments = _starts_of_runs(owners)
+            texts = owners[segments]  # a text cut by a block boundary is finished by the next block
+            minima = np.empty((num_perm, len(segments)), dtype=np.uint32)
+            cells = np.empty(len(block), dtype=np.uint32)
+            # one permutation at a time over a cache-sized block: an order of magnitude faster than building
+            # the (shingles x num_perm) matrix and reducing it over axis 0 (measured)
+            for i in range(num_perm):
+                np.multiply(block, a[i], out=cells)
+                np.add(cells, b[i], out=cells)
+                np.minimum.reduceat(cells, segments, out=minima[i])
+            signatures[texts] = np.minimum(signatures[texts], minima.T)
 
     bounds = [(int(lo), int(hi)) for lo, hi in zip(chunk_starts, [*chunk_starts[1:], n], strict=True)]
     if len(bounds) > 1:
