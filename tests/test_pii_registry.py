@@ -74,6 +74,10 @@ def test_the_placeholder_of_a_user_type_is_never_redetected() -> None:
     assert contents(out) == [["see <TICKET_ID_1> and <TICKET_ID_2>"]]
     assert detect(pl.Series(contents(out)[0]), settings=settings).height == 0
     assert leftover_findings(out, settings).height == 0
+    # nor by a detector under other settings (the built-in registry, another user's patterns)
+    other = PiiSettings.from_params({"recognizers": [{"name": "t", "entity_type": "TAG", "patterns": ["TICKET"]}]})
+    assert detect(pl.Series(contents(out)[0])).height == 0
+    assert detect(pl.Series(contents(out)[0]), settings=other).height == 0
 
 
 def test_without_the_user_settings_the_default_registry_knows_nothing_of_user_types() -> None:

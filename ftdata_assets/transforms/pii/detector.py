@@ -44,6 +44,10 @@ def _resolve_overlaps(found: pl.DataFrame, priority: dict[str, int]) -> pl.DataF
     return found.drop("prio", "length", "prev_end", "lce", strict=False)
 
 
+ANY_PLACEHOLDER = r"<[A-Z][A-Z0-9_]{0,39}_[0-9]+>"
+"""What `detect` never reports inside: the placeholders `scrub` writes under any registry (PLACEHOLDER_PATTERN
+for the built-in types, `Registry.placeholder_pattern` for a registry's)."""
+
 BATCH_CHARS = 16_000_000
 """Text per `detect` batch (UTF-8 bytes): bounds memory (the PERSON tokens of a batch are ~20 bytes a char)
 while keeping the fixed cost per batch small."""
@@ -166,7 +170,9 @@ def _detect_batch(texts: pl.Series, settings: PiiSettings) -> pl.DataFrame:
     )
     if found.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
-    placeholders = _matches(base.filter(pl.col("t").str.contains("<", literal=True)), registry.placeholder_pattern)
+    # any placeholder shape, not only this registry's types: a text scrubbed under other settings (a user type
+    # such as <EMPLOYEE_ID_1>) re-scans clean under these
+    placeholders = _matches(base.filter(pl.col("t").str.contains("<", literal=True)), ANY_PLACEHOLDER)
     if placeholders.height:
         found = found.with_row_index("fid")
         hit = (
