@@ -6,7 +6,8 @@ token, sorted, so the file diffs cleanly and is reproducible for pinned inputs:
 
 - `F` first name, `L` last name: Latin-script names of every Faker person locale (faker==40.54.0), their
   romanized lists too (ja_JP's "Shota", "Ishikawa"), the Han and Hangul names of the CJK locales ("佐藤",
-  "王", "김": the CJK rules look them up), and the ~45,000 first names of gender-guesser==0.4.0
+  "王", "김": the CJK rules look them up), the names of every other script (Cyrillic, Greek, Arabic, Hebrew,
+  Devanagari, Thai ...: the caseless-script rule looks them up), and the ~45,000 first names of gender-guesser==0.4.0
   (`nam_dict.txt`, Jörg Michael's list: first names of 50+ countries, Arabic, Indian, Turkish, African,
   Slavic and East Asian romanized names among them), so names from countries Faker has no locale for are
   known too. A name that is also a frequent English word keeps its C/W flag below and needs more evidence.
@@ -29,6 +30,7 @@ import importlib
 import json
 import pkgutil
 import re
+import unicodedata
 from pathlib import Path
 
 COMMON_FREQ = 3000
@@ -71,6 +73,11 @@ def _faker_names() -> tuple[set[str], set[str]]:
                         target.add(part.lower())
                     elif part and _is_cjk_name(part):
                         target.add(part)
+                    elif (
+                        len(part) >= 2 and not part.isascii() and all(unicodedata.category(c)[0] in "LM" for c in part)
+                    ):
+                        # other scripts (Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai, Georgian ...)
+                        target.add(part.lower())
     return first, last
 
 

@@ -69,6 +69,10 @@ def spans(text: str, entity_type: str) -> list[str]:
         ("田中さんに連絡してください", "田中"),
         ("我叫王伟，很高兴认识你", "王伟"),
         ("제 이름은 김민수입니다", "김민수"),
+        # scripts without capitals, and Cyrillic, by the lexicon (Faker's names of those locales)
+        ("Send it to राहुल शर्मा today", "राहुल शर्मा"),
+        ("Please email آرش احمدی about the invoice", "آرش احمدی"),
+        ("Встреча с Андрей Смирнов в 10", "Андрей Смирнов"),
     ],
 )
 def test_person_positive(text, name):
@@ -100,6 +104,8 @@ def test_person_positive(text, name):
         "Leveres til Karl Johans gate 12, 0154 Oslo",
         "I love 寿司 and the food in 東京",
         "皆さん、こんにちは",
+        "The word शांति means peace",
+        "مرحبا، كيف حالك اليوم؟",
     ],
 )
 def test_person_negative(text):
@@ -156,6 +162,11 @@ def test_a_street_named_after_a_person_is_an_address_not_a_person():
         ("地址：北京市朝阳区建国路88号", "建国路88号"),
         ("주소는 서울특별시 강남구 테헤란로 123 입니다", "테헤란로 123"),
         ("Rua Augusta, 123, 1100-048 Lisboa", "Rua Augusta, 123"),
+        ("Η διεύθυνση: Οδός Ερμού 12, Αθήνα", "Οδός Ερμού 12"),
+        ("العنوان: شارع الملك فهد 12، الرياض", "شارع الملك فهد 12"),
+        ("הכתובת רחוב הרצל 12 תל אביב", "רחוב הרצל 12"),
+        ("ที่อยู่ ถนนสุขุมวิท 21 กรุงเทพ", "ถนนสุขุมวิท 21"),
+        ("Москва, Ленинский проспект, д. 5", "Ленинский проспект, д. 5"),
         # typed in lowercase after an address cue
         ("i live at 2726 bush mission suite 659", "2726 bush mission suite 659"),
         ("i live at florianweg 148", "florianweg 148"),

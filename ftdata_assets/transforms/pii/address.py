@@ -308,6 +308,23 @@ _CYR_ADDRESS = (
 )
 _CYR_LITERALS = ["ул.", "улица", "пр.", "просп", "пер.", "переулок", "шоссе", "бул.", "бульвар", "пл.", "площадь",
                  "наб.", "вул.", "вулиця", "ш."]  # fmt: skip
+_OTHER_ADDRESS = (
+    # Greek "Οδός Ερμού 12", "Λεωφόρος Κηφισίας 100"
+    r"(?:Οδός|Οδ\.|Λεωφόρος|Λεωφ\.|Πλατεία|Πλ\.)\s*\p{Greek}[\p{Greek}\-]*(?:\s+\p{Greek}[\p{Greek}\-]*){0,3},?\s*[0-9]{1,4}"
+    # Arabic "شارع الملك فهد 12", "12 شارع التحرير"
+    r"|(?:شارع|طريق|ميدان|جادة)\s+\p{Arabic}+(?:\s+\p{Arabic}+){0,3},?\s*[0-9٠-٩]{1,5}"
+    r"|[0-9٠-٩]{1,5},?\s*(?:شارع|طريق|ميدان|جادة)\s+\p{Arabic}+(?:\s+\p{Arabic}+){0,3}"
+    # Hebrew "רחוב הרצל 12", "רח' הרצל 12"
+    r"|(?:רחוב|רח['׳]|שדרות|שד['׳])\s*\p{Hebrew}+(?:\s+\p{Hebrew}+){0,3},?\s+[0-9]{1,4}"
+    # Thai "ถนนสุขุมวิท 21", "123/4 ซอยสุขุมวิท"
+    r"|(?:ถนน|ซอย|ถ\.|ซ\.)\s*[\p{Thai}]+\s*[0-9]{1,4}|[0-9]{1,4}(?:/[0-9]{1,3})?\s*(?:ถนน|ซอย|หมู่)\s*[\p{Thai}]+"
+    # Cyrillic with the street word after the name: "Ленинский проспект, д. 5"
+    r"|\p{Lu}[\p{Cyrillic}\-]+\s+(?:проспект|улица|переулок|шоссе|бульвар|площадь|набережная|проезд|вулиця|провулок)"
+    r",?\s*(?:д\.|дом|буд\.)?\s*[0-9]{1,4}"
+)
+_OTHER_LITERALS = ["Οδ", "Λεωφ", "Πλατεία", "Πλ.", "شارع", "طريق", "ميدان", "جادة", "רחוב", "רח", "שדרות", "שד",
+                   "ถนน", "ซอย", "ถ.", "ซ.", "หมู่", "проспект", "улица", "переулок", "шоссе", "бульвар", "площадь",
+                   "набережная", "проезд", "вулиця", "провулок"]  # fmt: skip
 _QUANTITY_AFTER = _rx(
     r"^\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|secs?|times?|items?|pieces?|pcs"
     r"|units?|people|persons|kg|g|km|mi|m|cm|mm|ml|l|mb|gb|tb|kb|%|x|percent|euros?|dollars?|usd|eur|gbp"
@@ -478,6 +495,7 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
         ),
         _matches(num.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
         _after_cues(num),
+        _matches(num.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
         _matches(num.filter(t.str.contains(" Street", literal=True) & t.str.contains(r"\p{Han}")), _JA_STREET),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])

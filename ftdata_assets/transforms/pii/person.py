@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _matches, _row_starts, _rx, _typed
+from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _context, _matches, _row_starts, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # PERSON
@@ -538,9 +539,62 @@ def _cjk_names(base: pl.DataFrame) -> pl.DataFrame:
     return cand.filter((pl.col("alt") != 3) | pl.col("known").fill_null(False)).select(_COLS).cast(_CAND)
 
 
+_CASELESS = (
+    r"\p{Arabic}\p{Hebrew}\p{Devanagari}\p{Bengali}\p{Gurmukhi}\p{Gujarati}\p{Tamil}\p{Telugu}\p{Kannada}"
+    r"\p{Malayalam}\p{Sinhala}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Georgian}\p{Ethiopic}"
+)
+_CASELESS_RUN = rf"[{_CASELESS}][{_CASELESS}\p{{M}}]*(?:[ \t]+[{_CASELESS}][{_CASELESS}\p{{M}}]*)*"
+"""Words of scripts without capital letters, separated by single spaces or tabs."""
+
+
+def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
+    """(start, end) of the names in a run of caseless-script words: two or more known names in a row
+    ("محمد علي", "राहुल शर्मा"), or one known name that is the whole run inside other text."""
+    codes = _lexicon_codes()
+    toks = list(re.finditer(r"\S+", words))
+    known = [bool(codes.get(t.group().lower(), 0) & 0b11) for t in toks]
+    out, i = [], 0
+    while i < len(toks):
+        if not known[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(toks) and known[j + 1]:
+            j += 1
+        if j > i or (alone and len(toks) == 1):
+            out.append((toks[i].start(), toks[j].end()))
+        i = j + 1
+    return out
+
+
+def _caseless_names(base: pl.DataFrame) -> pl.DataFrame:
+    """Names in Arabic, Hebrew, Indic, Thai, Georgian... script: by the lexicon (Faker's names of those
+    locales), a call per run of such words in the texts that have any."""
+    rows = base.filter(pl.col("t").str.contains(f"[{_CASELESS}]"))
+    if rows.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    cand = _matches(rows, _CASELESS_RUN)
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    # alone: the run is set in text of another script (a Latin sentence), not in a sentence of its own
+    ctx = _context(cand, rows, 2, 2).with_columns(
+        alone=pl.col("left_ctx").str.contains(r"[A-Za-z0-9]")
+        | pl.col("right_ctx").str.contains(r"[A-Za-z0-9]")
+        | (pl.col("left_ctx") == "") & (pl.col("right_ctx") == "")
+    )
+    out: list[tuple[int, int, int, str]] = []
+    for row, start, text, alone in ctx.select("row", "start", "text", "alone").iter_rows():
+        for a, b in _caseless_span(text, bool(alone)):
+            out.append((row, start + a, start + b, text[a:b]))
+    if not out:
+        return pl.DataFrame(schema=_CAND)
+    return pl.DataFrame(out, schema=_CAND, orient="row")
+
+
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
     lower = _lowercase_names(base)
-    return _typed(pl.concat([_cased_persons(base), lower, _cjk_names(base)]), "PERSON")
+    parts = [_cased_persons(base), lower, _cjk_names(base), _caseless_names(base)]
+    return _typed(pl.concat(parts), "PERSON")
 
 
 def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
