@@ -1,25 +1,39 @@
-"""Benchmark `ftdata_assets.transforms.dedup.near_duplicate_clusters` against the usual datasketch recipe.
+"""Benchmark `ftdata_assets.transforms.dedup.near_duplicate_clusters` against datasketch and rensa.
 
-Run: `.venv/bin/python bench/dedup.py [--n 50000] [--threshold 0.8] [--num-perm 128] [--shingle-size 5]`
+Run: `.venv/bin/python bench/dedup.py [--corpus generated|real] [--n 50000] [--threshold T] [--num-perm N]
+[--shingle-size K] [--repeat R]`; threshold, num_perm and shingle size default to `params.yaml` `dedup:`.
 
-Builds a deterministic corpus (fixed seed) of chat-like texts: a user message and an assistant answer
-assembled from sentence templates with many slot values (products, order numbers, names, places, steps...),
-~80-200 words each. About 10% of the texts are planted near-duplicates: a copy of an original text edited
-word by word (substitutions, insertions, deletions) until the exact Jaccard similarity of its word-shingle
-set with the original reaches a target level (1.0, 0.95 ... 0.55), plus cosmetic noise that normalization removes
-(case, doubled spaces, non-breaking spaces, fullwidth letters); level 1.0 gets only the cosmetic noise, i.e. an
-exact duplicate after normalization. A tenth of the planted texts are copies of
-another planted text (chains). Ground truth is the exact Jaccard of the shingle sets, computed in Python.
+--corpus generated (default): a deterministic corpus (fixed seed) of chat-like texts: a user message and an
+assistant answer assembled from sentence templates with many slot values (products, order numbers, names,
+places, steps...), ~80-200 words each. About 10% of the texts are planted near-duplicates: a copy of an
+original text edited word by word (substitutions, insertions, deletions) until the exact Jaccard similarity
+of its word-shingle set with the original reaches a target level (1.0, 0.95 ... 0.55), plus cosmetic noise
+that normalization removes (case, doubled spaces, non-breaking spaces, fullwidth letters); level 1.0 gets
+only the cosmetic noise, i.e. an exact duplicate after normalization. A tenth of the planted texts are copies
+of another planted text (chains). Ground truth is the exact Jaccard of the shingle sets, computed in Python.
+
+--corpus real [--real-path PATH ...] [--part tune|holdout|all]: real texts, each given (for a seeded
+`--plant-share` of them) one lightly edited copy: 1..`--edits-per-50` (default 3) word edits per 50 words
+(60% substitution by a word of the corpus, 20% insertion, 20% deletion), case changes and whitespace changes
+(`light_edit`). Ground truth by construction: the positives are the (original, copy) pairs (recall); a
+reported pair is correct if planted, or if the exact Jaccard of its normalized shingle sets is >= threshold
+(a near-duplicate already in the real texts; the planted-only share is printed too). PATH is a ShareGPT
+(`conversations`) or OpenAI (`messages`) JSONL file or folder (held out as a whole), or `offline`
+(default): public text on this machine cut into chat-sized pieces, tune part = Python's pydoc topics and the
+/usr/share/doc folders whose name hashes even, holdout part = the installed packages' METADATA descriptions and
+the other /usr/share/doc folders. Parameters were tuned on the tune part only.
 
 Then, in the same run and on the same texts (same normalization, words, shingles, num_perm, threshold):
 - ours: `near_duplicate_clusters(texts, threshold, num_perm=..., shingle_size=...)` on the raw Series;
   reported pairs = every pair of texts sharing a cluster id;
-- datasketch: per text `MinHash(num_perm)` + `update(shingle.encode())` per shingle, `MinHashLSH(threshold,
-  num_perm).insert`, then `query` per text; reported pairs = every (text, query result) pair.
-Printed: wall times, the ratio, recall on planted pairs whose exact Jaccard is >= threshold (overall and by
-level), and precision = share of reported pairs whose exact Jaccard is >= threshold (any pair, planted or not).
+- datasketch (its fast path): `MinHash.bulk` (one `update_batch` per text), `MinHashLSH.insertion_session`,
+  then `query` per text; reported pairs = every (text, query result) pair;
+- rensa: `RMinHash.from_token_sets`, `RMinHashLSH.insert_many` + `query_all`, candidates verified by
+  estimated Jaccard >= threshold.
+The baselines get the shingles from the same normalization in Python (part of their time). Printed: wall
+and CPU seconds (ours runs two threads: CPU seconds are the fair comparison), the ratios, recall and precision.
 
-Bench-only dependency: datasketch.
+Bench-only dependencies: datasketch, rensa.
 """
 
 from __future__ import annotations
