@@ -179,3 +179,14 @@ def test_a_repair_rescrub_numbers_user_types_after_the_placeholders_they_have() 
 def test_allow_list_and_settings_are_not_both_given() -> None:
     with pytest.raises(ValueError, match="not both"):
         detect(pl.Series(["x"]), allow_list=["Lumora"], settings=PiiSettings())
+
+
+def test_the_layer_contract_accepts_the_user_types_counts_only_under_their_registry() -> None:
+    from ftdata_assets.transforms.validation_views import view
+
+    settings = PiiSettings.from_params(PARAMS)
+    out = scrub(frame(["Escalated by EMP-004211."]), settings=settings, text_columns=())
+    under_registry = view("scrubbed_examples", out, pii_settings=settings)["contract"][0]
+    without = view("scrubbed_examples", out)["contract"][0]
+    assert "pii_counts" not in under_registry and "missing: source" in under_registry
+    assert "pii_counts: Struct" in without  # the default contract has no EMPLOYEE_ID field

@@ -150,15 +150,18 @@ VERIFIED_SCHEMA = pl.Schema({"k0": pl.UInt64(), "k1": pl.UInt64()})
 
 
 def detector_fingerprint(allow_list: Settings = ()) -> str:
-    """What a `detect` verdict depends on: the detector's code and lexicon, polars (hashes, regex engine),
-    phonenumbers and python-stdnum (their metadata), and the settings (allow-list, disabled recognizers,
-    users' own recognizers). A verified-clean set is only reused under the same fingerprint."""
+    """What a verdict of `detect` and of the second opinion depends on: their code and lexicon, polars
+    (hashes, regex engine), phonenumbers and python-stdnum (their metadata), and the settings (allow-list,
+    disabled recognizers, users' own recognizers). A verified-clean set is only reused under the same
+    fingerprint."""
     import phonenumbers
     import stdnum
 
     digest = hashlib.blake2b(digest_size=12)
     package = Path(pii.__file__).parent
-    for path in (*sorted(package.glob("*.py")), pii.LEXICON_PATH):
+    # a verified-clean text is clean by both detectors (the re-scan and the second opinion of pii_crosscheck)
+    second_opinion = package.parent / "pii_crosscheck.py"
+    for path in (*sorted(package.glob("*.py")), pii.LEXICON_PATH, second_opinion):
         digest.update(path.read_bytes())
     digest.update("\x00".join([pl.__version__, phonenumbers.__version__, stdnum.__version__]).encode())
     digest.update(settings_of(allow_list).fingerprint().encode())

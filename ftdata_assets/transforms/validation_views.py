@@ -275,8 +275,12 @@ def _example_view(
     verified: pl.DataFrame | None = None,
     enabled_types: Collection[str] | None = None,
 ) -> pl.DataFrame:
+    schema = LAYER_SCHEMAS[layer]
+    if "pii_counts" in schema and isinstance(allow_list, PiiSettings):
+        # users' own recognizers add their types' counts after the built-in fields
+        schema = pl.Schema({**schema, "pii_counts": allow_list.registry.counts_dtype})
     base = frame.select(
-        contract_column(frame, LAYER_SCHEMAS[layer]),
+        contract_column(frame, schema),
         *_present(frame, _PROVENANCE),
         *message_columns(frame),
     )
