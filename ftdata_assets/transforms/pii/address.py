@@ -409,6 +409,7 @@ def _cue_span(value: str) -> int:
     return len(value[: kept[-1].end()].rstrip(",."))
 
 
+_CUE_TYPES = sorted(_STREET_TYPES_LOW)
 _GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
 
 
@@ -421,6 +422,11 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=_CAND)
     after = cues.join(rows, on="row", how="left").select(
         "row", start=pl.col("end"), value=pl.col("t").str.slice(pl.col("end"), 120)
+    )
+    # only a text after a cue that holds a digit or a street-type word can hold an address (vectorized)
+    after = after.filter(
+        pl.col("value").str.contains("[0-9]")
+        | pl.col("value").str.contains_any(_CUE_TYPES, ascii_case_insensitive=True)
     )
     spans = pl.Series([_cue_span(v) for v in after["value"].to_list()], dtype=pl.Int64)
     after = after.with_columns(n=spans).filter(pl.col("n") > 0)

@@ -451,19 +451,20 @@ def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
 
 
 _LOWER_WORD = r"\p{Ll}[\p{Ll}\p{M}'’\-]+"
-_LOWER_STRONG = _rx(
-    r"((?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is"
+_LOWER_STRONG = (
+    r"(?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is"
     r"|\bme\s+llamo|\bmi\s+chiamo|\bje\s+m['’]appelle|\bich\s+hei(?:ße|sse)|\bmein\s+name\s+ist|\bmeu\s+nome\s+é"
-    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+(?i:(?:dr|mr|mrs|ms|mx|prof|herr|frau|pan|pani|sr|sra|mme)\.?\s+)?)"
-    r"(" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?)"
+    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+(?i:(?:dr|mr|mrs|ms|mx|prof|herr|frau|pan|pani|sr|sra|mme)\.?\s+)?"
 )
-_LOWER_WEAK = _rx(
-    r"((?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s|\bname\s*[:=\-]|\b(?:booked|reserved|registered)\s+under)\s+)("
-    + _LOWER_WORD
-    + r"(?:\s+"
-    + _LOWER_WORD
-    + r")?)"
+_LOWER_WEAK = (
+    r"(?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s|\bname\s*[:=\-]"
+    r"|\b(?:booked|reserved|registered)\s+under)\s+"
 )
+_LOWER = _rx(r"(?:" + _LOWER_STRONG + "|" + _LOWER_WEAK + r")" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?")
+"""A cue, then one or two lowercase words. No capture groups (the capturing engine is slow): the cue's
+length and strength are read per candidate with Python's `re` (the prefixes use no \\p classes)."""
+_LOWER_STRONG_RE = re.compile(_LOWER_STRONG)
+_LOWER_WEAK_RE = re.compile(_LOWER_WEAK)
 _LOWER_LITERALS = ["name", "call me", "i'm", "i’m", "im ", "i am", "this is", "it's", "it’s", "llamo", "chiamo",
                    "appelle", "heiße", "heisse", "nome", "nazywam", "naam", "under"]  # fmt: skip
 
@@ -476,11 +477,20 @@ def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
     "this is great"). A second token joins when it is a name or no word ("... anna and ..." stops).
     """
     rows = base.filter(pl.col("t").str.contains_any(_LOWER_LITERALS, ascii_case_insensitive=True))
-    # one pass: the strong cues are the first alternative (`alt` 0), the weak ones the second
-    cand = _matches(rows, _LOWER_STRONG + "|" + _LOWER_WEAK, group=2)
-    cand = cand.with_columns(strong=pl.col("alt") == 0)
+    cand = _matches(rows, _LOWER)
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
+    # the cue: strong ones are tried first, as in the regex's alternation
+    cut, strong = [], []
+    for text in cand["text"].to_list():
+        m = _LOWER_STRONG_RE.match(text)
+        strong.append(m is not None)
+        m = m or _LOWER_WEAK_RE.match(text)
+        cut.append(m.end() if m else 0)
+    cut_s = pl.Series(cut, dtype=pl.Int64)
+    cand = cand.with_columns(
+        start=pl.col("start") + cut_s, text=pl.col("text").str.slice(cut_s), strong=pl.Series(strong, dtype=pl.Boolean)
+    )
     cand = cand.with_columns(
         t1=pl.col("text").str.extract(r"^(\S+)", 1),
         gap=pl.col("text").str.extract(r"^\S+(\s+)", 1).fill_null(""),
@@ -518,11 +528,16 @@ _CJK_NAME = (
 )
 
 
+def _non_ascii(base: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a non-ASCII character: a byte/char count comparison, cheaper than a Unicode class scan."""
+    return base.filter(pl.col("t").str.len_bytes() > pl.col("t").str.len_chars())
+
+
 def _cjk_names(base: pl.DataFrame) -> pl.DataFrame:
     """Han and Hangul names, which have no capital letters: by shape (a space between two Han words, an
     introduction, a Japanese honorific) or, alone in a Latin sentence, by the lexicon: a known name, or a
     known surname and given name run together ("王伟", "김민수")."""
-    rows = base.filter(pl.col("t").str.contains(r"[\p{Han}\p{Hangul}]"))
+    rows = _non_ascii(base).filter(pl.col("t").str.contains(r"[\p{Han}\p{Hangul}]"))
     cand = _matches(rows, _CJK_NAME, group=2) if rows.height else pl.DataFrame()
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
@@ -570,7 +585,7 @@ def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
 def _caseless_names(base: pl.DataFrame) -> pl.DataFrame:
     """Names in Arabic, Hebrew, Indic, Thai, Georgian... script: by the lexicon (Faker's names of those
     locales), a call per run of such words in the texts that have any."""
-    rows = base.filter(pl.col("t").str.contains(f"[{_CASELESS}]"))
+    rows = _non_ascii(base).filter(pl.col("t").str.contains(f"[{_CASELESS}]"))
     if rows.height == 0:
         return pl.DataFrame(schema=_CAND)
     cand = _matches(rows, _CASELESS_RUN)
