@@ -413,6 +413,10 @@ _CUE_TYPES = sorted(_STREET_TYPES_LOW)
 _GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
 
 
+_CUE_WORDS = sorted({*_STREET_VOCAB, *_GLUED_ENDINGS, *_CUE_TYPES})
+"""Every address `_cue_span` accepts holds one of these (a vectorized screen before the per-cue read)."""
+
+
 def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
     """Addresses right after a cue. The cue is one cheap regex; the 120 characters after each cue are read
     in Python (a call per cue, not per text), which decides where, and whether, an address is there."""
@@ -423,11 +427,8 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
     after = cues.join(rows, on="row", how="left").select(
         "row", start=pl.col("end"), value=pl.col("t").str.slice(pl.col("end"), 120)
     )
-    # only a text after a cue that holds a digit or a street-type word can hold an address (vectorized)
-    after = after.filter(
-        pl.col("value").str.contains("[0-9]")
-        | pl.col("value").str.contains_any(_CUE_TYPES, ascii_case_insensitive=True)
-    )
+    # only a text after a cue that holds a street word can hold an address (vectorized)
+    after = after.filter(pl.col("value").str.contains_any(_CUE_WORDS, ascii_case_insensitive=True))
     spans = pl.Series([_cue_span(v) for v in after["value"].to_list()], dtype=pl.Int64)
     after = after.with_columns(n=spans).filter(pl.col("n") > 0)
     return after.select(
@@ -437,6 +438,8 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _locations(num: pl.DataFrame) -> pl.DataFrame:
     t = pl.col("t")
+    # the shapes in other scripts only look at texts with a non-ASCII character (a cheap byte/char count)
+    wide = num.filter(t.str.len_bytes() > t.str.len_chars())
     # two stages: the literals (Aho-Corasick) first, then the ending right before a number ("during 2020"
     # passes the first stage, only real street endings pass both)
     glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
@@ -471,9 +474,9 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
             _MILITARY,
         ),
         _matches(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        _matches(num.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
+        _matches(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
         _matches(
-            num.filter(
+            wide.filter(
                 t.str.contains_any(
                     [
                         "省",
@@ -499,10 +502,10 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
             ),
             _CJK_ADDRESS,
         ),
-        _matches(num.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
+        _matches(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
         _after_cues(num),
-        _matches(num.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
-        _matches(num.filter(t.str.contains(" Street", literal=True) & t.str.contains(r"\p{Han}")), _JA_STREET),
+        _matches(wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
+        _matches(wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
