@@ -66,14 +66,12 @@ def _matches(base: pl.DataFrame, pattern: str, group: int | None = None) -> pl.D
     With `group`, the pattern is `(prefix)(value)...` (or an alternation of such, groups 2k+1 and 2k+2)
     and only the value is reported.
     """
-    cand = base.filter(pl.col("t").str.contains(pattern))
+    # one scan finds the matches of every row (a `contains` pass first would scan each matching row twice);
+    # only the rows with a match are split for the offsets
+    cand = base.select("row", "t", m=pl.col("t").str.extract_all(pattern)).filter(pl.col("m").list.len() > 0)
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND if group is None else {**_CAND, "alt": pl.Int32})
-    m = cand.select(
-        "row",
-        m=pl.col("t").str.extract_all(pattern),
-        seg=pl.col("t").str.split(pattern, literal=False),
-    )
+    m = cand.select("row", "m", seg=pl.col("t").str.split(pattern, literal=False))
     m = m.with_columns(pl.col("seg").list.head(pl.col("m").list.len())).explode(["m", "seg"])
     m = m.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)
