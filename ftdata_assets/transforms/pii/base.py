@@ -49,15 +49,16 @@ def _rx(pattern: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _row_starts(step: pl.Expr, own: pl.Expr) -> pl.Expr:
-    """Per-row running offset: cumsum of `step` within each `row` (rows contiguous), minus `own`.
+def _with_row_starts(df: pl.DataFrame, name: str, step: pl.Expr, own: pl.Expr) -> pl.DataFrame:
+    """Add `name`, a per-row running offset: cumsum of `step` within each `row` (rows contiguous), minus `own`.
 
-    Same as `(step.cum_sum() - own).over("row")` without the window (a global cumsum, reset per row).
+    Same as `(step.cum_sum() - own).over("row")` without the window (a global cumsum, reset per row). The
+    step and its cumsum are columns first: as one expression they were computed three times over.
     """
-    cs = step.cum_sum()
+    df = df.with_columns(_step=step, _own=own).with_columns(_cs=pl.col("_step").cum_sum())
     first = pl.col("row") != pl.col("row").shift(1).fill_null(-1)
-    row_base = pl.when(first).then(cs - step).forward_fill()
-    return cs - row_base - own
+    row_base = pl.when(first).then(pl.col("_cs") - pl.col("_step")).forward_fill()
+    return df.with_columns((pl.col("_cs") - row_base - pl.col("_own")).alias(name)).drop("_step", "_own", "_cs")
 
 
 def _matches(base: pl.DataFrame, pattern: str, group: int | None = None) -> pl.DataFrame:
@@ -76,7 +77,7 @@ def _matches(base: pl.DataFrame, pattern: str, group: int | None = None) -> pl.D
     m = m.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)
     sl = pl.col("seg").str.len_chars().cast(pl.Int64)
-    m = m.with_columns(start=_row_starts(sl + ml, ml))
+    m = _with_row_starts(m, "start", sl + ml, ml)
     if group is None:
         return m.select("row", "start", end=pl.col("start") + ml, text="m")
     groups = m.select(pl.col("m").str.extract_groups(pattern)).unnest("m")

@@ -7,7 +7,16 @@ import re
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _CAND, _COLS, LEXICON_PATH, _context, _matches, _row_starts, _rx, _typed
+from ftdata_assets.transforms.pii.base import (
+    _CAND,
+    _COLS,
+    LEXICON_PATH,
+    _context,
+    _matches,
+    _rx,
+    _typed,
+    _with_row_starts,
+)
 
 # --------------------------------------------------------------------------------------------------------
 # PERSON
@@ -257,7 +266,7 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     tok = cand.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
     tok = tok.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)
-    return tok.with_columns(end=_row_starts(ml, pl.lit(0, pl.Int64)), keep=pl.col("m").str.contains(_RUN_TOKEN))
+    return _with_row_starts(tok, "end", ml, pl.lit(0, pl.Int64)).with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN))
 
 
 def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
