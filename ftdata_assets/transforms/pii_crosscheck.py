@@ -33,7 +33,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from ftdata_assets.transforms.pii_report import VERIFIED_SCHEMA, scrubbed_texts, text_keys
+from ftdata_assets.transforms.pii_report import scan_scrubbed_texts, scrubbed_texts
 
 CROSSCHECK_TYPES: tuple[str, ...] = ("CREDIT_CARD", "IBAN_CODE", "EMAIL_ADDRESS", "PHONE_NUMBER")
 """Types the second opinion looks for (Presidio's names, as the scrub's), in overlap priority order."""
@@ -539,21 +539,11 @@ def crosscheck_findings(
 
     `verified` (keys from `pii_report.clean_keys`): texts known clean by both detectors are skipped.
     """
-    texts = scrubbed_texts(frame)
-    column = texts.get_column("text")
-    if verified is None or verified.height == 0:
-        found = second_opinion(column, allow_list=allow_list, enabled_types=enabled_types, regions=regions)
-    else:
-        todo = (
-            text_keys(column)
-            .with_row_index("row")
-            .join(verified.cast(VERIFIED_SCHEMA), on=["k0", "k1"], how="anti", maintain_order="left")
-            .get_column("row")
-        )
-        found = second_opinion(column.gather(todo), allow_list=allow_list, enabled_types=enabled_types, regions=regions)
-        found = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
-    located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
-    return found.join(located, on="row", how="left")
+    return scan_scrubbed_texts(
+        frame,
+        lambda texts: second_opinion(texts, allow_list=allow_list, enabled_types=enabled_types, regions=regions),
+        verified,
+    )
 
 
 # ------------------------------------------------------------------------------- what a reviewer sees

@@ -6,7 +6,7 @@ every layer again: same verdicts, one full scan instead of six.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -64,10 +64,18 @@ def leftover_findings(
     are in it are known clean and skipped. `row` indexes the texts in `scrubbed_texts` order either way.
     """
     settings = settings_of(allow_list)
+    return scan_scrubbed_texts(frame, lambda texts: detect(texts, settings=settings, progress=progress), verified)
+
+
+def scan_scrubbed_texts(
+    frame: pl.DataFrame, scan: Callable[[pl.Series], pl.DataFrame], verified: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """`scan` (a detector: texts -> findings with `row`) over every text of `scrubbed_texts(frame)` whose key is
+    not in `verified`, with `example_id` and `field` added; `row` indexes the texts in `scrubbed_texts` order."""
     texts = scrubbed_texts(frame)
     column = texts.get_column("text")
     if verified is None or verified.height == 0:
-        findings = detect(column, settings=settings, progress=progress)
+        findings = scan(column)
     else:
         todo = (
             text_keys(column)
@@ -75,7 +83,7 @@ def leftover_findings(
             .join(verified.cast(VERIFIED_SCHEMA), on=["k0", "k1"], how="anti", maintain_order="left")
             .get_column("row")
         )
-        found = detect(column.gather(todo), settings=settings, progress=progress)
+        found = scan(column.gather(todo))
         findings = found.with_columns(row=todo.gather(found.get_column("row")).cast(pl.UInt32))
     located = texts.with_row_index("row").select(pl.col("row").cast(pl.UInt32), "example_id", "field")
     return findings.join(located, on="row", how="left")
