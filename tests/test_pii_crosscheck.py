@@ -23,6 +23,7 @@ from ftdata_assets.transforms.pii_crosscheck import (
     second_opinion,
 )
 from tests.conftest import make_project
+from tests.test_validation_checks import example
 
 
 def _luhn(payload: str) -> str:
@@ -166,26 +167,6 @@ def test_masks_do_not_leak_the_value() -> None:
 
 MISSED = "+46 (0)8 928 123 45"
 """A phone number the test makes the scrub's detector miss (as a format it does not know would be)."""
-
-
-def example(n: int, user: str, answer: str) -> dict:
-    return {
-        "example_id": f"{n:064x}",
-        "source": "expert",
-        "source_file": "expert/set.jsonl",
-        "source_line": n,
-        "partition": None,
-        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
-        "conversation_id": None,
-        "user_id": None,
-        "teacher_model": None,
-        "prompt_template": None,
-        "author": "a",
-        "reviewed": True,
-        "license": "internal",
-        "created_at": None,
-        "original_response": None,
-    }
 
 
 CLEAN = [
