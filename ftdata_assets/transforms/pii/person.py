@@ -22,6 +22,31 @@ from ftdata_assets.transforms.pii.base import (
 # PERSON
 # --------------------------------------------------------------------------------------------------------
 
+_GREETINGS_INTL = [
+    # greetings and forms of address of Cyrillic, Greek, Turkish, Nordic, Baltic, Central European users
+    "привет", "здравствуйте", "здравствуй", "уважаемый", "уважаемая", "дорогой", "дорогая", "добрый",
+    "вітаю", "привіт", "шановний", "шановна", "дорогий", "здрасти", "здравей", "здравейте", "уважаеми",
+    "γεια", "γειά", "αγαπητέ", "αγαπητή", "αξιότιμε", "αξιότιμη", "merhaba", "sayın", "selam", "hei",
+    "terve", "moi", "hejsan", "szia", "sziasztok", "tisztelt", "kedves", "ahoj", "dobrý", "dobry", "vážený",
+    "vážená", "zdravo", "bok", "pozdravljeni", "labas", "sveiki", "gerbiamas", "gerbiama", "tere", "hallå",
+    "goddag", "godmorgen", "bună", "stimate", "stimată", "dragă", "prezado", "prezada",
+    "geachte", "beste", "sehr", "geehrte", "geehrter", "szanowny", "szanowna", "witam", "witaj",
+    "morning", "afternoon", "evening", "buenos", "buenas", "bonsoir", "guten", "welcome", "bienvenido",
+    "bienvenida", "bienvenue", "willkommen", "benvenuto", "benvenuta",
+]  # fmt: skip
+"""Words right before a name in a greeting or an address ("Здравствуйте, Олег", "Sayın Yılmaz")."""
+_SIGNOFFS_INTL = [
+    "уважением", "повагою", "уважение", "εκτίμηση", "φιλικά", "saygılarımla", "saygılar", "üdvözlettel",
+    "pozdravem", "pozdrav", "pozdravy", "lp", "pagarbiai", "cieņu", "lugupidamisega", "ystävällisin",
+    "hälsning", "venlig", "vennlig", "mfg", "lg", "vg", "salutări", "cumprimentos", "groetjes", "saludos",
+]  # fmt: skip
+"""Sign-off words of more languages: a name on the line after them signs the message."""
+_CONTEXT_ONLY = ["tell", "ask", "call", "email", "text", "thank", "meet", "send", "invite", "remind", "ping",
+                 "please", "congratulate", "welcome", "pay", "cc", "good", "morning", "afternoon", "evening",
+                 "night", "kind", "warm", "warmest", "many", "best", "regards"]  # fmt: skip
+"""Imperatives and greeting words that are surnames somewhere ("Tell", "Ask", "Good") but start a request
+or a greeting before the name: context, never part of it."""
+
 _TOKEN = r"[\p{L}\p{M}]+(?:['’][\p{L}\p{M}]{2,}|-[\p{L}\p{M}]+)*|[0-9]+|[^\s\p{L}\p{M}0-9]"
 
 _STOP = [
@@ -37,6 +62,7 @@ _STOP = [
     "tack", "kiitos", "saludos", "atentamente", "cordialement", "grüße", "gruß", "pozdrawiam", "groeten",
     "saluti", "abraços", "atenciosamente", "terveisin", "hälsningar", "mvh", "hilsen", "querido", "querida",
     "estimado", "estimada", "cher", "chère", "liebe", "lieber", "beste", "drogi", "droga",
+    *_GREETINGS_INTL, *_SIGNOFFS_INTL,
     "ok", "okay", "yes", "no", "please", "sorry", "lol", "btw", "fyi", "re", "fwd", "cc", "bcc", "attn",
     "i", "im", "ive", "id", "ill", "ps", "pm", "am", "etc", "vs", "via", "eg", "ie", "hmm", "wow", "yeah",
     # function words (some are surnames somewhere in Faker's lists: "The", "An", "Do")
@@ -79,6 +105,7 @@ _STOP = [
     "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "new",
     "san", "santa", "los", "las", "el", "la", "le", "de", "del", "van", "von", "der", "den", "da", "di",
 ]  # fmt: skip
+_STOP_SET = frozenset(_STOP)
 # particles that may sit inside a name ("Ludwig van Beethoven", "Maria de la Cruz") are not run breakers
 # when lowercase; capitalized at a run start they are context only (in _STOP above)
 
@@ -112,7 +139,8 @@ _STRONG_PREV1 = ["hola", "bonjour", "salut", "hallo", "moin", "servus", "ciao", 
                  "chère", "liebe", "lieber", "drogi", "droga", "llamo", "chiamo", "m'appelle", "m’appelle",
                  "heiße", "heisse", "soy", "sono", "jestem", "nazywam",
                  "dear", "named", "signed", "hi", "hello", "hey", "thanks", "thx", "ty", "greetings",
-                 "dearest", "im", "hiya", "howdy", "bye", "goodbye", "congratulations"]  # fmt: skip
+                 "dearest", "im", "hiya", "howdy", "bye", "goodbye", "congratulations",
+                 *_GREETINGS_INTL]  # fmt: skip
 _ORGS = [
     "morgan stanley", "goldman sachs", "charles schwab", "wells fargo", "dow jones", "louis vuitton",
     "ralph lauren", "calvin klein", "tommy hilfiger", "hugo boss", "estee lauder", "jack daniels",
@@ -170,6 +198,7 @@ _SIGNOFFS = [
     "mvh", "hilsen", "obrigado", "obrigada", "gracias", "merci", "danke", "grazie", "dziękuję",
     "regards", "thanks", "cheers", "sincerely", "best", "love", "yours", "wishes", "rgds", "thx",
     "respectfully", "faithfully", "truly", "xoxo", "warmly", "cordially", "ty", "br", "kind",
+    *_SIGNOFFS_INTL,
 ]  # fmt: skip
 _WEAK_PREV1 = [
     "ask", "asked", "tell", "told", "contact", "contacted", "email", "emailed", "call", "called", "text",
@@ -262,8 +291,7 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
 
     One regex pass: the matches tile the text, so offsets are a running sum of their lengths.
     """
-    cand = base.filter(pl.col("t").str.contains(r"\p{Lu}"))
-    tok = cand.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
+    tok = base.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
     tok = tok.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)
     return _with_row_starts(tok, "end", ml, pl.lit(0, pl.Int64)).with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN))
@@ -308,7 +336,11 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
         & ~camel
     )
     kept = kept.with_columns(
-        elig=cap & (pl.col("tl") >= 2) & ~pl.col("low").is_in(_STOP) & (is_name | ~pl.col("W")),
+        elig=cap
+        & (pl.col("tl") >= 2)
+        & ~pl.col("low").is_in(_STOP)
+        & ~pl.col("low").is_in(_CONTEXT_ONLY)
+        & (is_name | ~pl.col("W")),
         init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
     )
     # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
@@ -615,14 +647,163 @@ def _caseless_names(base: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(out, schema=_CAND, orient="row")
 
 
+_LOWER_CUES = [
+    "hi", "hey", "hello", "hiya", "yo", "thx", "thanks", "ty", "dear", "ask", "tell", "cc", "ping", "its", "it's",
+    "it’s", "with", "call", "text", "email", "meet", "met", "bye", "love", "miss", "told", "asked", "pinged",
+    "texted", "emailed", "called",
+]  # fmt: skip
+_LOWER_CUES_CHAT = ["with", "to", "for", "from", "by", "about", "and", "or"]
+"""Weaker cues ("talked to anna", "lunch with kenji"): only in texts typed all in lowercase (chat), not in
+prose, where "moved to polly" or "and travis" are tools."""
+"""Words before a lowercase first name in chat ("hi anna", "ask piotr", "thx kenji"): with one of these, a
+known first name that is no word ("anna", not "will" or "grace") is a name."""
+_FIRST = 0b1
+_NAME = 0b11
+_WORDISH = 0b11100
+"""Lexicon bits (F, L, C, W, P = bits 0-4): a common word, a word or a place."""
+
+
+def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
+    """Names typed in lowercase anywhere ("talked to anna kowalska", "hi kenji"): a known first name that
+    is no word, place or stop word, followed by a known name that is no word ("anna kowalska"), or alone
+    after a chat cue ("thx anna"). Tokens of all rows, so texts without any capital letter are read too."""
+    codes = _lexicon_codes()
+    w = pl.col("m").str.strip_chars_start()
+    t = tok.select("row", "end", w=w, single=pl.col("m").str.len_bytes() == w.str.len_bytes() + 1)
+    vocab = t["w"].unique()
+    vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
+    table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
+    t = t.join(table, on="w", how="left", maintain_order="left")
+    code, row = pl.col("code"), pl.col("row")
+    first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
+    second = (code >= 0) & ((code & _NAME) > 0) & ((code & 0b01100) == 0)
+    t = t.with_columns(first=first, second=second)
+    nxt = (row.shift(-1) == row) & pl.col("second").shift(-1) & pl.col("single").shift(-1)
+    prv = (row.shift(1) == row) & pl.col("single")
+    t = t.with_columns(
+        pair=(pl.col("first") & nxt).fill_null(False),
+        cue=(pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES)).fill_null(False),
+        chat=(pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES_CHAT)).fill_null(False),
+    )
+    t = t.with_columns(end2=pl.col("end").shift(-1), w2=pl.col("w").shift(-1), gap2=pl.lit(" "))
+    hits = t.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
+    if hits.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    chat_rows = hits.filter(pl.col("chat") & ~pl.col("pair") & ~pl.col("cue"))["row"].unique()
+    upper = base.filter(pl.col("row").is_in(chat_rows.implode()) & pl.col("t").str.contains(r"\p{Lu}"))["row"]
+    hits = hits.filter(pl.col("pair") | pl.col("cue") | ~pl.col("row").is_in(upper.implode()))
+    start = pl.col("end") - pl.col("w").str.len_chars().cast(pl.Int64)
+    return hits.select(
+        "row",
+        start=start,
+        end=pl.when(pl.col("pair")).then(pl.col("end2")).otherwise(pl.col("end")),
+        text=pl.when(pl.col("pair")).then(pl.col("w") + " " + pl.col("w2")).otherwise(pl.col("w")),
+    ).cast(_CAND)
+
+
+_KV_LABELS = [
+    "full name", "full_name", "fullname", "first name", "first_name", "firstname", "last name", "last_name",
+    "lastname", "given name", "given_name", "family name", "family_name", "surname", "name", "customer name",
+    "customer_name", "customer", "client name", "client_name", "client", "contact name", "contact_name",
+    "contact person", "contact", "account holder", "account_holder", "cardholder", "card holder",
+    "holder name", "passenger", "passenger name", "patient", "patient name", "guest", "guest name",
+    "employee", "employee name", "author", "sender", "recipient", "assignee", "assigned to", "reporter",
+    "requester", "requested by", "reported by", "submitted by", "created by", "approved by", "signed by",
+    "owner", "attendee", "participant", "member", "student", "tenant", "applicant", "beneficiary", "driver",
+    "agent", "caller", "from", "to", "cc", "attn", "signed", "display name", "display_name", "nickname",
+    "nombre", "apellido", "apellidos", "nom", "prénom", "prenom", "nome", "cognome", "sobrenome", "naam",
+    "achternaam", "voornaam", "vorname", "nachname", "imię", "imie", "nazwisko", "namn", "efternamn", "nimi",
+    "sukunimi", "navn", "etternavn", "efternavn", "ad", "soyad", "ad soyad", "adı", "név", "jméno",
+    "příjmení", "meno", "priezvisko", "ime", "prezime", "vardas", "pavardė", "vārds", "uzvārds", "nafn",
+]  # fmt: skip
+"""Field labels whose value is a person's name (forms, tickets, JSON/YAML/XML fields, key=value logs)."""
+_KV_LABELS_NATIVE = ["имя", "фамилия", "фио", "отчество", "контакт", "клиент", "ім'я", "ім’я", "прізвище",
+                     "όνομα", "επώνυμο", "ονοματεπώνυμο", "姓名", "名前", "氏名", "联系人", "聯絡人", "客户", "担当者",
+                     "이름", "성명", "담당자", "الاسم", "اسم", "نام", "نام و نام خانوادگی", "نام خانوادگی",
+                     "שם", "שם מלא"]  # fmt: skip
+_KV_VALUE_WORD = r"[\p{L}][\p{L}\p{M}'’.\-]*"
+_KV = (
+    r"(?:^|[\s{,;|\"'<(\[])(?:(?i:"
+    + "|".join(sorted((re.escape(w).replace("\\ ", "[ _]") for w in _KV_LABELS), key=len, reverse=True))
+    + r")|"
+    + "|".join(sorted(_KV_LABELS_NATIVE, key=len, reverse=True))
+    + r")[\"'>]?[ \t]*(?:[:=：]|\t|>|\s-)[ \t]*[\"']?"
+    + _KV_VALUE_WORD
+    + r"(?:[ ]"
+    + _KV_VALUE_WORD
+    + r"){0,3}(?:$|[ \t]*[\n\"',;|<\t)/]|[ \t]+[(\[<]|[ \t]*\r)"
+)
+_KV_HEAD = re.compile(
+    r"^(?:.*?[\s{,;|\"'<(\[])?(?:[^\s:=：>\t]+(?:[ _][^\s:=：>\t]+){0,4})[\"'>]?[ \t]*(?:[:=：]|\t|>|\s-)[ \t]*[\"']?"
+)
+_KV_TAIL = re.compile(r"[ \t]*[\n\"',;|<\t)/(\[\r]*$")
+_KV_LITERALS = sorted({*(w.split()[0].split("_")[0] for w in _KV_LABELS), *_KV_LABELS_NATIVE})
+_KV_NOT_NAME = {"required", "optional", "none", "null", "nil", "unknown", "default", "string", "true", "false",
+                "yes", "no", "n", "na", "tbd", "todo", "admin", "root", "user", "guest", "anonymous", "test",
+                "example", "sample", "varchar", "text", "int", "str", "value", "undefined", "unassigned",
+                "nobody", "everyone", "all", "me", "you", "self", "system", "support", "team", "sales"}  # fmt: skip
+
+
+def _kv_value_ok(value: str) -> bool:
+    """A field value that reads as a name: every Latin/Cyrillic/Greek word a known name or a capitalized
+    word that is no ordinary word; CJK 2-4 characters; other scripts two words or one known name."""
+    codes = _lexicon_codes()
+    words = value.split()
+    if not words or len(value) < 2:
+        return False
+    if all(ch.isalpha() and not ch.isupper() and not ch.islower() for ch in value.replace(" ", "")):
+        # scripts without case: Han/Hangul/kana by length, Arabic, Hebrew, Indic... by word count or lexicon
+        if re.fullmatch(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3 ]+", value):
+            flat = value.replace(" ", "")
+            # a known surname first ("王", "佐藤", "김"): "必填" (required) and "销售部" (sales) are no names
+            return 2 <= len(flat) <= 5 and any(codes.get(flat[:i], 0) & 0b10 for i in (1, 2))
+        return len(words) >= 2 or bool(codes.get(value.lower(), 0) & _NAME)
+    known = 0
+    for w in words:
+        low = w.lower().strip(".")
+        if low in _KV_NOT_NAME or low in _STOP_SET:
+            return False
+        code = codes.get(low, 0)
+        if code & _NAME and not code & 0b01100:
+            known += 1
+        elif code & 0b11100 or not w[0].isupper():
+            return False  # a plain word ("Pending", "network") or an unknown lowercase token ("jdoe")
+    return known > 0 or len(words) >= 2 or len(words[0]) >= 3
+
+
+def _label_values(base: pl.DataFrame) -> pl.DataFrame:
+    """The value of a person field ("Name: Kenji Watanabe", "full_name=\"li wei\"", "<name>Ana</name>",
+    "ФИО: Иванов Иван", "姓名：王伟"), in any script or case; the value must read as a name."""
+    rows = base.filter(pl.col("t").str.contains_any(_KV_LITERALS, ascii_case_insensitive=True))
+    cand = _matches(rows, _KV) if rows.height else pl.DataFrame()
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    out = []
+    for row, start, text in cand.select("row", "start", "text").iter_rows():
+        head = _KV_HEAD.match(text)
+        a = head.end() if head else 0
+        tail = _KV_TAIL.search(text, a)
+        b = tail.start() if tail else len(text)
+        value = text[a:b].rstrip(".")
+        if _kv_value_ok(value):
+            out.append((row, start + a, start + a + len(value), value))
+    return pl.DataFrame(out, schema=_CAND, orient="row")
+
+
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
-    lower = _lowercase_names(base)
-    parts = [_cased_persons(base), lower, _cjk_names(base), _caseless_names(base)]
+    tok = _tokens(base)
+    parts = [
+        _cased_persons(base, tok),
+        _lower_pairs(base, tok),
+        _label_values(base),
+        _lowercase_names(base),
+        _cjk_names(base),
+        _caseless_names(base),
+    ]
     return _typed(pl.concat(parts), "PERSON")
 
 
-def _cased_persons(base: pl.DataFrame) -> pl.DataFrame:
-    tok = _tokens(base)
+def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     if tok.height == 0:
         return pl.DataFrame(schema=_CAND)
     runs = _runs(_members(_kept_tokens(tok)))
