@@ -23,14 +23,26 @@ import re
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _CAND, _COLS, _NUMBER_VETO, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import (
+    _CAND,
+    _COLS,
+    _NUMBER_VETO,
+    _context,
+    _rx,
+    _typed,
+    _with_row_starts,
+)
 
 # --------------------------------------------------------------------------------------------------------
 # pieces
 # --------------------------------------------------------------------------------------------------------
 
-_L = r"A-Za-zÀ-ÖØ-öø-ÿĀ-žȘ-ț"  # Latin letters (a small class keeps the automaton small and fast)
-_UP = r"A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĜĞĠĢĤĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŖŘŚŜŞŠŢŤŪŮŰŲŹŻŽȘȚ"
+_L = r"A-Za-zÀ-ɏ"
+"""Latin letters: one contiguous range (U+00C0-U+024F) per byte length keeps the automata small, twice as
+fast as the exact letter ranges on the long patterns."""
+_UP = r"A-ZÀ-ÞĀ-ɏ"
+"""A capital: ASCII, Latin-1, and all of Latin Extended-A/B (their lower-case letters too: a list of the
+capitals alone made every pattern twice as slow)."""
 _NUM = r"[0-9]{1,5}[A-Za-z]?(?:\s?[\-/]\s?[0-9]{1,4}[A-Za-z]?)?"
 """A house number: "12", "12a", "47-26", "08/37"."""
 _CAPWORD = rf"[{_UP}][{_L}'’\-.]*"
@@ -421,7 +433,7 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
     """Addresses right after a cue. The cue is one cheap regex; the 120 characters after each cue are read
     in Python (a call per cue, not per text), which decides where, and whether, an address is there."""
     rows = rows.filter(pl.col("t").str.contains_any(_CUE_LITERALS, ascii_case_insensitive=True))
-    cues = _matches(rows, _CUE)
+    cues = _find(rows, _CUE)
     if cues.height == 0:
         return pl.DataFrame(schema=_CAND)
     after = cues.join(rows, on="row", how="left").select(
@@ -436,22 +448,283 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
     ).cast(_CAND)
 
 
-def _locations(num: pl.DataFrame) -> pl.DataFrame:
+# --------------------------------------------------------------------------------------------------------
+# matches with one regex pass
+# --------------------------------------------------------------------------------------------------------
+
+_OPEN, _CLOSE = "\x1e", "\x1f"
+"""Marks `_find` writes around each match (the record/unit separators; texts are searched with them replaced)."""
+
+
+def _find(rows: pl.DataFrame, pattern: str) -> pl.DataFrame:
+    """`base._matches(rows, pattern)` with one regex pass instead of two (`extract_all` and `split` each
+    build the big patterns' automata anew): the matches are marked in place (`replace_all`) and the text is
+    cut at the marks with literal splits. Same offsets (characters); the texts hold no mark (`_unmarked`)."""
+    m = rows.select("row", m=pl.col("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE))
+    m = m.filter(pl.col("m").str.contains(_OPEN, literal=True))
+    if m.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    # pieces: the text before the first match, then "match<CLOSE>text up to the next match" each
+    p = m.select("row", p=pl.col("m").str.split(_OPEN)).explode("p")
+    p = p.with_columns(pl.col("p").str.split_exact(_CLOSE, 1).struct.rename_fields(["a", "b"])).unnest("p")
+    first = pl.col("b").is_null()
+    step = pl.col("a").str.len_chars().cast(pl.Int64) + pl.col("b").str.len_chars().fill_null(0).cast(pl.Int64)
+    p = _with_row_starts(p, "start", step, step)
+    found = p.filter(~first).select(
+        "row", "start", end=pl.col("start") + pl.col("a").str.len_chars().cast(pl.Int64), text="a"
+    )
+    return found.cast(_CAND)
+
+
+def _unmarked(base: pl.DataFrame) -> pl.DataFrame:
+    """The texts with `_find`'s marks replaced by spaces (one character each: offsets unchanged; findings
+    take their text from the original afterwards)."""
     t = pl.col("t")
+    if not base.select(t.str.contains_any([_OPEN, _CLOSE]).any()).item():
+        return base
+    return base.with_columns(t.str.replace_all("[" + _OPEN + _CLOSE + "]", " "))
+
+
+# --------------------------------------------------------------------------------------------------------
+# more street words after the name, postcodes after the place, P.O. boxes of other countries
+# --------------------------------------------------------------------------------------------------------
+
+_AFTER_NAME = [
+    # Baltic, Estonian, Hungarian, Slovene/Croatian/Slovak, Turkish, Icelandic, Nordic, Indian, Malay
+    "g.", "gatvė", "prospektas", "alėja", "tn", "tn.", "mnt.", "pst", "pst.", "gatve", "bulvāris", "prospekts",
+    "laukums", "šoseja", "u.", "útja", "köz", "sor", "rakpart", "put", "obala", "pot", "nabrežje", "nábrežie",
+    "námestie", "trieda", "blv.", "bulvar", "vegur", "stræti", "braut", "stígur", "plads", "vænget", "torg", "kai",
+    "lände", "marg", "nagar", "salai", "chowk", "vihar", "enclave", "peth", "gali", "jalan", "lorong", "ulitsa",
+]  # fmt: skip
+"""Street words written after the street's name as a separate word ("Vilniaus g. 12", "Pärnu mnt 5",
+"Kossuth u. 5", "Slovenska cesta 12", "Karl Johans gate 5"): a capitalized name must come before."""
+_NAMED = _rx(
+    r"(?:^|[^"
+    + _L
+    + r"\-])"
+    + _CAPWORD
+    + r"(?:\s+(?:"
+    + _CAPWORD
+    + r"|"
+    + _PARTICLE
+    + r")){0,3}\s+(?:"
+    + _alt(_AFTER_NAME)
+    + r")(?:\s*,)?\s*(?:(?:No|Nr|nr|br|č)\.?\s*:?\s*)?[0-9]{1,5}[A-Za-z]?(?:\s?[/\-]\s?[0-9]{1,4}[A-Za-z]?)?\b"
+    + _UNIT
+    + r"(?:,?\s+(?:[0-9]{4,6}|[0-9]{3} [0-9]{2}|[A-Z]{1,2}-[0-9]{4,5})\s+"
+    + _PLACE
+    + r")?"
+)
+_NAMED_LITERALS = sorted({w if w.endswith(".") else w + " " for w in _AFTER_NAME} | {w + "," for w in _AFTER_NAME})
+
+_ANY_POSTAL = (
+    r"(?:[0-9]{4,6}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[0-9]{4,5}-[0-9]{3}|[A-Z]{1,2}-[0-9]{4,5})"
+)
+"""Postcodes of most countries: 4 to 6 digits, "00-950" (PL), "111 22" (SE/CZ/SK/GR), "1017 AB" (NL),
+"1100-048" (PT), "01310-100" (BR), "LV-1010", "CH-8001", "D-10115"."""
+_NAME_NUMBER_POSTAL = _rx(
+    r"(?:^|[^"
+    + _L
+    + r"0-9\-])"
+    + _CAPWORD
+    + r"(?:\s+(?:"
+    + _CAPWORD
+    + r"|"
+    + _PARTICLE
+    + r")){0,3},?\s+"
+    + _NO
+    + _NUM
+    + r"\b(?:,?\s*[A-Za-z]{0,4}\.?\s?[0-9]{0,4}){0,2}"
+    r"(?:,?\s+" + _ANY_POSTAL + r"\s+" + _PLACE + r"|,\s*" + _PLACE + r",?\s+" + _ANY_POSTAL + r"\b)"
+)
+"""Any capitalized street name and number when a postcode and place follow, in either order: "Ilica 12,
+10000 Zagreb", "Nádražní 12/345, 110 00 Praha", "Laugavegur 12, 101 Reykjavík", "Brīvības 12-5, Rīga,
+LV-1010", "Queen St 12, Auckland 1010"."""
+_POSTAL_AFTER_NUMBER = _rx(r"[0-9][A-Za-z]?,?\s+" + _ANY_POSTAL + r"\s+[" + _UP + r"]|[0-9],\s*[" + _UP + r"]")
+
+_PO_BOX_WORLD = _rx(
+    r"\b(?:P\.?\s?O\.?\s*Box|Post(?:al)?\s+Office\s+Box|Postfach|Postbus|Postboks|Postbox|Box|BP|B\.P\.|"
+    r"Boîte\s+postale|Apartado(?:\s+(?:de\s+)?Correos)?|Apdo\.?|Caixa\s+Postal|C\.?\s?P\.|Casilla(?:\s+de\s+Correo)?|"
+    r"Casella\s+Postale|PL|Pf\.?|Skrytka\s+pocztowa|Poštovní\s+přihrádka|P\.?\s?P\.?)\s*[0-9]{1,6}(?:\s[0-9]{2}){0,2}\b"
+    r"(?:,?\s+(?:"
+    + _ANY_POSTAL
+    + r"\s+"
+    + _PLACE
+    + r"|"
+    + _CAPWORD
+    + r"(?:\s+"
+    + _CAPWORD
+    + r"){0,2},?\s+"
+    + _POSTAL
+    + r"))?"
+)
+"""P.O. boxes: "PO Box 123", "Postfach 10 02 03, 80331 München", "Apartado 45", "Caixa Postal 12", "BP 45",
+"PL 123, 00101 Helsinki" (a box needs a postcode and place after it unless its word says post box)."""
+_PO_BOX_WORDS = ["Box", "BOX", "Postfach", "Postbus", "Postboks", "Postbox", "BP ", "B.P.", "postale", "Apartado",
+                 "Apdo", "Caixa", "Casilla", "Casella", "PL ", "Pf", "Skrytka", "přihrádka", "C.P.", "CP "]  # fmt: skip
+
+# --------------------------------------------------------------------------------------------------------
+# other scripts: names before a number, street words of more languages, Eastern Arabic digits
+# --------------------------------------------------------------------------------------------------------
+
+_D = r"[0-9٠-٩۰-۹]"
+"""A digit, Western or Eastern Arabic (Arabic, Persian)."""
+_WORLD_ADDRESS = (
+    # Cyrillic, type first in any case: "ул. Ленина, д. 5", "пр. загородный, д. 81", "вул. Хрещатик, 22"
+    r"(?i:ул\.|улица|пр\.|пр-т|пр-кт|просп\.|проспект|пер\.|переулок|ш\.|шоссе|б-р|бул\.|бульвар|пл\.|площадь|"
+    r"наб\.|набережная|алл\.|аллея|проезд|туп\.|тупик|мкр\.?|микрорайон|вул\.|вулиця|пров\.|провулок|просп\.|"
+    r"бульв\.|площа|майдан|узвіз|шосе|булевар|ул)\s*\p{Cyrillic}[\p{Cyrillic}\-]*(?:\s+[\p{Cyrillic}0-9\-]+){0,3}"
+    r",?\s*(?:д\.|дом|буд\.|будинок)?\s*[0-9]{1,4}(?:\s*[а-яА-Яі]\b)?(?:/[0-9]{1,4})?"
+    r"(?:,?\s*(?:кв\.|квартира|корп\.|к\.|стр\.|оф\.|офис)\s*[0-9]{1,4})*"
+    # Cyrillic and Greek: a capitalized name, a number, then a comma or a postcode ("Женевска 171, 88332
+    # Свети Николе", "Ερμού 12, 105 63 Αθήνα")
+    r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3}\s+[0-9]{1,4}[а-я]?(?:/[0-9]{1,4})?"
+    r"(?:,\s*(?:[0-9]{4,6}\s+)?\p{Lu}\p{Cyrillic}+|,?\s+[0-9]{4,6}\b)"
+    r"|\p{Lu}[\p{Greek}\-]+(?:\s+\p{Greek}[\p{Greek}\-.]*){0,3}\s+[0-9]{1,4}[α-ω]?"
+    r"(?:,\s*(?:[0-9]{3}\s?[0-9]{2}\s+)?\p{Lu}\p{Greek}+|,?\s+[0-9]{3}\s?[0-9]{2}\b)?"
+    # Kazakh: the street word after the name ("Абай даңғылы, 10", "Сәтпаев көшесі 5")
+    r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Cyrillic}+){0,2}\s+(?:көшесі|даңғылы|шағын\s+ауданы|көш\.|даң\.)"
+    r",?\s*(?:үй\s*)?[0-9]{1,4}"
+    # Persian and Arabic, Eastern digits too: "خیابان آزادی، پلاک ۱۲", "١٢ شارع التحرير"
+    r"|(?:خیابان|خ\.|کوچه|بلوار|میدان|بزرگراه|شارع|طريق|ميدان|جادة|حي|نهج|زنقة)\s+[\p{Arabic}\s‌]{2,40}?"
+    r"[،,]?\s*(?:پلاک|رقم|عمارة)?\s*" + _D + r"{1,5}"
+    r"|" + _D + r"{1,5}[،,]?\s*(?:شارع|طريق|ميدان|جادة|خیابان|کوچه|بلوار|نهج|زنقة)\s+\p{Arabic}+(?:\s+\p{Arabic}+){0,3}"
+    # Hebrew without the street word: a name, a number, a comma and a place ("הרצל 12, תל אביב")
+    r"|\p{Hebrew}{2,}(?:\s+\p{Hebrew}{2,}){0,2}\s+[0-9]{1,4}(?:/[0-9]{1,3})?,\s*\p{Hebrew}{2,}"
+    # Korean lot addresses ("역삼동 123-45"), Georgian "ჭავჭავაძის ქ. 12", Armenian "Աբովյան փ. 12"
+    r"|\p{Hangul}{1,8}(?:동|읍|면|리|가)\s?[0-9]{1,4}(?:-[0-9]{1,4})?"
+    r"|\p{Georgian}+(?:\s+\p{Georgian}+){0,2}\s+(?:ქ\.|ქუჩა|გამზ\.|გამზირი)\s*[0-9]{1,4}"
+    r"|\p{Armenian}+(?:\s+\p{Armenian}+){0,2}\s+(?:փ\.|փողոց|պող\.|պողոտա)\s*[0-9]{1,4}"
+    r"|(?:\p{Armenian}+\s+)?\p{Lu}\p{Armenian}+\s+[0-9]{1,4}(?:/[0-9]{1,3})?(?:,\s*\p{Armenian}+)?"
+)
+_WORLD_ROWS = r"[\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}\p{Hangul}\p{Georgian}\p{Armenian}]"
+
+# --------------------------------------------------------------------------------------------------------
+# no house number: a street type and a capitalized name ("rue Marques", "calle Mayor, Madrid")
+# --------------------------------------------------------------------------------------------------------
+
+_LOWER_TYPES = ["rue", "avenue", "boulevard", "allée", "impasse", "quai", "chemin", "rua", "travessa", "avenida",
+                "calle", "viale", "piazza", "corso", "strada", "ulica", "aleja", "calea", "strada"]  # fmt: skip
+_TYPE_NAME = _rx(
+    r"\b(?:" + _alt(_LOWER_TYPES) + r")\s+(?:(?:de|du|des|de la|de los|de las|del|da|do|das|dos|di|della|delle|"
+    r"dei|degli)\s+|[ld][’'])?["
+    + _UP
+    + r"]["
+    + _L
+    + r"'’\-]+(?:\s+(?:(?:de|du|des|la|le|da|do|di|del|della)\s+)?["
+    + _UP
+    + r"]["
+    + _L
+    + r"'’\-]+){0,3}"
+)
+"""A lower-case street type before a capitalized name is a street even without a number (French, Iberian,
+Italian, Polish, Romanian usage: "rue Gabriel Poirier", "avenida Paulista", "ulica Długa")."""
+
+# --------------------------------------------------------------------------------------------------------
+# after a field label: "Address: ...", "Adresse :", "Dirección:", "\"address\": \"...\"", "addr=..."
+# --------------------------------------------------------------------------------------------------------
+
+_LABEL_WORDS = [
+    "address", "addr", "street", "adresse", "anschrift", "straße", "strasse", "dirección", "direccion",
+    "domicilio", "indirizzo", "endereço", "endereco", "morada", "adres", "adresa", "adresas", "adrese", "aadress",
+    "osoite", "katuosoite", "cím", "lakcím", "adress", "adressa", "adressen", "adresi", "ünvan", "naslov", "adresă",
+    "Адрес", "адрес", "Адреса", "адреса", "Мекенжай", "мекенжай", "Διεύθυνση", "διεύθυνση", "כתובת", "العنوان",
+    "عنوان", "آدرس", "住所", "地址", "주소", "ที่อยู่",
+]  # fmt: skip
+_LABEL = (
+    r"(?i:(?:" + _alt(_LABEL_WORDS) + r")(?:[ _\-](?:line\s?1|1))?)[\"']?[ \t]*[:=：][ \t]*[\"']?"
+    r"(?:\r?\n[ \t]*)?[^\n\"|<>{}\t]{3,160}"
+)
+"""A field label and the rest of its line (CSV/JSON/key=value keys too: "shipping_address", "addr")."""
+_LABEL_VETO = re.compile(
+    r"(?i)(?:e-?mail|ip|ipv4|ipv6|mac|web|memory|wallet|bitcoin|btc|eth|server|bind|listen|remote|local|host|"
+    r"proxy|gateway|dns|broadcast|network|multicast|base|reply|contract|hardware|"
+    r"virtual|mem|ptr|start|end|load|link|url|uri|web)[ _\-]?(?:address|addr)"
+)
+_LABEL_KEY_END = re.compile(r"[:=：]\s*[\"']?")
+_KV_NEXT = re.compile(r"\s+[A-Za-z_]+=|\s{3,}|\s+[A-Z][a-z]+:\s| - |;")
+
+
+def _label_value(left: str, match: str) -> tuple[int, int]:
+    """(start, length) of the address in a label match ("Address: 12 Main St" -> the part after ": "), or
+    (0, 0) when the value is no postal address (an e-mail, IP or memory address, a URL, a number alone).
+    `left` is the text before the label ("IP " in "IP address: ...")."""
+    key = _LABEL_KEY_END.search(match)
+    if key is None or _LABEL_VETO.search(left[-12:] + match[: key.start()]):
+        return 0, 0
+    start = key.end()
+    value = match[start:]
+    lead = len(value) - len(value.lstrip())
+    value = value.strip()
+    cut = _KV_NEXT.search(value)
+    if cut:
+        value = value[: cut.start()]
+    value = value.rstrip(" ,.;'\"")
+    if len(value) < 4 or "@" in value or "://" in value or "www." in value.lower():
+        return 0, 0
+    if re.fullmatch(r"[\s0-9a-fA-FxX:.\-/\[\]%]+", value) or re.search(r"[A-Za-z]:[0-9]|::|0x[0-9a-f]", value):
+        return 0, 0
+    if not re.search(r"[^\W\d_]{2}", value):
+        return 0, 0
+    words = [w.lower().strip(",.") for w in value.split()]
+    if words[0] in _CUE_STOP or words[0] in {"of", "to", "in", "on", "a", "an", "for", "see", "none", "n/a", "unknown"}:
+        return 0, 0
+    has_digit = any(c.isdigit() for c in value)
+    street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) or w in _AFTER_NAME for w in words)
+    if not (has_digit or (street and len(words) >= 2)):
+        return 0, 0
+    return start + lead, len(value)
+
+
+def _labelled(rows: pl.DataFrame) -> pl.DataFrame:
+    """Addresses in labelled fields. The label is one regex over the rows that hold a label word; each
+    match's value is checked in Python (a call per label, not per text)."""
+    rows = rows.filter(pl.col("t").str.contains_any(_LABEL_WORDS, ascii_case_insensitive=True))
+    found = _find(rows, _LABEL)
+    if found.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    left = _context(found, rows, 12)["left_ctx"].to_list()
+    spans = [_label_value(x, m) for x, m in zip(left, found["text"].to_list(), strict=True)]
+    found = found.with_columns(
+        off=pl.Series([a for a, _ in spans], dtype=pl.Int64), n=pl.Series([b for _, b in spans], dtype=pl.Int64)
+    ).filter(pl.col("n") > 0)
+    return found.select(
+        "row",
+        start=pl.col("start") + pl.col("off"),
+        end=pl.col("start") + pl.col("off") + pl.col("n"),
+        text=pl.col("text").str.slice(pl.col("off"), pl.col("n")),
+    ).cast(_CAND)
+
+
+def _locations(base: pl.DataFrame) -> pl.DataFrame:
+    """Every shape over the texts it can be in: most need a digit, the label and cue readers and the
+    number-less street forms see every text, the other scripts only texts with a non-ASCII character."""
+    t = pl.col("t")
+    original, base = base, _unmarked(base)
+    num = base.filter(t.str.contains(r"[0-9]"))
     # the shapes in other scripts only look at texts with a non-ASCII character (a cheap byte/char count)
-    wide = num.filter(t.str.len_bytes() > t.str.len_chars())
+    wide = base.filter(t.str.len_bytes() > t.str.len_chars())
     # two stages: the literals (Aho-Corasick) first, then the ending right before a number ("during 2020"
     # passes the first stage, only real street endings pass both)
     glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
     glued_rows = glued_rows.filter(t.str.contains(_GLUED_BEFORE_NUMBER))
-    glued = _lettered(_matches(glued_rows, _GLUED))
+    glued = _lettered(_find(glued_rows, _GLUED))
     generic_rows = num.filter(
         t.str.contains_any(_GENERIC_UNIT_WORDS)
         | t.str.contains(_rx(r"[0-9],?\s+(?:[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2})\b"))
     )
-    generic = _lettered(_matches(generic_rows, _GENERIC))
+    generic = _lettered(_find(generic_rows, _GENERIC))
+    named = _lettered(_find(num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED))
+    postal = _lettered(_find(num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL))
     # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
-    checked = pl.concat([glued.with_columns(kind=pl.lit(0)), generic.with_columns(kind=pl.lit(1))])
+    checked = pl.concat(
+        [
+            glued.with_columns(kind=pl.lit(0)),
+            generic.with_columns(kind=pl.lit(1)),
+            named.with_columns(kind=pl.lit(2)),
+            postal.with_columns(kind=pl.lit(1)),
+        ]
+    )
     if checked.height:
         checked = checked.with_columns(first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase())
         checked = checked.join(_words(checked["first"]), on="first", how="left")
@@ -459,60 +732,44 @@ def _locations(num: pl.DataFrame) -> pl.DataFrame:
         keep = ~pl.col("first").is_in(_NOT_STREETS) & (
             ((pl.col("kind") == 0) & (~short | ~pl.col("w").fill_null(False)))
             | ((pl.col("kind") == 1) & ~pl.col("w").fill_null(False))
+            | (pl.col("kind") == 2)
         )
         checked = checked.filter(keep).select(_COLS)
     parts = [
-        _matches(num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
-        _lettered(_matches(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST)),
-        _matches(
-            num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])), _TYPE_NUMBERED
-        ),
+        _find(num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
+        _lettered(_find(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST)),
+        _find(num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])), _TYPE_NUMBERED),
         checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
-        _matches(num.filter(t.str.contains_any(["Box", "BOX"])), _PO_BOX),
-        _matches(
+        _find(num.filter(t.str.contains_any(_PO_BOX_WORDS)), _PO_BOX_WORLD),
+        _find(
             num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
             _MILITARY,
         ),
-        _matches(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        _matches(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
-        _matches(
-            wide.filter(
-                t.str.contains_any(
-                    [
-                        "省",
-                        "市",
-                        "区",
-                        "區",
-                        "県",
-                        "都",
-                        "府",
-                        "郡",
-                        "町",
-                        "村",
-                        "县",
-                        "路",
-                        "街",
-                        "巷",
-                        "号",
-                        "號",
-                        "로",
-                        "길",
-                    ]
-                )
-            ),
-            _CJK_ADDRESS,
-        ),
-        _matches(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
-        _after_cues(num),
-        _matches(wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
-        _matches(wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
+        _find(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
+        _find(base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME),
+        _find(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
+        _find(wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
+        _find(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
+        _after_cues(base),
+        _labelled(base),
+        _find(wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
+        _find(wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
+        _find(wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
         c = (
-            _context(c, num, 12, 12)
+            _context(c, original, 12, 12)
             .filter(~pl.col("left_ctx").str.contains(_NUMBER_VETO) & ~pl.col("right_ctx").str.contains(_QUANTITY_AFTER))
             .select(_COLS)
         )
         c = c.unique(["row", "start", "end"], maintain_order=True)
+        if original is not base:  # the texts as given, not with the marks blanked
+            c = c.join(original, on="row", how="left").with_columns(
+                text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
+            )
     return _typed(c, "LOCATION")
+
+
+_CJK_CHARS = ["省", "市", "区", "區", "県", "都", "府", "郡", "町", "村", "县", "路", "街", "巷", "号", "號", "로",
+              "길"]  # fmt: skip

@@ -55,7 +55,7 @@ class Recognizer:
 BUILTIN_RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("person", "PERSON", _persons, "all", "lexicon + context rules"),
     Recognizer("secret", "SECRET", _secrets, "all", "token formats, key=value assignments"),
-    Recognizer("location", "LOCATION", _locations, "digit", "street address forms"),
+    Recognizer("location", "LOCATION", _locations, "all", "street address forms"),
     Recognizer("phone", "PHONE_NUMBER", _phones, "num", "phonenumbers metadata per region", PHONE_CONTEXT),
     Recognizer("credit_card", "CREDIT_CARD", _cards, "num", "Luhn + issuer prefix and length", CARD_CONTEXT),
     Recognizer("ip_address", "IP_ADDRESS", _ips, "digit", "octet ranges, ipaddress"),
