@@ -66,10 +66,13 @@ def _isbn13(numbers: list[str]) -> list[bool]:
     return [len(x) == 13 and x.startswith(("978", "979")) and isbn.is_valid(x) for x in numbers]
 
 
-def _cards(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base, _CARD)
-    if c.height == 0:
-        return _typed(c, "CREDIT_CARD")
+_CARD_HASH = r"(?:^|[^\p{L}])(?:" + "|".join(CARD_CONTEXT) + r"|number|no|nr)\.?\s?#\W{0,3}$"
+"""A "#" right after a card word ("CC#", "Card #", "card no. #") labels the card, not an order number."""
+
+
+def _valid(c: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    """The candidates (row, start, end, text) that are card numbers: grouping, length, Luhn, issuer or a card
+    word, no identifier label before them."""
     c = c.with_columns(d=pl.col("text").str.replace_all(r"[^0-9]", ""))
     # separators, if any, are all the same and leave no group of 1-2 digits
     seps = pl.col("text").str.replace_all(r"[0-9]", "")
@@ -83,16 +86,49 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
     c = c.filter(one_sep & ok_groups & pl.col("d").str.len_chars().is_between(12, 19))
     c = c.filter(pl.Series(_luhn_ok(c["d"])))
     if c.height == 0:
-        return _typed(c, "CREDIT_CARD")
+        return c
     c = _context(c, base, 30, 2)
     left = pl.col("left_ctx")
     c = c.filter(
         # a known issuer, or a card word before it ("Karte: 6123 ...")
         (_card_brand_ok(pl.col("d")) | left.str.contains(_CARD_CONTEXT_RX))
-        & ~left.str.contains(_CARD_VETO)
+        & (~left.str.contains(_CARD_VETO) | left.str.contains(_CARD_HASH))
         & ~pl.col("right_ctx").str.contains(r"^[\-.][0-9]")
         # "Your order number is ...": a label two words before, unless a card word is nearer ("order, card ...")
         & (~left.str.contains(_CARD_LABEL) | left.str.contains(_CARD_WORD_NEAR))
     )
-    c = c.filter(~pl.Series(_isbn13(c["d"].to_list()), dtype=pl.Boolean))
-    return _typed(c, "CREDIT_CARD")
+    return c.filter(~pl.Series(_isbn13(c["d"].to_list()), dtype=pl.Boolean))
+
+
+def _heads(c: pl.DataFrame) -> pl.DataFrame:
+    """A candidate cut before each of its last spaces: the card number when other digits follow it after a
+    space ("4029715249446081 12/27 123": the expiry month, a CVV, a quantity)."""
+    rows: list[tuple[int, int, int, str]] = []
+    for row, start, text in c.select("row", "start", "text").iter_rows():
+        cut = len(text)
+        while (cut := text.rfind(" ", 0, cut)) >= 12:
+            rows.append((row, start, start + cut, text[:cut]))
+    return pl.DataFrame(
+        rows,
+        schema=dict(zip(("row", "start", "end", "text"), (pl.UInt32, pl.Int64, pl.Int64, pl.String), strict=True)),
+        orient="row",
+    )
+
+
+def _cards(base: pl.DataFrame) -> pl.DataFrame:
+    c = _matches(base, _CARD)
+    if c.height == 0:
+        return _typed(c, "CREDIT_CARD")
+    found = _valid(c, base)
+    # a candidate that is no card as a whole may start with one
+    rest = c.join(found.select("row", "start"), on=["row", "start"], how="anti").filter(
+        pl.col("text").str.contains(" ", literal=True)
+    )
+    if rest.height:
+        heads = _valid(_heads(rest), base)
+        if heads.height:
+            heads = heads.sort(["row", "start", "end"], descending=[False, False, True]).unique(
+                ["row", "start"], keep="first", maintain_order=True
+            )
+            found = pl.concat([found, heads.select(found.columns)])
+    return _typed(found, "CREDIT_CARD")

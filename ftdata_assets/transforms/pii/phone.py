@@ -37,13 +37,21 @@ PHONE_CONTEXT: tuple[str, ...] = (
     "gsm", "puhelin", "puh", "numer", "número", "numero", "nummer", "rufnummer", "text", "txt", "whatsapp",
     "fax", "reach", "contact", "number", "ring", "dial", "sms", "ph", "mob", "tlf", "電話", "携帯", "手机",
     "电话", "전화", "โทร",
+    # labels of forms, signatures and exports: "Cel:", "Hotline", "msisdn=", "caller_id", "Tfn", "Tel.-Nr."
+    "phones", "telephones", "cel", "cellphone", "mobiel", "telemóvel", "tlm", "telefonnummer", "telefonnr",
+    "handynummer", "mobilnummer", "festnetz", "durchwahl", "telefonszám", "mobilszám", "puhelinnumero",
+    "matkapuhelin", "tfn", "mobiltelefon", "tālr", "tālrunis", "telefonas", "komórka", "kom", "τηλ",
+    "τηλέφωνο", "κιν", "κινητό", "тел", "телефон", "моб", "мобильный", "сотовый", "cep", "טלפון", "נייד",
+    "هاتف", "جوال", "موبايل", "تلفن", "موبایل", "landline", "hotline", "helpline", "switchboard", "office",
+    "direct", "msisdn", "caller", "callback", "voip", "☎", "📞", "📱", "휴대폰", "핸드폰", "연락처",
 )  # fmt: skip
 """Words that make a digit group a phone number (they lower the bar from valid to possible)."""
 
 REGIONS: tuple[str, ...] = (
     "US", "GB", "DE", "FR", "ES", "IT", "BR", "NL", "PL", "JP", "BE", "CH", "AT", "PT", "IE", "LU", "SE",
     "NO", "DK", "FI", "CZ", "SK", "HU", "RO", "GR", "HR", "LT", "LV", "EE", "UA", "TR", "IN", "CN", "KR",
-    "AU", "MX", "AR",
+    "AU", "MX", "AR", "CA", "NZ", "SI", "RS", "BG", "IS", "RU", "BY", "KZ", "IL", "EG", "IR", "TH", "SG", "HK",
+    "TW", "ZA", "CL", "CO", "PE",
 )  # fmt: skip
 """Regions a national (no "+") number is tried in, most likely first: the countries our users write from."""
 
@@ -52,23 +60,48 @@ _TYPES = (
     "uan", "voicemail",
 )  # fmt: skip
 
-_GROUP = r"(?:\([0-9]{1,5}\)|[0-9]+)"
-_SEP = r"(?: ?[.\-/] ?| {1,2})?"
+_SEP = r"(?: ?[\-/] ?|\.| {1,2})?"
+_GROUP = rf"(?:\([0-9]{{1,5}}\){_SEP}[0-9]+|[0-9]+)"
+"""A digit group, or an area code / trunk in parentheses followed by one ("(0)121", "(0 30) 1234"): a
+parenthesized group never ends a number ("30 895 460 (2018)" is a count and its year)."""
 _EXT = r"(?: ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}\b)?"
 _PHONE_CANDIDATE = _rx(rf"(?:\+ ?[0-9]+|\([0-9]{{1,5}}\)|\b[0-9]+)(?:{_SEP}{_GROUP})*{_EXT}")
 _EXT_SPLIT = re.compile(r"^(.*?[0-9)])\s?(?:x|ext\.?|extension|#)\s?([0-9]{1,6})$")
 _NANP = re.compile(r"^(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}$")
 _NOT_PHONE_SHAPE = _rx(
     r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"  # dates
-    r"|^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$"  # IPv4, versions
+    r"|^[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?$"  # IPv4 (CIDR too), versions
     r"|^[0-9]+\.[0-9]{1,2}$"  # amounts
     r"|^[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?$"  # card-like 4-4-4(-4) groups
     r"|^(?:19|20)[0-9]{2} [01][0-9] [0-3][0-9]$"  # 2025 05 12
     r"|^[0-9]{5}-[0-9]{3}$|^[0-9]{5}-[0-9]{5}$"  # Brazilian postcodes (CEP), ranges "60000-64999"
-    r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$"  # SSN layout
+    r"|^[0-9]{3}[\- ][0-9]{2}[\- ][0-9]{4}$"  # SSN layout
     r"|^[0-9]-[0-9]{3}-[0-9]{5}-[0-9]$|^97[89]-[0-9]+-[0-9]+-[0-9]+-[0-9]$"  # ISBN-10/13
 )
-_LABEL_NEAR = _label_near(["account", "acct", "iban"])
+_LABEL_NEAR = _label_near(
+    [
+        "account",
+        "acct",
+        "iban",
+        "ssn",
+        "tin",
+        "social",
+        "cpf",
+        "cnpj",
+        "nip",
+        "regon",
+        "pesel",
+        "bsn",
+        "dni",
+        "nie",
+        "steuernummer",
+        "steuer",
+        "tax",
+        "ico",
+        "oib",
+        "amka",
+    ]
+)
 _CURRENCY_LEFT = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))\W{0,2}$"
 _CURRENCY_RIGHT = r"^\s?(?:[$€£¥₹%]|(?:usd|eur|gbp|chf|jpy|pln|brl|zł|kr|km|kg|mb|gb|ms)\b)"
 
@@ -158,8 +191,16 @@ def _number_ok(text: str, has_context: bool) -> bool:
     if not trunk_or_area and _NEVER_WITHOUT_TRUNK.match(text):
         return False
     if not trunk_or_area and _AMBIGUOUS_SHAPE.match(text):
-        return len(digits) >= 9 and _mobile_ok(digits)
+        return len(digits) >= 9 and (_mobile_ok(digits) or (not separated and _nanp_run_ok(digits)))
     return _national_ok(digits, False, with_trunk=not separated)
+
+
+def _nanp_run_ok(digits: str) -> bool:
+    """Ten digits in a row as North Americans type them into forms ("8016602260"): an area code in service
+    (by the US/CA metadata, not N11) and an exchange code 2-9, so epoch seconds (1...) and most ids fail."""
+    if len(digits) != 10 or digits[3] in "01" or digits[1:3] == "11":
+        return False
+    return any(_region_rules(r)[2].fullmatch(digits) for r in ("US", "CA"))
 
 
 _NEVER_WITHOUT_TRUNK = re.compile(
@@ -208,13 +249,47 @@ def _phone_span(text: str, has_context: bool) -> int | None:
     return None
 
 
-_PHONE_WORDS = "|".join(re.escape(w) for w in PHONE_CONTEXT)
-_PHONE_WORD = rf"(?:^|[^\p{{L}}])(?:{_PHONE_WORDS})(?:[^\p{{L}}]|$)"
-_NUMBER_WORDS = {"number", "numer", "número", "numero", "nummer", "contact", "reach"}
-_STRONG_WORDS = "|".join(re.escape(w) for w in PHONE_CONTEXT if w not in _NUMBER_WORDS)
-_WORD_NEAR = rf"(?:^|[^\p{{L}}])(?:{_STRONG_WORDS})" + _TWO_WORDS
+_CASELESS = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+"""Thai, kana, CJK, Hangul: scripts without spaces between words, so their phone words need no boundary."""
+_NUMBER_WORDS = {"number", "numer", "número", "numero", "nummer", "contact", "reach", "office", "direct"}
+
+
+def _alternation(words: list[str], caseless: bool) -> str:
+    return "|".join(re.escape(w) for w in words if bool(_CASELESS.search(w)) == caseless)
+
+
+def _words_rx(words: list[str], after: str | None = None) -> str:
+    """Phone words as a regex: whole words (then `after`), but words of caseless scripts anywhere ("联系电话")."""
+    spaced, bare = _alternation(words, False), _alternation(words, True)
+    end = r"(?:[^\p{L}]|$)" if after is None else after
+    return rf"(?:(?:^|[^\p{{L}}])(?:{spaced}){end}|(?:{bare}){after or ''})"
+
+
+_SHORT_LABEL = r"(?:^|[^\p{L}0-9])[tmphf] ?[.:] ?$"
+"""A one-letter label of signatures and letterheads right before the number ("T: ...", "M. ...")."""
+_PHONE_WORD = _words_rx(list(PHONE_CONTEXT)) + "|" + _SHORT_LABEL
+_STRONG = [w for w in PHONE_CONTEXT if w not in _NUMBER_WORDS]
+_WORD_NEAR = rf"(?:(?:^|[^\p{{L}}])(?:{_alternation(_STRONG, False)})|(?:{_alternation(_STRONG, True)})){_TWO_WORDS}"
+_WORD_NEAR += "|" + _SHORT_LABEL
 """A phone word (not a generic "number") at most two words before the number: it outweighs a label before
 it ("policy changed. Phone: ..."), where "order number is" stays an order number."""
+_WORD_GLUED = _words_rx(_STRONG, r"\.$")
+"""A phone word and a dot right before the number: "Tel.0301234567" is glued to its label, not to a word."""
+_WORD_HASH = _words_rx(_STRONG, r"\W{0,3}(?:no\.?|nr\.?|number)?\W{0,3}#\W{0,3}$")
+"""A "#" right after a phone word ("Phone #: ...", "Tel. No. #") labels the phone number, not an order."""
+_GLUED_LEFT = r"[0-9][.,\-/]?$|[\p{L}_]$|[.\-/]$"
+"""Glued to a word, or the tail of a longer dotted/dashed number; a comma after a word is a CSV field."""
+_TRUNK_OR_PLUS = r"^(?:\+|0|\()"
+_PHONE_STEMS = (
+    "phone", "tel", "mob", "cell", "fax", "msisdn", "sms", "whatsapp", "contact", "caller", "callback", "dial",
+    "handy", "gsm", "puh", "tlf", "tfn", "fono", "fone", "ring", "cel", "número", "numero", "nummer",
+    # the parties of a call or message in gateway logs ("to=0171...", "src=...")
+    "to", "from", "recipient", "sender", "dest", "dst", "src", "origin", "callee",
+)  # fmt: skip
+_KEY = r"(?:[a-z][a-z0-9_.\-]*\s?=|\"[a-z][a-z0-9_.\- ]*\"\s?:|[a-z0-9]+_[a-z0-9_]+\s?:)\s?[\"']?$"
+"""The number is a value of a key=value pair, a JSON field or a snake_case field ("uid=...", "\"qty\": ...")."""
+_PHONE_KEY = r"(?:^|[^a-z])(?:" + "|".join(_PHONE_STEMS) + r")[a-z0-9_.\- ]*(?:=|\"\s?:|:)\s?[\"']?$"
+"""...whose key names a phone or a party ("phone_number=", "\"mobileNo\":", "to="); other keys are not."""
 
 _SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+]{0,3}[0-9]){6}")
 """Cheap row prefilter: seven digits with at most a few separators between them (no number is shorter)."""
@@ -230,17 +305,22 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
     c = _context(c, base, 30, 5)
     has_context = pl.col("left_ctx").str.contains(_PHONE_WORD)
     intl = text.str.starts_with("+")
+    left, right = pl.col("left_ctx"), pl.col("right_ctx")
     c = c.with_columns(ctx=has_context).filter(
         # "+" numbers are explicit; national ones yield to an order/ticket/ISBN label or a currency
-        (intl | ~pl.col("left_ctx").str.contains(_LABEL_NEAR) | pl.col("left_ctx").str.contains(_WORD_NEAR))
-        & (intl | ~pl.col("left_ctx").str.contains(_NUMBER_VETO))
-        & (intl | ~pl.col("left_ctx").str.contains(_CURRENCY_LEFT))
-        & ~pl.col("right_ctx").str.contains(_CURRENCY_RIGHT)
-        # glued to a word, or the tail/head of a longer dotted or dashed number
-        & ~pl.col("left_ctx").str.contains(r"[0-9][.\-/]?$|[\p{L}_]$|[.,\-/]$")
+        (intl | ~left.str.contains(_LABEL_NEAR) | left.str.contains(_WORD_NEAR))
+        & (intl | ~left.str.contains(_NUMBER_VETO) | left.str.contains(_WORD_HASH))
+        & (intl | ~left.str.contains(_CURRENCY_LEFT))
+        & ~right.str.contains(_CURRENCY_RIGHT)
+        # glued to a word ("Tel.0301234567" is glued to its label), or the tail of a longer dotted number
+        & (~left.str.contains(_GLUED_LEFT) | left.str.contains(_WORD_GLUED))
         # a national number right after another digit group is the tail of a longer number (an IBAN's)
-        & (intl | ~pl.col("left_ctx").str.contains(r"[0-9] $"))
-        & ~pl.col("right_ctx").str.contains(r"^[.\-/,]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
+        & (intl | ~left.str.contains(r"[0-9] $"))
+        & ~right.str.contains(r"^[.\-/]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
+        # "1234567,89" is an amount; "0301234567,42" the next field of a CSV line
+        & (~right.str.contains(r"^,[0-9]") | text.str.contains(_TRUNK_OR_PLUS) | pl.col("ctx"))
+        # "uid=328088690", "\"size\": 391246467": the key says what the value is
+        & (intl | ~left.str.contains(_KEY) | left.str.contains(_PHONE_KEY))
     )
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
