@@ -74,6 +74,8 @@ _SUFFIXES = [
     "Villages", "Ville", "Vista", "Walk", "Walks", "Wall", "Way", "Ways", "Well", "Wells", "Close", "Rise",
     "Vale", "Wharf", "Quay", "Embankment", "Broadway", "Parade", "Approach", "Chase", "Croft", "Drove",
     "Gate", "Yard", "Wynd", "Hwy", "Pde", "Esplanade", "Promenade", "Grv",
+    # Indian and South Asian English
+    "Marg", "Nagar", "Colony", "Chowk", "Vihar", "Enclave", "Salai", "Gali", "Bagh", "Ganj", "Puram", "Peth",
 ]  # fmt: skip
 _DIR = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West|Northeast|Northwest|Southeast|Southwest)"
 _NAME_TOK = rf"(?:[{_UP}][{_L}'’\-]*\.?|[0-9]{{1,3}}(?:st|nd|rd|th))"
@@ -200,7 +202,10 @@ _TYPE_NUMBERED = _rx(
     r"[0-9]{1,3}[A-Z]?\s*-\s*[0-9]{1,3}\b"
 )
 """Colombian style, the street is a number: "Calle 45 # 12-34", "Carrera 7 No. 71-21"."""
-_TYPE_LITERALS = sorted({w if w.endswith((".", "/")) else w + " " for w in _TYPES_CAP + _TYPES_LOWER})
+_TYPE_LITERALS = sorted(
+    {w if w.endswith((".", "/")) else w + " " for w in _TYPES_CAP + _TYPES_LOWER}
+    | {w + "." for w in _TYPES_CAP + _TYPES_LOWER if not w.endswith((".", "/")) and len(w) <= 5}
+)
 """Prefilter: the type word and a space ("Via "), or an abbreviation with its dot ("ul.", "C.")."""
 
 # --------------------------------------------------------------------------------------------------------
@@ -518,7 +523,7 @@ _NAMED = _rx(
 _NAMED_LITERALS = sorted({w if w.endswith(".") else w + " " for w in _AFTER_NAME} | {w + "," for w in _AFTER_NAME})
 
 _ANY_POSTAL = (
-    r"(?:[0-9]{4,6}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[0-9]{4,5}-[0-9]{3}|[A-Z]{1,2}-[0-9]{4,5})"
+    r"(?:[0-9]{3,6}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[0-9]{4,5}-[0-9]{3}|[A-Z]{1,2}-[0-9]{4,5})"
 )
 """Postcodes of most countries: 4 to 6 digits, "00-950" (PL), "111 22" (SE/CZ/SK/GR), "1017 AB" (NL),
 "1100-048" (PT), "01310-100" (BR), "LV-1010", "CH-8001", "D-10115"."""
@@ -581,7 +586,7 @@ _WORLD_ADDRESS = (
     r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3}\s+[0-9]{1,4}[а-я]?(?:/[0-9]{1,4})?"
     r"(?:,\s*(?:[0-9]{4,6}\s+)?\p{Lu}\p{Cyrillic}+|,?\s+[0-9]{4,6}\b)"
     r"|\p{Lu}[\p{Greek}\-]+(?:\s+\p{Greek}[\p{Greek}\-.]*){0,3}\s+[0-9]{1,4}[α-ω]?"
-    r"(?:,\s*(?:[0-9]{3}\s?[0-9]{2}\s+)?\p{Lu}\p{Greek}+|,?\s+[0-9]{3}\s?[0-9]{2}\b)?"
+    r"(?:,\s*(?:[0-9]{3}\s?[0-9]{2}\s+)?\p{Lu}\p{Greek}+|,?\s+[0-9]{3}\s?[0-9]{2}\b|\s*,|(?m:$))"
     # Kazakh: the street word after the name ("Абай даңғылы, 10", "Сәтпаев көшесі 5")
     r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Cyrillic}+){0,2}\s+(?:көшесі|даңғылы|шағын\s+ауданы|көш\.|даң\.)"
     r",?\s*(?:үй\s*)?[0-9]{1,4}"
@@ -619,6 +624,11 @@ _TYPE_NAME = _rx(
 )
 """A lower-case street type before a capitalized name is a street even without a number (French, Iberian,
 Italian, Polish, Romanian usage: "rue Gabriel Poirier", "avenida Paulista", "ulica Długa")."""
+_FUNCTION_WORD_NAME = (
+    r"^\S+\s+(?i:for|the|and|of|to|in|on|with|at|by|from|this|that|it|is|as|or|but|if|we|you|i|a|an|my|our|"
+    r"your|their|new|more|most|all|any|each)\b"
+)
+"""A capitalized function word after the type is a sentence, not a name ("an avenue For growth")."""
 
 # --------------------------------------------------------------------------------------------------------
 # after a field label: "Address: ...", "Adresse :", "Dirección:", "\"address\": \"...\"", "addr=..."
@@ -746,7 +756,9 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             _MILITARY,
         ),
         _find(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        _find(base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME),
+        _find(base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME).filter(
+            ~pl.col("text").str.contains(_FUNCTION_WORD_NAME)
+        ),
         _find(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
         _find(wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
         _find(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
@@ -764,6 +776,10 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             .select(_COLS)
         )
         c = c.unique(["row", "start", "end"], maintain_order=True)
+        # a shape may end on the comma after the number ("Ερμού 12," before prose): not part of the address
+        c = c.with_columns(text=pl.col("text").str.strip_chars_end(", ")).with_columns(
+            end=pl.col("start") + pl.col("text").str.len_chars().cast(pl.Int64)
+        )
         if original is not base:  # the texts as given, not with the marks blanked
             c = c.join(original, on="row", how="left").with_columns(
                 text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
