@@ -3,12 +3,20 @@
 import dagster as dg
 import polars as pl
 
-from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.defs.resources import ProjectResource, params_failure, with_run_config
 from ftdata_assets.transforms.deduplicate import deduplicate
 from ftdata_assets.transforms.pii import PiiSettings
 from ftdata_assets.transforms.pii_report import rescrub_changed
 from ftdata_assets.transforms.provenance import ProvenancePolicy, apply_policy, policy_summary
 from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summary, template_concentration
+from ftdata_assets.transforms.settings import DedupConfig
+
+
+class DedupRunConfig(dg.Config):
+    """Launchpad settings of one run of deduplicated_examples; unset = params.yaml's `dedup` value."""
+
+    near_threshold: float | None = None
+    """Jaccard of word-shingle sets above which two conversations are near-duplicates, for this run only."""
 
 
 @dg.asset(
@@ -23,8 +31,11 @@ from ftdata_assets.transforms.quality import QualityConfig, assess, quality_summ
 def scored_examples(
     context: dg.AssetExecutionContext, project: ProjectResource, scrubbed_examples: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
-    config = QualityConfig.from_params(project.params("quality"))
-    policy = ProvenancePolicy.from_params(project.params("policy"))
+    try:
+        config = QualityConfig.from_params(project.params("quality"))
+        policy = ProvenancePolicy.from_params(project.params("policy"))
+    except ValueError as error:  # the message names the section and the key
+        raise params_failure(error) from error
     scored = apply_policy(assess(scrubbed_examples, config), policy)
     # the repairs (mojibake, control characters) can reveal PII the scrub could not read: scrub those again
     scored, rescrubbed = rescrub_changed(scrubbed_examples, scored, PiiSettings.from_params(project.params("pii")))
@@ -45,6 +56,7 @@ def scored_examples(
             "top_prompt_openings": dg.MetadataValue.json(openings.to_dicts()),
             "policy": dg.MetadataValue.json(policy_summary(scored)),
             "pii_replaced_after_repair": rescrubbed,
+            "params_digest": project.params_digest,
         },
     )
 
@@ -74,11 +86,15 @@ def read_previous_version(project: ProjectResource, folder: str | None) -> pl.Da
         "`contradiction` and go to review_queue. With dedup.previous_version, rows of that release always win."
     ),
 )
-def deduplicated_examples(project: ProjectResource, scored_examples: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    params = project.params("dedup")
+def deduplicated_examples(
+    config: DedupRunConfig, project: ProjectResource, scored_examples: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    settings, overrides = with_run_config(
+        project.settings(DedupConfig), "deduplicated_examples", near_threshold=config.near_threshold
+    )
     kept = scored_examples.filter(pl.col("drop_reason").is_null())
-    previous = read_previous_version(project, params.get("previous_version"))
-    deduped = deduplicate(kept, params, previous=previous)
+    previous = read_previous_version(project, settings.previous_version)
+    deduped = deduplicate(kept, settings, previous=previous)
     by_reason = deduped.group_by("dedup_reason").len().filter(pl.col("dedup_reason").is_not_null())
     winners = deduped.filter(pl.col("duplicate_of").is_null())
     contradictions = winners.filter(pl.col("contradiction").is_not_null())
@@ -102,5 +118,7 @@ def deduplicated_examples(project: ProjectResource, scored_examples: pl.DataFram
                 )
             ),
             "previous_version_rows": previous.height if previous is not None else 0,
+            **overrides,
+            "params_digest": project.params_digest,
         },
     )

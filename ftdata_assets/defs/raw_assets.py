@@ -11,6 +11,7 @@ from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.defs.validation_checks import raw_check_spec, validate_asset
 from ftdata_assets.schema import RAW_SCHEMA
 from ftdata_assets.transforms.ingest import read_raw, repair_counts
+from ftdata_assets.transforms.settings import IngestConfig
 
 RAW_GROUP = "ingest"
 RAW_KINDS = {"polars", "parquet"}
@@ -19,17 +20,17 @@ RAW_KINDS = {"polars", "parquet"}
 def read_source_files(
     project: ProjectResource, source: str, files: Iterable[Path], partition: str | None
 ) -> pl.DataFrame:
-    ingest = project.params("ingest")
+    ingest = project.settings(IngestConfig)
     frames = [
         read_raw(
             path,
             source,
             root=project.project.raw_dir,
             partition=partition,
-            max_line_bytes=int(ingest["max_line_bytes"]),
-            max_json_depth=int(ingest["max_json_depth"]),
-            id_salt=str(ingest["id_salt"]),
-            leading_assistant=str(ingest.get("leading_assistant", "drop")),
+            max_line_bytes=ingest.max_line_bytes,
+            max_json_depth=ingest.max_json_depth,
+            id_salt=ingest.id_salt,
+            leading_assistant=ingest.leading_assistant,
         )
         for path in files
     ]
@@ -68,7 +69,7 @@ def partition_file_asset(
     def _asset(context: dg.AssetExecutionContext, project: ProjectResource):
         path = project.project.partition_file(source, context.partition_key)
         raw = read_source_files(project, source, [path], context.partition_key)
-        yield dg.Output(raw, metadata=describe_raw(raw, [path]))
+        yield dg.Output(raw, metadata={**describe_raw(raw, [path]), "params_digest": project.params_digest})
         yield validate_asset(project, name, raw)
 
     return _asset
@@ -81,7 +82,7 @@ def folder_asset(name: str, source: str, description: str) -> dg.AssetsDefinitio
     def _asset(project: ProjectResource) -> dg.Output[pl.DataFrame]:
         files = project.project.source_files(source)
         raw = read_source_files(project, source, files, None)
-        return dg.Output(raw, metadata=describe_raw(raw, files))
+        return dg.Output(raw, metadata={**describe_raw(raw, files), "params_digest": project.params_digest})
 
     return _asset
 

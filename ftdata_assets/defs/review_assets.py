@@ -20,18 +20,10 @@ from ftdata_assets.transforms.review import (
     unknown_decisions,
     write_review_export,
 )
-
-HOLD_POLICIES = ("hold", "keep")
-
-
-def review_policy(params: dict, key: str) -> str:
-    value = str(params.get(key, "hold"))
-    if value not in HOLD_POLICIES:
-        raise ValueError(f"review.{key} must be one of {HOLD_POLICIES}, not {value!r}")
-    return value
+from ftdata_assets.transforms.settings import ReviewConfig
 
 
-def review_members(deduplicated: pl.DataFrame, params: dict) -> pl.DataFrame:
+def review_members(deduplicated: pl.DataFrame, review: ReviewConfig) -> pl.DataFrame:
     """Rows that need a person: every member of a contradiction, and a sample of each synthetic batch."""
     kept = deduplicated.filter(pl.col("duplicate_of").is_null())
     contradictions = kept.filter(pl.col("contradiction").is_not_null()).with_columns(
@@ -41,8 +33,8 @@ def review_members(deduplicated: pl.DataFrame, params: dict) -> pl.DataFrame:
     )
     synthetic = sample_rows(
         kept.filter((pl.col("source") == "synthetic") & pl.col("contradiction").is_null()),
-        int(params.get("synthetic_sample_size", 0)),
-        str(params.get("seed", "ftdata-review-v1")),
+        review.synthetic_sample_size,
+        review.seed,
         by="partition",
     ).with_columns(
         review_kind=pl.lit("synthetic_sample"),
@@ -62,8 +54,7 @@ def review_members(deduplicated: pl.DataFrame, params: dict) -> pl.DataFrame:
     ),
 )
 def review_queue(project: ProjectResource, deduplicated_examples: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    params = project.params("review")
-    queue = build_review_queue(review_members(deduplicated_examples, params))
+    queue = build_review_queue(review_members(deduplicated_examples, project.settings(ReviewConfig)))
     paths = write_review_export(queue, project.project.review_export_dir, "queue")
     decisions, _ = read_decisions(project.project.decisions_dir)
     decided = queue.join(latest_decisions(decisions).select("example_id"), on="example_id", how="semi")
@@ -79,6 +70,7 @@ def review_queue(project: ProjectResource, deduplicated_examples: pl.DataFrame) 
             "pending": queue.height - decided.height,
             "csv": dg.MetadataValue.path(str(paths["csv"])),
             "parquet": dg.MetadataValue.path(str(paths["parquet"])),
+            "params_digest": project.params_digest,
         },
     )
 
@@ -118,12 +110,7 @@ def reviewed_examples(
     deduplicated_examples: pl.DataFrame,
     review_queue: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
-    params = project.params("review")
-    hold_kinds = [
-        kind
-        for kind, key in (("contradiction", "contradictions"), ("synthetic_sample", "synthetic_sample"))
-        if review_policy(params, key) == "hold"
-    ]
+    hold_kinds = list(project.settings(ReviewConfig).held_kinds)
     decisions, problems = read_decisions(project.project.decisions_dir)
     kept = deduplicated_examples.filter(pl.col("duplicate_of").is_null())
     unknown = unknown_decisions(kept, decisions)
@@ -157,6 +144,7 @@ def reviewed_examples(
             "problems": dg.MetadataValue.json(problems.head(20).to_dicts()),
             "unknown_decisions": unknown.height,
             "hold_policy": dg.MetadataValue.json({"holds": hold_kinds}),
+            "params_digest": project.params_digest,
         },
     )
 
@@ -181,14 +169,12 @@ def reviewed_examples(
     ),
 )
 def audit_sample(project: ProjectResource, split_assignments: pl.DataFrame):
-    params = project.params("review")
+    review = project.settings(ReviewConfig)
     releasable = split_assignments.filter(pl.col("contaminated_by").is_null()).drop(
         "split", "split_group", "split_origin", "contaminated_by", "contamination_detail"
     )  # the rows the splits will hold: the audit judges what is released
     sample = build_review_queue(
-        sample_rows(
-            releasable, int(params.get("audit_sample_size", 0)), str(params.get("seed", "ftdata-review-v1"))
-        ).with_columns(
+        sample_rows(releasable, review.audit_sample_size, review.seed).with_columns(
             review_kind=pl.lit("audit"),
             review_group=pl.lit("audit:") + pl.col("example_id"),
             review_detail=pl.lit("random audit sample"),
@@ -208,9 +194,10 @@ def audit_sample(project: ProjectResource, split_assignments: pl.DataFrame):
             "labelled_rows": metrics["labelled_rows"],
             "csv": dg.MetadataValue.path(str(paths["csv"])),
             "label_problems": problems.height,
+            "params_digest": project.params_digest,
         }
     )
-    limit = float(params.get("max_audit_error_rate", 0.05))
+    limit = review.max_audit_error_rate
     error_rate = metrics["error_rate"]
     yield dg.AssetCheckResult(
         check_name="audit_error_rate",

@@ -5,44 +5,43 @@ import dagster as dg
 import polars as pl
 
 from ftdata_assets.defs.io import write_parquet_atomically
-from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.defs.resources import ProjectResource, with_run_config
 from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS
 from ftdata_assets.transforms.benchmarks import read_benchmarks
 from ftdata_assets.transforms.contamination import contaminated_train_rows
-from ftdata_assets.transforms.dedup import (
-    DEFAULT_SOURCE_PRIORITY,
-    MinHashes,
-    minhashes,
-    near_duplicate_components_of,
-)
+from ftdata_assets.transforms.dedup import MinHashes, minhashes, near_duplicate_components_of
 from ftdata_assets.transforms.deduplicate import role_text
+from ftdata_assets.transforms.settings import DecontaminationConfig, DedupConfig, SplitConfig
 from ftdata_assets.transforms.split import REGISTRY_SCHEMA, assign_splits, split_groups, updated_registry
 
 REGISTRY_FILE = "registry.parquet"
 MAX_GROUPING_ROUNDS = 5
+LEAK_THRESHOLD_KEY = "leak_threshold_used"
+"""split_assignments' metadata: the leak threshold its groups were built at, which splits_disjoint then checks."""
+
+
+class SplitRunConfig(dg.Config):
+    """Launchpad settings of one run of split_assignments; unset = params.yaml's `split` value."""
+
+    leak_threshold: float | None = None
+    """Estimated Jaccard of user-turn shingles from which rows are grouped into one split, for this run only."""
 
 
 def user_turns(frame: pl.DataFrame) -> pl.Series:
     return frame.select(role_text(pl.col("messages"), "user")).to_series()
 
 
-def user_turn_minhashes(project: ProjectResource, prompts: pl.Series) -> MinHashes:
+def user_turn_minhashes(dedup: DedupConfig, prompts: pl.Series) -> MinHashes:
     """MinHash signatures of the user turns (MinHash settings from dedup), to reuse for subsets of the rows."""
-    dedup = project.params("dedup")
-    return minhashes(
-        prompts,
-        num_perm=int(dedup.get("num_perm", 128)),
-        shingle_size=int(dedup.get("shingle_size", 5)),
-        seed=str(dedup.get("seed", "ftdata-dedup-v1")),
-    )
+    return minhashes(prompts, num_perm=dedup.num_perm, shingle_size=dedup.shingle_size, seed=dedup.seed)
 
 
-def leak_components(project: ProjectResource, prompts: pl.Series | MinHashes) -> pl.Series:
-    """Near-duplicate components of the user turns at split.leak_threshold (MinHash settings from dedup).
+def leak_components(dedup: DedupConfig, leak_threshold: float, prompts: pl.Series | MinHashes) -> pl.Series:
+    """Near-duplicate components of the user turns at `leak_threshold` (MinHash settings from dedup).
 
     Pass the `MinHashes` of the prompts (`user_turn_minhashes`, or a subset of them) to skip hashing again."""
-    hashes = prompts if isinstance(prompts, MinHashes) else user_turn_minhashes(project, prompts)
-    return near_duplicate_components_of(hashes, float(project.params("split").get("leak_threshold", 0.5)))
+    hashes = prompts if isinstance(prompts, MinHashes) else user_turn_minhashes(dedup, prompts)
+    return near_duplicate_components_of(hashes, leak_threshold)
 
 
 def read_registry(project: ProjectResource) -> pl.DataFrame:
@@ -61,17 +60,23 @@ def read_registry(project: ProjectResource) -> pl.DataFrame:
     ),
 )
 def split_assignments(
-    context: dg.AssetExecutionContext, project: ProjectResource, reviewed_examples: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    config: SplitRunConfig,
+    project: ProjectResource,
+    reviewed_examples: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
-    split_params, decon = project.params("split"), project.params("decontamination")
+    split, overrides = with_run_config(
+        project.settings(SplitConfig), "split_assignments", leak_threshold=config.leak_threshold
+    )
+    dedup, decon = project.settings(DedupConfig), project.settings(DecontaminationConfig)
     releasable = reviewed_examples.filter(pl.col("duplicate_of").is_null() & pl.col("review_status").is_null())
     examples = releasable.select(list(EXAMPLE_SCHEMA))
     # hashed once: every grouping round checks a subset of these rows (the released ones)
-    prompt_hashes = user_turn_minhashes(project, user_turns(examples))
+    prompt_hashes = user_turn_minhashes(dedup, user_turns(examples))
     links = [
         examples.get_column("conversation_id"),
         releasable.get_column("prompt_cluster"),
-        leak_components(project, prompt_hashes),
+        leak_components(dedup, split.leak_threshold, prompt_hashes),
     ]
     registry = read_registry(project)
     benchmarks, problems = read_benchmarks(project.project.benchmarks_dir)
@@ -84,18 +89,18 @@ def split_assignments(
         groups = split_groups(examples.get_column("example_id"), links)
         assigned = assign_splits(
             examples,
-            split_params["ratios"],
-            str(split_params["seed"]),
+            split.ratio_dict(),
+            split.seed,
             groups=groups,
             registry=registry,
-            priority=project.params("dedup").get("source_priority", DEFAULT_SOURCE_PRIORITY),
+            priority=dedup.source_priority,
         )
         context.log.info(f"decontaminating {assigned.height} rows against {benchmarks.height} benchmark items")
         hits = contaminated_train_rows(
             assigned,
             benchmarks,
-            ngram=int(decon.get("ngram", 13)),
-            min_words=int(decon.get("min_words", 8)),
+            ngram=decon.ngram,
+            min_words=decon.min_words,
         )
         result = (
             assigned.with_row_index("row")
@@ -106,7 +111,7 @@ def split_assignments(
         released = result.with_row_index("row").filter(pl.col("contaminated_by").is_null())
         # result rows are the examples rows, in order: "row" indexes prompt_hashes
         released_hashes = prompt_hashes.subset(released.get_column("row").to_numpy())
-        leaks = straddling_components(project, released.get_column("split"), released_hashes)
+        leaks = straddling_components(dedup, split.leak_threshold, released.get_column("split"), released_hashes)
         if leaks.null_count() == leaks.len():
             break
         context.log.info(f"grouping round {attempt}: {leaks.drop_nulls().n_unique()} near-duplicate groups straddled")
@@ -137,6 +142,9 @@ def split_assignments(
             "contaminated_by": dg.MetadataValue.json(
                 dict(contaminated.group_by("contaminated_by").len().sort("contaminated_by").iter_rows())
             ),
+            **overrides,
+            LEAK_THRESHOLD_KEY: split.leak_threshold,
+            "params_digest": project.params_digest,
         },
     )
 
@@ -164,7 +172,7 @@ def split_assignments(
         )
     ],
 )
-def curated_splits(project: ProjectResource, split_assignments: pl.DataFrame):
+def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, split_assignments: pl.DataFrame):
     clean = split_assignments.filter(pl.col("contaminated_by").is_null())
     splits = {
         split: clean.filter(pl.col("split") == split)
@@ -182,23 +190,36 @@ def curated_splits(project: ProjectResource, split_assignments: pl.DataFrame):
                 "by_source": dg.MetadataValue.json(dict(frame.group_by("source").len().sort("source").iter_rows())),
             },
         )
-    yield leak_check(project, splits)
+    yield leak_check(project.settings(DedupConfig), assignment_leak_threshold(context, project), splits)
 
 
-def straddling_components(project: ProjectResource, splits: pl.Series, prompts: pl.Series | MinHashes) -> pl.Series:
-    """Per row, its near-duplicate component (user turns, split.leak_threshold) if that component has rows in
+def assignment_leak_threshold(context: dg.AssetExecutionContext, project: ProjectResource) -> float:
+    """The leak threshold the split_assignments being released was grouped at (its materialization's metadata:
+    a Launchpad run may have set another than params'), so splits_disjoint checks what the grouping ensured."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("split_assignments"))
+    materialization = event.asset_materialization if event is not None else None
+    recorded = materialization.metadata.get(LEAK_THRESHOLD_KEY) if materialization is not None else None
+    if recorded is not None and isinstance(recorded.value, int | float):
+        return float(recorded.value)
+    return project.settings(SplitConfig).leak_threshold
+
+
+def straddling_components(
+    dedup: DedupConfig, leak_threshold: float, splits: pl.Series, prompts: pl.Series | MinHashes
+) -> pl.Series:
+    """Per row, its near-duplicate component (user turns, `leak_threshold`) if that component has rows in
     train and in a held-out split, else null: the leaks splits_disjoint looks for."""
-    frame = pl.DataFrame({"component": leak_components(project, prompts), "train": splits == "train"})
+    frame = pl.DataFrame({"component": leak_components(dedup, leak_threshold, prompts), "train": splits == "train"})
     straddles = (pl.col("train").any() & ~pl.col("train").all()).over("component")
     return frame.select(pl.when(straddles).then(pl.col("component"))).to_series().alias("leak")
 
 
-def leak_check(project: ProjectResource, splits: dict[str, pl.DataFrame]) -> dg.AssetCheckResult:
+def leak_check(dedup: DedupConfig, leak_threshold: float, splits: dict[str, pl.DataFrame]) -> dg.AssetCheckResult:
     combined = pl.concat([frame.select("example_id", "messages", split=pl.lit(name)) for name, frame in splits.items()])
     is_train = pl.col("split") == "train"
     shared_ids = combined.group_by("example_id").agg(sides=is_train.n_unique()).filter(pl.col("sides") > 1)
     leaks = combined.with_columns(
-        component=straddling_components(project, combined.get_column("split"), user_turns(combined))
+        component=straddling_components(dedup, leak_threshold, combined.get_column("split"), user_turns(combined))
     ).filter(pl.col("component").is_not_null())
     return dg.AssetCheckResult(
         check_name="splits_disjoint",
@@ -206,6 +227,7 @@ def leak_check(project: ProjectResource, splits: dict[str, pl.DataFrame]) -> dg.
         passed=shared_ids.height == 0 and leaks.height == 0,
         metadata={
             "ids_in_train_and_held_out": shared_ids.height,
+            "leak_threshold": leak_threshold,
             "near_duplicate_groups_across": leaks.get_column("component").n_unique(),
             "examples": dg.MetadataValue.json(
                 leaks.sort("component", "split", "example_id")

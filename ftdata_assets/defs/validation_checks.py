@@ -14,6 +14,7 @@ import polars as pl
 from ftdata_assets.defs.pii_verified import load_verified
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.transforms.pii import PiiSettings
+from ftdata_assets.transforms.settings import SplitConfig
 from ftdata_assets.transforms.validation_views import combine_splits, view
 from ftdata_assets.validation import ValidationOutcome, check_result, validate_frame, validate_layer
 
@@ -98,7 +99,7 @@ def splits_expectations(
 ) -> dg.AssetCheckResult:
     directory = project.project.root / "expectations"
     combined = combine_splits(train, validation, test)
-    context = {**layer_context(project), "ratios": project.params("split")["ratios"]}
+    context = {**layer_context(project), "ratios": project.settings(SplitConfig).ratio_dict()}
     splits = validate_frame(view("splits", combined, **context), "splits", directory=directory)
     summary = validate_frame(view("split_summary", combined, **context), "split_summary", directory=directory)
     return merged_result([splits, summary], "test", "splits_expectations")

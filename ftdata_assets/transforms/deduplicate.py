@@ -12,20 +12,10 @@ import numpy as np
 import polars as pl
 
 from ftdata_assets.schema import ReasonCode
-from ftdata_assets.transforms.dedup import (
-    DEFAULT_SOURCE_PRIORITY,
-    exact_and_near_clusters,
-    pick_cluster_winners,
-    source_rank,
-)
-from ftdata_assets.transforms.prompts import (
-    CONFLICT_KINDS,
-    agreeing_with,
-    cluster_conflicts,
-    prompt_clusters,
-    semantic_prompt_clusters,
-)
-from ftdata_assets.transforms.semantic_dedup import DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS, embed_texts
+from ftdata_assets.transforms.dedup import exact_and_near_clusters, pick_cluster_winners, source_rank
+from ftdata_assets.transforms.prompts import agreeing_with, cluster_conflicts, prompt_clusters, semantic_prompt_clusters
+from ftdata_assets.transforms.semantic_dedup import embed_texts
+from ftdata_assets.transforms.settings import DedupConfig
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -87,15 +77,15 @@ def _with_previous(examples: pl.DataFrame, previous: pl.DataFrame | None) -> pl.
     return pl.concat([marked, references], how="diagonal_relaxed")
 
 
-def _conversation_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str]) -> pl.DataFrame:
+def _conversation_dedup(frame: pl.DataFrame, config: DedupConfig, priority: Sequence[str]) -> pl.DataFrame:
     texts = frame.select(conversation_text(pl.col("messages"))).to_series()
     # the survivors (one row per exact cluster) hold every distinct text, so their near ids are those of all rows
     exact_ids, near_ids = exact_and_near_clusters(
         texts,
-        float(params["near_threshold"]),
-        num_perm=int(params.get("num_perm", 128)),
-        shingle_size=int(params.get("shingle_size", 5)),
-        seed=str(params.get("seed", "ftdata-dedup-v1")),
+        config.near_threshold,
+        num_perm=config.num_perm,
+        shingle_size=config.shingle_size,
+        seed=config.seed,
     )
     exact = _winners(frame.with_columns(exact_cluster_id=exact_ids), "exact_cluster_id", priority).rename(
         {"duplicate_of": "exact_duplicate_of"}
@@ -118,7 +108,7 @@ def _conversation_dedup(frame: pl.DataFrame, params: Mapping[str, Any], priority
 
 
 def _prompt_dedup(
-    frame: pl.DataFrame, params: Mapping[str, Any], priority: Sequence[str], embed: Embedder | None = None
+    frame: pl.DataFrame, config: DedupConfig, priority: Sequence[str], embed: Embedder | None = None
 ) -> pl.DataFrame:
     """Among rows still kept: `prompt_cluster`, `contradiction` (conflict kinds of the cluster) and, for
     non-contradicting clusters, `duplicate_prompt` drops of rows whose answer agrees with the cluster winner."""
@@ -130,25 +120,16 @@ def _prompt_dedup(
         if "tags" in kept.columns
         else pl.Series([False] * kept.height)
     )
-    semantic = params.get("semantic")
-    if semantic:
-        model = str(semantic.get("model", DEFAULT_EMBEDDING_MODEL))
+    semantic = config.semantic
+    if semantic is not None:
         clusters = semantic_prompt_clusters(
             prompts,
-            float(semantic.get("threshold", EMBEDDING_MODELS[model].suggested_threshold)),
-            embed or functools.partial(embed_texts, model_name=model),
+            float(semantic.threshold),  # type: ignore[arg-type]  # SemanticConfig fills in the model's own
+            embed or functools.partial(embed_texts, model_name=semantic.model),
         )
     else:
-        clusters = prompt_clusters(
-            prompts,
-            float(params.get("prompt_threshold", 0.8)),
-            num_perm=int(params.get("num_perm", 128)),
-            seed=str(params.get("seed", "ftdata-dedup-v1")),
-        )
-    kinds = params.get("contradiction_kinds")
-    conflicts = cluster_conflicts(
-        clusters, prompts, answers, refusals, kinds=CONFLICT_KINDS if kinds is None else tuple(kinds)
-    ).to_series()
+        clusters = prompt_clusters(prompts, config.prompt_threshold, num_perm=config.num_perm, seed=config.seed)
+    conflicts = cluster_conflicts(clusters, prompts, answers, refusals, kinds=config.contradiction_kinds).to_series()
     scored = kept.select("example_id").with_columns(
         prompt_cluster=clusters, contradiction=conflicts, __row=pl.int_range(pl.len())
     )
@@ -159,7 +140,7 @@ def _prompt_dedup(
         "__cluster",
         priority,
     ).get_column("duplicate_of")
-    prompt_duplicate_of = _agreeing_winners(kept.get_column("example_id"), answers, candidates, params)
+    prompt_duplicate_of = _agreeing_winners(kept.get_column("example_id"), answers, candidates, config.answer_agreement)
     prompt_level = scored.select("__row", "prompt_cluster", "contradiction").with_columns(
         prompt_duplicate_of=prompt_duplicate_of
     )
@@ -185,9 +166,7 @@ def _prompt_dedup(
     )
 
 
-def _agreeing_winners(
-    example_ids: pl.Series, answers: pl.Series, winners: pl.Series, params: Mapping[str, Any]
-) -> pl.Series:
+def _agreeing_winners(example_ids: pl.Series, answers: pl.Series, winners: pl.Series, agreement: float) -> pl.Series:
     """Per row, its cluster winner's example id if their answers agree (`answer_agreement`), else null.
 
     Only rows that have a winner are compared (the others are kept anyway): a regex pass over every answer was a
@@ -199,7 +178,7 @@ def _agreeing_winners(
     agree = agreeing_with(
         [answer_by_id.get(candidates[i]) or "" for i in has_winner],
         [answer_list[i] for i in has_winner],
-        float(params.get("answer_agreement", 0.5)),
+        agreement,
     )
     result: list[str | None] = [None] * len(candidates)
     for i, ok in zip(has_winner, agree, strict=True):
@@ -210,7 +189,7 @@ def _agreeing_winners(
 
 def deduplicate(
     examples: pl.DataFrame,
-    params: Mapping[str, Any],
+    config: DedupConfig | Mapping[str, Any],
     previous: pl.DataFrame | None = None,
     embed: Embedder | None = None,
 ) -> pl.DataFrame:
@@ -224,11 +203,14 @@ def deduplicate(
     never dropped: only new rows are removed, also when they duplicate a previous row no longer in the input.
     With `dedup.semantic` ({model, threshold}; needs the `semantic` extra) same-question clusters come from
     sentence embeddings of the user turns instead of content words; `embed` overrides the model (tests).
+    `config` is the `dedup` section (a mapping is read with `DedupConfig.from_params`: unknown keys fail).
     """
-    priority = tuple(params.get("source_priority") or DEFAULT_SOURCE_PRIORITY)
+    if not isinstance(config, DedupConfig):
+        config = DedupConfig.from_params(config)
+    priority = config.source_priority
     frame = _with_previous(examples, previous)
-    frame = _conversation_dedup(frame, params, priority)
-    frame = _prompt_dedup(frame, params, priority, embed)
+    frame = _conversation_dedup(frame, config, priority)
+    frame = _prompt_dedup(frame, config, priority, embed)
     is_old = pl.col(PREVIOUS_RANK) == 0
     return (
         frame.with_columns(
