@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import polars as pl
 
@@ -330,9 +331,12 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
     camel = pl.col("tok").str.contains(r"\p{Ll}\p{Lu}") & ~pl.col("tok").str.contains(
         r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)\p{Lu}\p{Ll}+$"
     )
+    # "KOWALSKA Anna", "JOHN SMITH" (forms, badges): an all-capitals token counts when it is a known name
+    # that is no word ("API", "NOTE", "MIT" are not)
+    caps_name = pl.col("tok").str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C")
     cap = (
         pl.col("capital")
-        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1))
+        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | caps_name)
         & ~camel
     )
     kept = kept.with_columns(
@@ -375,7 +379,7 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
         .then(0)
         .otherwise(1)
     )
-    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence)
+    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence, caps=caps_name)
 
 
 def _runs(kept: pl.DataFrame) -> pl.DataFrame:
@@ -406,6 +410,7 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             rest_name=(is_name & ~pl.col("C") & pl.col("elig")).slice(1).any(),
             last_surname=(pl.col("L") & ~pl.col("C")).last(),
             nl=pl.col("gap").first().str.contains("\n", literal=True),
+            n_caps=(pl.col("caps") & pl.col("elig")).sum(),
         )
         .filter(pl.col("n") >= 1)
     )
@@ -472,6 +477,57 @@ def _street_words() -> tuple[list[str], list[str]]:
         - {"tee", "tie", "pad", "dam", "wal", "park", "ring", "hof", "berg", "markt", "kant", "baan"}
     )
     return english, sorted({*other, "gate"})  # Norwegian "Karl Johans gate 12"
+
+
+def _fold(s: str) -> str:
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower()
+
+
+_EMAIL_LOCAL = re.compile(r"([A-Za-z0-9._%+\-]+)@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+
+
+def _email_agrees(runs: pl.DataFrame, base: pl.DataFrame) -> pl.Series:
+    """Runs of two or more words whose first or last word is a part of an e-mail address in the same text
+    ("Tavita Faleolo, tavita.faleolo@..."), as in CSV rows, signatures and "Name <address>": the address
+    names the person, whatever the lexicon says. Only rows with an "@" are read, one `re` scan per such row."""
+    rows = base.filter(pl.col("row").is_in(runs["row"].implode()) & pl.col("t").str.contains("@", literal=True))
+    if rows.height == 0:
+        return pl.Series([False] * runs.height, dtype=pl.Boolean)
+    parts: dict[int, set[str]] = {}
+    for row, t in rows.iter_rows():
+        got: set[str] = set()
+        for local in _EMAIL_LOCAL.findall(t):
+            got |= {p for p in re.split(r"[._%+\-0-9]+", local.lower()) if len(p) >= 3}
+        parts[row] = got
+    out = []
+    for row, text in runs.select("row", "text").iter_rows():
+        got = parts.get(row)
+        words = [_fold(w) for w in text.split()] if got else []
+        out.append(len(words) >= 2 and (words[0] in got or words[-1] in got))
+    return pl.Series(out, dtype=pl.Boolean)
+
+
+def _list_chains(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
+    """A list of three or more runs joined by commas and one "and"/"or" ("Amne, Ikdri, Amvellin and Oram"),
+    or of two after a label's colon ("Invited: Vosan and Quovel"), every one a name-like run: all names."""
+    same_row = pl.col("row") == pl.col("row").shift(1)
+    linked = (same_row & (pl.col("kf") == pl.col("kl").shift(1) + 2) & pl.col("p1").is_in(_LIST_SEPS)).fill_null(False)
+    runs = runs.with_columns(_ok=can_join.fill_null(False), _linked=linked)
+    # chain ids: a new chain where a run is not linked to the previous one, or either cannot join
+    runs = runs.with_columns(
+        _chain=(~(pl.col("_linked") & pl.col("_ok") & pl.col("_ok").shift(1).fill_null(False))).cum_sum()
+    )
+    stats = runs.group_by("_chain").agg(
+        _len=pl.len(),
+        _ok_all=pl.col("_ok").all(),
+        _colon=(pl.col("p1").first() == ":"),
+        _and=pl.col("p1").is_in(["and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]).any(),
+    )
+    runs = runs.join(stats, on="_chain", how="left", maintain_order="left")
+    chain = pl.col("_ok_all") & pl.col("_and") & ((pl.col("_len") >= 3) | ((pl.col("_len") == 2) & pl.col("_colon")))
+    return runs.with_columns(accept=pl.col("accept") | chain).drop(
+        "_ok", "_linked", "_chain", "_len", "_ok_all", "_colon", "_and"
+    )
 
 
 def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
@@ -562,8 +618,8 @@ _CJK_NAME = (
     r"(^|[^" + _CJK + r"])(\p{Han}{1,3}[ 　]\p{Han}{1,3})(?:$|[^" + _CJK + r"])"
     # 1: a self-introduction ("私の名前は山田太郎", "我叫王伟", "제 이름은 김민수")
     r"|((?:私の名前は|名前は|私は|わたしは|我叫|我是|我的名字是|名字是|제\s?이름은|이름은|저는)\s*)(\p{Han}{2,4}|\p{Hangul}{2,3})"
-    # 2: a Japanese honorific after it ("田中さん", "鈴木先生")
-    r"|()(\p{Han}{2,4})(?:さん|くん|ちゃん|先生|氏|様)"
+    # 2: a Japanese, Chinese or Korean honorific after it ("田中さん", "鈴木先生", "王先生", "김민수님")
+    r"|((?:^|[^" + _CJK + r"])?)(\p{Han}{2,4}|\p{Hangul}{2,4})(?:さん|くん|ちゃん|先生|女士|小姐|氏|様|님|씨|선생님)"
     # 3: a Han or Hangul word alone in Latin text ("email 佐藤 about it", "invite 山口, Anna"): in the lexicon
     r"|(^|[^" + _CJK + r"])(\p{Han}{1,4}|\p{Hangul}{2,4})(?:$|[^" + _CJK + r"])"
 )
@@ -603,11 +659,72 @@ _CASELESS_RUN = rf"[{_CASELESS}][{_CASELESS}\p{{M}}]*(?:[ \t]+[{_CASELESS}][{_CA
 """Words of scripts without capital letters, separated by single spaces or tabs."""
 
 
+_CASELESS_CUES = frozenset(
+    # Arabic, Persian, Hebrew, Hindi: "my name is", greetings, Mr/Mrs/Dr, "thanks"
+    [
+        "اسمي",
+        "اسمى",
+        "سلام",
+        "مرحبا",
+        "مرحباً",
+        "أهلا",
+        "اهلا",
+        "السيد",
+        "السيدة",
+        "الأستاذ",
+        "الاستاذ",
+        "الأستاذة",
+        "الدكتور",
+        "الدكتورة",
+        "عزيزي",
+        "عزيزتي",
+        "آقای",
+        "خانم",
+        "دکتر",
+        "مهندس",
+        "استاد",
+        "جناب",
+        "سرکار",
+        "عزیز",
+        "اسمم",
+        "شکریه",
+        "ممنون",
+        "שלום",
+        "לכבוד",
+        "מר",
+        "גברת",
+        "ד״ר",
+        "שמי",
+        "नमस्ते",
+        "श्री",
+        "श्रीमती",
+        "डॉ",
+        "नाम",
+    ]
+)
+"""Words right before a name in scripts without capitals: a greeting, a title, "my name is"."""
+
+
 def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
     """(start, end) of the names in a run of caseless-script words: two or more known names in a row
-    ("محمد علي", "राहुल शर्मा"), or one known name that is the whole run inside other text."""
+    ("محمد علي", "राहुल शर्मा"), one or two words after a title or greeting ("آقای رضایی", "مرحبا أحمد"),
+    or, set in text of another script, a run of one known name or two or three words with one known."""
     codes = _lexicon_codes()
     toks = list(re.finditer(r"\S+", words))
+    if alone and 1 <= len(toks) <= 3:
+        names = [bool(codes.get(t.group().lower(), 0) & 0b11) for t in toks]
+        if any(names) and (len(toks) >= 2 or names[0]):
+            return [(toks[0].start(), toks[-1].end())]
+    for i, t in enumerate(toks[:-1]):
+        if t.group() in _CASELESS_CUES:
+            k = i + 1
+            while k < len(toks) - 1 and toks[k].group() in _CASELESS_CUES:
+                k += 1
+            if toks[k].group() in _CASELESS_CUES:
+                break
+            j = k if toks[k].group()[-1] in "،,.؛!؟" or k + 1 >= len(toks) else k + 1
+            end = toks[j].end() - (1 if toks[j].group()[-1] in "،,.؛!؟" else 0)
+            return [(toks[k].start(), end)]
     known = [bool(codes.get(t.group().lower(), 0) & 0b11) for t in toks]
     out, i = [], 0
     while i < len(toks):
@@ -652,6 +769,7 @@ _LOWER_CUES = [
     "it’s", "with", "call", "text", "email", "meet", "met", "bye", "love", "miss", "told", "asked", "pinged",
     "texted", "emailed", "called",
 ]  # fmt: skip
+_LOWER_GREETINGS = ["hi", "hey", "hello", "hiya", "thx", "thanks", "ty", "dear", "bye", "cheers"]
 _LOWER_CUES_CHAT = ["with", "to", "for", "from", "by", "about", "and", "or"]
 """Weaker cues ("talked to anna", "lunch with kenji"): only in texts typed all in lowercase (chat), not in
 prose, where "moved to polly" or "and travis" are tools."""
@@ -682,7 +800,18 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     prv = (row.shift(1) == row) & pl.col("single")
     t = t.with_columns(
         pair=(pl.col("first") & nxt).fill_null(False),
-        cue=(pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES)).fill_null(False),
+        cue=(
+            (pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES))
+            # "thx rennemi!!", "hi taam, got it": a word in no list between a greeting and punctuation
+            | (
+                (code == 0)
+                & (pl.col("w").str.len_chars() >= 3)
+                & pl.col("w").str.contains(r"^\p{Ll}+$")
+                & prv
+                & pl.col("w").shift(1).is_in(_LOWER_GREETINGS)
+                & (pl.col("w").shift(-1).is_in([",", "!", ".", "?", ":"]) | (row.shift(-1) != row)).fill_null(True)
+            )
+        ).fill_null(False),
         chat=(pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES_CHAT)).fill_null(False),
     )
     t = t.with_columns(end2=pl.col("end").shift(-1), w2=pl.col("w").shift(-1), gap2=pl.lit(" "))
@@ -898,13 +1027,19 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         "loc_veto": loc_veto,
         "place_phrase": place_phrase.fill_null(False),
         "mid_loc": mid_loc,
+        # a run in Cyrillic, Greek, Armenian... script set in a Latin sentence ("please ask Олена Коваль")
+        "foreign": (
+            ~pl.col("text").str.contains(r"[A-Za-z]")
+            & pl.any_horizontal(pl.col(c).str.contains(r"^[a-z]") for c in ("p1", "p2", "n1", "n2")).fill_null(False)
+        ),
     }
     runs = runs.with_columns(**pieces)
     strong, honor, weak, weak_person, org, street, sentence_start, alone, loc_veto, place_phrase, mid_loc = (
-        pl.col(k) for k in pieces if k != "intro_label"
+        pl.col(k) for k in pieces if k not in ("intro_label", "foreign")
     )
     accept = (
         (strong & (score >= 1) & ~(loc_veto & ~honor))
+        | (pl.col("foreign") & ((n >= 2) | pl.col("single_name") | weak) & ~place_phrase & ~loc_veto & ~street)
         | (weak_person & (score >= 1) & ~loc_veto & ~street)
         | (
             weak
@@ -928,7 +1063,11 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         )
         | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase & ~street & (~sentence_start | alone))
     )
-    runs = runs.with_columns(accept=(accept & ~org & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False))
+    # an all-capitals name needs a neighbour that is a name too ("IBAN", "PAM" alone are acronyms)
+    lone_caps = (pl.col("n_caps") > 0) & (n == 1) & ~strong & ~weak_person & ~alone
+    runs = runs.with_columns(
+        accept=(accept & ~org & ~lone_caps & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False)
+    )
     # "Can Julian Uliasz pick up...": a sentence-initial common word before a name is not part of it
     rest = (
         ~pl.col("accept")
@@ -950,7 +1089,14 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         accept=pl.col("accept") | pl.col("rest"),
         start=pl.when(pl.col("rest")).then(pl.col("start2")).otherwise(pl.col("start")),
     )
-    runs = _list_members(runs.sort("run"), ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word"))
+    can_join = ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word")
+    runs = runs.with_columns(accept=pl.col("accept") | (_email_agrees(runs, base) & can_join & ~place_phrase))
+    # "X and I are going": a person, whatever the lexicon says
+    runs = runs.with_columns(
+        accept=pl.col("accept") | ((pl.col("n1") == "and") & (pl.col("n2") == "i") & can_join & ~place_phrase)
+    )
+    runs = _list_members(runs.sort("run"), can_join)
+    runs = _list_chains(runs, can_join & ~place_phrase & ~pl.col("single_place").fill_null(False))
     found = runs.filter(pl.col("accept"))
     # report the original substring (a run is tokens joined by single spaces or an initial's dot)
     found = found.join(base, on="row", how="left").with_columns(
