@@ -65,6 +65,10 @@ POSITIVES = [
     ("ts=2026-03-01 user=41 addr=Calle Mayor 5, 28013 Madrid status=ok", "Calle Mayor 5"),
     ("The office is at rue Marques.", "rue Marques"),
     ("i live at boulevard suzanne roussel", "boulevard suzanne roussel"),
+    ("We moved to Nádražní 12/345 last month.", "Nádražní 12/345"),
+    ("i live at hlavná 12", "hlavná 12"),
+    ("Can you deliver to 69 Maple instead?", "69 Maple"),
+    ("Ich wohne in der Lindenstraße 4", "Lindenstraße 4"),
     ("Адрес: ул. Ленина, д. 5, кв. 12, Москва", "ул. Ленина, д. 5"),
     ("доставка: вул. Хрещатик, 22, Київ", "вул. Хрещатик, 22"),
     ("Женевска 171, 1000 Скопје", "Женевска 171"),
@@ -107,6 +111,14 @@ NEGATIVES = [
     "Το κεφάλαιο 3 εξηγεί τη μέθοδο.",
     "We pushed it via GitHub Actions in 3 minutes.",
     "The avenue For growth is clear.",
+    "The meeting moved to June 12, sorry.",
+    "We moved to Node 20 last month.",
+    "Can you deliver to Team 7 instead?",
+    "The standup moved to Monday 10 am.",
+    "I moved to Berlin 3 years ago.",
+    "Please send it to John 3 times a week.",
+    "We moved to Q3 2025 for the launch.",
+    "The file is located at Section 5 of the guide.",
 ]
 
 

@@ -376,12 +376,15 @@ def _words(tokens: pl.Series) -> pl.DataFrame:
 _CUE = _rx(
     r"(?i:\b(?:i\s+live\s+(?:at|on|in)|i\s*['’]?m\s+at|live[sd]?\s+at|living\s+at|(?:my\s+|new\s+|home\s+|billing\s+|"
     r"shipping\s+|delivery\s+)?address\s*(?:is|:|-)|deliver(?:ed|y)?\s+(?:it\s+|them\s+)?to|ship(?:ped|ping)?\s+"
-    r"(?:it\s+|them\s+)?to|send\s+(?:it\s+|them\s+)?to|moved\s+to|office\s+is\s+at|located\s+at|resides?\s+at|"
-    r"mail\s+(?:it\s+)?to|visit\s+us\s+at|find\s+us\s+at)\s*:?[ \t]+)"
+    r"(?:it\s+|them\s+)?to|send\s+(?:(?:it|them|the|this|my|your|our|a)\s+)?(?:[a-z]+\s+)?to|moved\s+to|"
+    r"office\s+is\s+at|located\s+at|resides?\s+at|mail\s+(?:it\s+)?to|visit\s+us\s+at|find\s+us\s+at|"
+    r"wohne\s+(?:in\s+der|in|am|an\s+der)|j['’]habite\s+(?:au|à)|vivo\s+en|abito\s+in|moro\s+na|"
+    r"mieszkam\s+(?:na|przy)|bor\s+på)\s*:?\s+)"
 )
 """An address cue; the address is read from the text after it (`_cue_span`), in any letter case."""
 _CUE_LITERALS = ["live", "address", "deliver", "ship", "send", "moved", "office", "located", "reside", "mail", "visit",
-                 "find us", "i'm at", "im at"]  # fmt: skip
+                 "find us", "i'm at", "im at", "wohne", "habite", "vivo en", "abito", "moro na", "mieszkam",
+                 "bor på"]  # fmt: skip
 _CUE_STOP = {
     "instead", "if", "last", "since", "and", "but", "please", "thanks", "thank", "for", "when", "because", "so",
     "tomorrow", "today", "yesterday", "next", "this", "now", "asap", "until", "before", "after", "by", "or",
@@ -422,8 +425,76 @@ def _cue_span(value: str) -> int:
     digit = any(c.isdigit() for k in kept for c in k.group())
     typed_first = lows[0] in _STREET_TYPES_LOW and len(kept) >= 2
     if not ((street and digit) or typed_first):
-        return 0
+        n = _name_number(kept, value)
+        return len(value[: kept[n - 1].end()].rstrip(",.")) if n else 0
     return len(value[: kept[-1].end()].rstrip(",."))
+
+
+_HOUSE_NUMBER = re.compile(r"[0-9]{1,5}[A-Za-z]?(?:[/\-][0-9]{1,4}[A-Za-z]?)*[,.]?")
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’\-.]*,?")
+_NOT_NAMES = frozenset(_NOT_STREETS) | {
+    "home", "work", "offset", "position", "index", "address", "port", "column", "byte", "pin", "line", "least",
+    "most", "about", "around", "in", "on", "at", "near", "ago", "according", "of", "to", "a", "an", "it", "them",
+    "me", "us", "you", "him", "her", "once", "twice", "number", "noon", "midnight", "customers", "people",
+}  # fmt: skip
+_QUANTITY_WORD = re.compile(_QUANTITY_AFTER.replace("(?-u:\\b)", r"\b"))
+"""`_QUANTITY_AFTER` for Python's `re` (a quantity word right after a number: "3 days")."""
+_NOT_NAMES |= {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu", "fri", "sat",
+    "sun", "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember", "janvier", "février", "mars",
+    "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre", "enero", "febrero",
+    "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+    "team", "group", "tier", "node", "java", "react", "angular", "vue", "django", "rails", "postgres", "mysql",
+    "kubernetes", "ruby", "php", "go", "rust", "gcc", "clang", "llvm", "debian", "fedora", "centos", "rhel",
+    "macos", "win", "excel", "season", "series", "episode", "channel", "slack", "teams", "zoom", "sprint", "q1",
+    "q2", "q3", "q4", "h1", "h2", "plan", "option", "slot", "desk", "window", "counter", "bay", "dock", "pier",
+    "hall", "aisle", "zone", "area", "sector", "ward", "bed", "cabin", "deck", "car", "coach", "wagon", "bus",
+}  # fmt: skip
+_CUE_END = frozenset({"in", "on", "near", "around", "ago", "according", "at"})
+
+
+def _name_number(kept: list[re.Match[str]], value: str) -> int:
+    """How many of the words after a cue are a street without a street word: a name then a house number
+    ("Ilica 12", "Nádražní 12/345") or a number then a name ("12 Ilica", "69 वर्मा"); 0 if they are not.
+    In mixed-case text the name is capitalized (or in a script without case); a quantity after the number
+    ("3 days") or a non-street noun ("room 5", "page 12") is none."""
+    words = [k.group() for k in kept]
+    for i, w in enumerate(words):
+        if w.lower() in _CUE_END:
+            words = words[:i]
+            break
+    words = words[:8]
+    if len(words) < 2:
+        return 0
+    cased = any(c.isupper() for c in value)
+
+    def name_ok(w: str) -> bool:
+        low = w.lower().rstrip(",.")
+        if not _NAME_WORD.fullmatch(w) or low in _NOT_NAMES or low in _CUE_STOP or len(low) < 2:
+            return False
+        return not cased or not w[0].islower()
+
+    if _HOUSE_NUMBER.fullmatch(words[0]):  # number first
+        if re.fullmatch(r"(?:19|20)[0-9]{2}", words[0].rstrip(",.")) or not name_ok(words[1]):
+            return 0
+        if _QUANTITY_WORD.match(" " + words[1].lower()):
+            return 0
+        n = 2
+        while n < len(words) and name_ok(words[n]) and not words[n - 1].endswith((",", ".")):
+            n += 1
+        return n
+    n = 0
+    while n < min(len(words), 4) and name_ok(words[n]) and not words[n].endswith((",", ".")):
+        n += 1
+    if n == 0 or n >= len(words) or not _HOUSE_NUMBER.fullmatch(words[n]):
+        return 0
+    if re.fullmatch(r"(?:19|20)[0-9]{2}", words[n].rstrip(",.")):
+        return 0
+    if n + 1 < len(words) and _QUANTITY_WORD.match(" " + words[n + 1].lower()):
+        return 0
+    return n + 1
 
 
 _CUE_TYPES = sorted(_STREET_TYPES_LOW)
@@ -432,6 +503,13 @@ _GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
 
 _CUE_WORDS = sorted({*_STREET_VOCAB, *_GLUED_ENDINGS, *_CUE_TYPES})
 """Every address `_cue_span` accepts holds one of these (a vectorized screen before the per-cue read)."""
+
+
+_CUE_NAME_NUMBER = (
+    r"^\s*(?:[0-9]{1,5}[A-Za-z]?(?:[/\-][0-9]{1,4})*,?\s+\p{L}"
+    r"|\p{L}[\p{L}'’\-.]*(?:\s+\p{L}[\p{L}'’\-.]*){0,3}\s+[0-9])"
+)
+"""The text after a cue starts with a number then a word, or up to four words then a number."""
 
 
 def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
@@ -444,8 +522,11 @@ def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
     after = cues.join(rows, on="row", how="left").select(
         "row", start=pl.col("end"), value=pl.col("t").str.slice(pl.col("end"), 120)
     )
-    # only a text after a cue that holds a street word can hold an address (vectorized)
-    after = after.filter(pl.col("value").str.contains_any(_CUE_WORDS, ascii_case_insensitive=True))
+    # only a text after a cue that holds a street word or a name next to a number can hold an address
+    after = after.filter(
+        pl.col("value").str.contains_any(_CUE_WORDS, ascii_case_insensitive=True)
+        | pl.col("value").str.contains(_CUE_NAME_NUMBER)
+    )
     spans = pl.Series([_cue_span(v) for v in after["value"].to_list()], dtype=pl.Int64)
     after = after.with_columns(n=spans).filter(pl.col("n") > 0)
     return after.select(
