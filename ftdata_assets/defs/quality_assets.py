@@ -2,6 +2,7 @@
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from ftdata_assets.defs.resources import ProjectResource, params_failure, with_run_config
 from ftdata_assets.transforms.deduplicate import deduplicate
@@ -15,8 +16,11 @@ from ftdata_assets.transforms.settings import DedupConfig
 class DedupRunConfig(dg.Config):
     """Launchpad settings of one run of deduplicated_examples; unset = params.yaml's `dedup` value."""
 
-    near_threshold: float | None = None
-    """Jaccard of word-shingle sets above which two conversations are near-duplicates, for this run only."""
+    near_threshold: float | None = Field(
+        default=None,
+        description="Jaccard of word-shingle sets from which two conversations are near-duplicates, for this run "
+        "only (unset: params.yaml dedup.near_threshold).",
+    )
 
 
 @dg.asset(

@@ -3,6 +3,7 @@ and split_registry (written only after the ledger balances, so a failed version 
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from ftdata_assets.defs.io import write_parquet_atomically
 from ftdata_assets.defs.resources import ProjectResource, with_run_config
@@ -23,8 +24,11 @@ LEAK_THRESHOLD_KEY = "leak_threshold_used"
 class SplitRunConfig(dg.Config):
     """Launchpad settings of one run of split_assignments; unset = params.yaml's `split` value."""
 
-    leak_threshold: float | None = None
-    """Estimated Jaccard of user-turn shingles from which rows are grouped into one split, for this run only."""
+    leak_threshold: float | None = Field(
+        default=None,
+        description="Estimated Jaccard of user-turn shingles from which rows share a split, for this run only "
+        "(unset: params.yaml split.leak_threshold).",
+    )
 
 
 def user_turns(frame: pl.DataFrame) -> pl.Series:
