@@ -120,6 +120,7 @@ _WEAK_PERSON_PREV1 = [
     "congratulate", "congrats", "remind", "invite", "invited", "hired", "fired", "introduce", "introducing",
     "married", "son", "daughter", "wife", "husband", "brother", "sister", "mom", "dad", "mother", "father",
     "friend", "colleague", "boss", "coworker", "co-worker", "neighbor", "neighbour", "landlord", "ex",
+    "email", "e-mail", "call", "ping", "message", "contact", "cc'd", "thanked", "paid", "owe",
     "partner", "girlfriend", "boyfriend", "fiancé", "fiance", "fiancée", "roommate", "cousin", "nephew",
     "niece", "grandson", "granddaughter", "aunt", "uncle", "manager", "assistant", "teammate", "mentor",
 ]  # fmt: skip
@@ -750,11 +751,16 @@ def _caseless_names(base: pl.DataFrame) -> pl.DataFrame:
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
     # alone: the run is set in text of another script (a Latin sentence), not in a sentence of its own
-    ctx = _context(cand, rows, 2, 2).with_columns(
-        alone=pl.col("left_ctx").str.contains(r"[A-Za-z0-9]")
-        | pl.col("right_ctx").str.contains(r"[A-Za-z0-9]")
+    # a Latin word within the line around it ("Cheers,\nصابر" signs an English message), or nothing else
+    ctx = _context(cand, rows, 24, 24).with_columns(
+        alone=pl.col("left_ctx").str.contains(r"[a-z0-9]\W*$")
+        | pl.col("right_ctx").str.contains(r"^\W*[a-z0-9]")
+        | pl.col("left_ctx").str.contains(r"[a-z]{2}[^\n]*\n?[^\n]*$")
+        & ~pl.col("left_ctx").str.contains(f"[{_CASELESS}]")
         | (pl.col("left_ctx") == "") & (pl.col("right_ctx") == "")
     )
+    # "852 کمالی جنب", "32/3697 தணிகைமுருகன்": a house number before the words makes them a street
+    ctx = ctx.filter(~pl.col("left_ctx").str.contains(r"[0-9][\-/]?[0-9]*\s*$"))
     out: list[tuple[int, int, int, str]] = []
     for row, start, text, alone in ctx.select("row", "start", "text", "alone").iter_rows():
         for a, b in _caseless_span(text, bool(alone)):
@@ -1030,6 +1036,7 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         # a run in Cyrillic, Greek, Armenian... script set in a Latin sentence ("please ask Олена Коваль")
         "foreign": (
             ~pl.col("text").str.contains(r"[A-Za-z]")
+            & ~pl.col("n1").str.contains(r"^[0-9]").fill_null(False)
             & pl.any_horizontal(pl.col(c).str.contains(r"^[a-z]") for c in ("p1", "p2", "n1", "n2")).fill_null(False)
         ),
     }
