@@ -1060,6 +1060,17 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         )
         # two or more capitalized tokens that are no words, mid-sentence: "our new hire Nisato Renlo"
         | ((n >= 2) & (score >= 2) & (pl.col("n_common") == 0) & ~sentence_start & ~mid_loc & ~place_phrase & ~street)
+        # ... or a line of its own, or a line's first field: signatures, footers, CSV rows ("Tavita Faleolo,")
+        | (
+            (n >= 2)
+            & (n <= 3)
+            & (score >= 2)
+            & (pl.col("n_common") == 0)
+            & (pl.col("nl") | p1.is_null() | p1.is_in(["-", "—", "–", "*", "•", ">", "|"]))
+            & (pl.col("n1_nl") | pl.col("n1").is_in([",", ";", "|", "<", "(", "-", "—", "–"]))
+            & ~place_phrase
+            & ~street
+        )
         | (
             (n >= 2)
             & (score >= 3)
