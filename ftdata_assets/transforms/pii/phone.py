@@ -22,6 +22,7 @@ import polars as pl
 from phonenumbers import PhoneMetadata
 
 from ftdata_assets.transforms.pii.base import (
+    _NON_WORD,
     _NUMBER_VETO,
     _TWO_WORDS,
     _context,
@@ -102,7 +103,9 @@ _LABEL_NEAR = _label_near(
         "amka",
     ]
 )
-_CURRENCY_LEFT = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))\W{0,2}$"
+_CURRENCY_LEFT = _rx(
+    r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|pln|brl|price|amount|total|cost|sum|balance|revenue))[^a-z0-9_]{0,2}$"
+)
 _CURRENCY_RIGHT = r"^\s?(?:[$€£¥₹%]|(?:usd|eur|gbp|chf|jpy|pln|brl|zł|kr|km|kg|mb|gb|ms)\b)"
 
 
@@ -230,6 +233,7 @@ def _mobile_pattern(region: str) -> re.Pattern[str]:
     return re.compile(desc.national_number_pattern if desc is not None and desc.national_number_pattern else "(?!)")
 
 
+@functools.lru_cache(maxsize=65536)
 def _phone_span(text: str, has_context: bool) -> int | None:
     """Length of the phone number at the start of the candidate `text`, or None."""
     m = _EXT_SPLIT.match(text)
@@ -275,7 +279,7 @@ _WORD_NEAR += "|" + _SHORT_LABEL
 it ("policy changed. Phone: ..."), where "order number is" stays an order number."""
 _WORD_GLUED = _words_rx(_STRONG, r"\.$")
 """A phone word and a dot right before the number: "Tel.0301234567" is glued to its label, not to a word."""
-_WORD_HASH = _words_rx(_STRONG, r"\W{0,3}(?:no\.?|nr\.?|number)?\W{0,3}#\W{0,3}$")
+_WORD_HASH = _words_rx(_STRONG, rf"{_NON_WORD}{{0,3}}(?:no\.?|nr\.?|number)?{_NON_WORD}{{0,3}}#{_NON_WORD}{{0,3}}$")
 """A "#" right after a phone word ("Phone #: ...", "Tel. No. #") labels the phone number, not an order."""
 _GLUED_LEFT = r"[0-9][.,\-/]?$|[\p{L}_]$|[.\-/]$"
 """Glued to a word, or the tail of a longer dotted/dashed number; a comma after a word is a CSV field."""
@@ -298,32 +302,48 @@ _SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+]{0,3}[0-9]){6}")
 def _phones(base: pl.DataFrame) -> pl.DataFrame:
     c = _matches(base.filter(pl.col("t").str.contains(_SEVEN_DIGITS)), _PHONE_CANDIDATE)
     text = pl.col("text")
-    nd = text.str.count_matches(r"[0-9]")
+    c = c.filter(text.str.len_bytes() >= 7)  # most candidates are short numbers: drop them before counting
+    nd = text.str.replace_all(r"[^0-9]", "").str.len_bytes()
     c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
     c = _context(c, base, 30, 5)
-    has_context = pl.col("left_ctx").str.contains(_PHONE_WORD)
     intl = text.str.starts_with("+")
     left, right = pl.col("left_ctx"), pl.col("right_ctx")
-    c = c.with_columns(ctx=has_context).filter(
-        # "+" numbers are explicit; national ones yield to an order/ticket/ISBN label or a currency
-        (intl | ~left.str.contains(_LABEL_NEAR) | left.str.contains(_WORD_NEAR))
-        & (intl | ~left.str.contains(_NUMBER_VETO) | left.str.contains(_WORD_HASH))
-        & (intl | ~left.str.contains(_CURRENCY_LEFT))
-        & ~right.str.contains(_CURRENCY_RIGHT)
-        # glued to a word ("Tel.0301234567" is glued to its label), or the tail of a longer dotted number
-        & (~left.str.contains(_GLUED_LEFT) | left.str.contains(_WORD_GLUED))
+    # what vetoes a number whatever else is around it
+    c = c.filter(
+        ~right.str.contains(_CURRENCY_RIGHT)
+        & ~right.str.contains(r"^[.\-/]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
         # a national number right after another digit group is the tail of a longer number (an IBAN's)
         & (intl | ~left.str.contains(r"[0-9] $"))
-        & ~right.str.contains(r"^[.\-/]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
-        # "1234567,89" is an amount; "0301234567,42" the next field of a CSV line
-        & (~right.str.contains(r"^,[0-9]") | text.str.contains(_TRUNK_OR_PLUS) | pl.col("ctx"))
-        # "uid=328088690", "\"size\": 391246467": the key says what the value is
-        & (intl | ~left.str.contains(_KEY) | left.str.contains(_PHONE_KEY))
+        & (intl | ~left.str.contains(_CURRENCY_LEFT))
     )
+    # what vetoes it unless a phone word explains it: the exceptions are read on the flagged rows only
+    flags = {
+        # "+" numbers are explicit; national ones yield to an order/ticket/ISBN label ...
+        "label": ~intl & left.str.contains(_LABEL_NEAR),
+        "veto": ~intl & left.str.contains(_NUMBER_VETO),
+        # ... glued to a word ("Tel.0301234567" is glued to its label), or the tail of a longer dotted number
+        "glued": left.str.contains(_GLUED_LEFT),
+        # "uid=328088690", "\"size\": 391246467": the key says what the value is
+        "key": ~intl & left.str.contains(_KEY),
+        # "1234567,89" is an amount; "0301234567,42" the next field of a CSV line
+        "comma": right.str.starts_with(",") & right.str.contains(r"^,[0-9]") & ~text.str.contains(_TRUNK_OR_PLUS),
+    }
+    c = c.with_columns(flagged=pl.any_horizontal(list(flags.values())))
+    flagged = c.filter("flagged")
+    if flagged.height:
+        flagged = flagged.with_columns(**flags).filter(
+            (~pl.col("label") | left.str.contains(_WORD_NEAR))
+            & (~pl.col("veto") | left.str.contains(_WORD_HASH))
+            & (~pl.col("glued") | left.str.contains(_WORD_GLUED))
+            & (~pl.col("key") | left.str.contains(_PHONE_KEY))
+            & (~pl.col("comma") | left.str.contains(_PHONE_WORD))
+        )
+        c = pl.concat([c.filter(~pl.col("flagged")), flagged.select(c.columns)])
+    c = c.select("row", "start", "text", ctx=left.str.contains(_PHONE_WORD))
     if c.height == 0:
-        return _typed(c, "PHONE_NUMBER")
+        return _typed(c.with_columns(end=pl.col("start")), "PHONE_NUMBER")
     spans = [_phone_span(t, ctx) for t, ctx in zip(c["text"].to_list(), c["ctx"].to_list(), strict=True)]
     c = c.with_columns(n=pl.Series(spans, dtype=pl.Int64)).filter(pl.col("n").is_not_null())
     c = c.with_columns(end=pl.col("start") + pl.col("n"), text=text.str.slice(0, pl.col("n")))
