@@ -99,7 +99,7 @@ _STOP = [
     "jeep", "dodge", "cadillac", "buick", "mercury", "jaguar", "bentley", "rolls", "royce", "aston",
     "gucci", "prada", "armani", "chanel", "hermes", "dior", "versace", "hilfiger", "wrangler", "zara",
     "ikea", "bosch", "siemens", "philips", "canon", "nikon", "kodak", "fuji", "casio", "seiko", "rolex",
-    "omega", "tissot", "cartier",
+    "omega", "tissot", "cartier", "debian", "ubuntu", "gnu", "gnome", "pam", "dataproc", "mako", "graphql",
     "english", "french", "german", "spanish", "italian", "chinese", "japanese", "korean", "russian",
     "arabic", "hindi", "portuguese", "dutch", "polish", "turkish", "greek", "hebrew", "latin",
     "american", "british", "european", "african", "asian", "canadian", "australian", "indian", "mexican",
@@ -412,6 +412,7 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             last_surname=(pl.col("L") & ~pl.col("C")).last(),
             nl=pl.col("gap").first().str.contains("\n", literal=True),
             n_caps=(pl.col("caps") & pl.col("elig")).sum(),
+            glued=pl.col("gap").first() == "",
         )
         .filter(pl.col("n") >= 1)
     )
@@ -1082,9 +1083,11 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         | ((n == 1) & pl.col("single_strong") & ~loc_veto & ~place_phrase & ~street & (~sentence_start | alone))
     )
     # an all-capitals name needs a neighbour that is a name too ("IBAN", "PAM" alone are acronyms)
+    # "-Wuninitialized", "-Wstack-protector": glued to a dash, a word is a command-line option
+    flag = (pl.col("glued") & (p1 == "-")).fill_null(False)
     lone_caps = (pl.col("n_caps") > 0) & (n == 1) & ~strong & ~weak_person & ~alone
     runs = runs.with_columns(
-        accept=(accept & ~org & ~lone_caps & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False)
+        accept=(accept & ~org & ~lone_caps & ~flag & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False)
     )
     # "Can Julian Uliasz pick up...": a sentence-initial common word before a name is not part of it
     rest = (
