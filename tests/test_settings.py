@@ -405,3 +405,14 @@ def test_run_config_sets_leak_threshold_for_the_grouping_and_its_check(tmp_path:
     assert params_meta["leak_threshold"].value == "0.5 (params)"
     assert run_meta["leak_threshold"].value == "0.3 (run config; params: 0.5)"
     assert params_check["leak_threshold"].value == 0.5 and run_check["leak_threshold"].value == 0.3
+
+
+def test_each_run_of_the_whole_pipeline_read_its_own_copy_of_params(materialized_project: Path) -> None:
+    """materialize_all on the bundled sample: one run per log day and synthetic batch, then curate."""
+    from ftdata_assets.project import Project
+
+    project = Project(materialized_project)
+    runs = len(project.source_files("production_log")) + len(project.source_files("synthetic")) + 1
+    copies = sorted((materialized_project / "dagster_home" / "storage").glob("*/params.yaml"))
+    assert runs > 10 and len(copies) == runs
+    assert {path.read_bytes() for path in copies} == {(materialized_project / "params.yaml").read_bytes()}
