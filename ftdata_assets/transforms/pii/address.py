@@ -102,7 +102,7 @@ _EU_POSTAL = (
     r"|[A-Z]{1,2}-?[0-9]{4,5}|" + _UK_POSTAL + r")\b"
 )
 _PARTICLES_IN_PLACE = r"(?:ob|der|de|del|la|sur|am|an|im|di|do|da|dos|das|[0-9]{1,2}[ªº°])"
-_PLACE = rf"(?:(?:da|do|de|das|dos)\s+)?{_CAPWORD}(?:\s+(?:{_CAPWORD}|{_PARTICLES_IN_PLACE})){{0,4}}"
+_PLACE = rf"(?:(?:da|do|de|das|dos)\s+)?{_CAPWORD}(?:\s+(?:{_CAPWORD}|{_PARTICLES_IN_PLACE}))*"
 """A place after a postal code: "Berlin", "da Cruz das Pedras", "São Jorge 1ª Seção"."""
 _EU_TAIL = rf"(?:,?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?|,?\s+{_PLACE},?\s+{_EU_POSTAL}(?:,?\s+{_PLACE})?)?"
 """European tail: ", 10115 Berlin", "\n1317 YB", ", Madrid, 02857" (the postal code is required)."""
@@ -178,7 +178,7 @@ def _alt(words: list[str]) -> str:
 
 _TYPE_FIRST = _rx(
     r"(?:^|[^" + _L + r"])(?:(?:" + _alt(_TYPES_CAP + _TYPES_LOWER) + r")\.?\s*"
-    r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r"){0,5}"
+    r"(?:(?:" + _PARTICLE + r")\s*)*" + _CAPWORD + r"(?:\s+(?:(?:" + _PARTICLE + r")\s+)*" + _CAPWORD + r")*"
     # no house number: a postal code and the place after it are needed ("avenue Julie Ledoux, 97310 Da Costa")
     r"(?:(?:,?\s+"
     + _PLACE
@@ -279,8 +279,10 @@ _GENERIC = _rx(
     + r"(?:,?\s+"
     + _EU_POSTAL
     + r")?)?"
-    r"|,?\s+(?:[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[0-9]{5}-[0-9]{3})\s+" + _PLACE + r"))"
+    r"))"
 )
+"""Any capitalized name and number with a flat/suite unit after it ("Allika 46 Suite 501"); with a postcode
+and place after it instead, `_NAME_NUMBER_POSTAL`."""
 _NOT_STREETS = [
     "level", "room", "floor", "chapter", "section", "page", "table", "step", "part", "phase", "stage",
     "version", "model", "unit", "building", "block", "gate", "terminal", "platform", "line", "item", "week",
@@ -323,8 +325,6 @@ _CYR_ADDRESS = (
     r"\s*\p{Lu}[\p{Cyrillic}\-]*(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3},?\s*(?:д\.|дом|буд\.)?\s*[0-9]{1,4}"
     r"(?:\s*[а-яА-Я]\b)?(?:,?\s*(?:кв\.|квартира|корп\.|стр\.)\s*[0-9]{1,4})*"
 )
-_CYR_LITERALS = ["ул.", "улица", "пр.", "просп", "пер.", "переулок", "шоссе", "бул.", "бульвар", "пл.", "площадь",
-                 "наб.", "вул.", "вулиця", "ш."]  # fmt: skip
 _OTHER_ADDRESS = (
     # Greek "Οδός Ερμού 12", "Λεωφόρος Κηφισίας 100"
     r"(?:Οδός|Οδ\.|Λεωφόρος|Λεωφ\.|Πλατεία|Πλ\.)\s*\p{Greek}[\p{Greek}\-]*(?:\s+\p{Greek}[\p{Greek}\-]*){0,3},?\s*[0-9]{1,4}"
@@ -339,9 +339,6 @@ _OTHER_ADDRESS = (
     r"|\p{Lu}[\p{Cyrillic}\-]+\s+(?:проспект|улица|переулок|шоссе|бульвар|площадь|набережная|проезд|вулиця|провулок)"
     r",?\s*(?:д\.|дом|буд\.)?\s*[0-9]{1,4}"
 )
-_OTHER_LITERALS = ["Οδ", "Λεωφ", "Πλατεία", "Πλ.", "شارع", "طريق", "ميدان", "جادة", "רחוב", "רח", "שדרות", "שד",
-                   "ถนน", "ซอย", "ถ.", "ซ.", "หมู่", "проспект", "улица", "переулок", "шоссе", "бульвар", "площадь",
-                   "набережная", "проезд", "вулиця", "провулок"]  # fmt: skip
 _QUANTITY_AFTER = _rx(
     r"^\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|secs?|times?|items?|pieces?|pcs"
     r"|units?|people|persons|kg|g|km|mi|m|cm|mm|ml|l|mb|gb|tb|kb|%|x|percent|euros?|dollars?|usd|eur|gbp"
@@ -421,7 +418,7 @@ def _cue_span(value: str) -> int:
     if not kept or kept[0].group().lower() in _CUE_STOP:
         return 0
     lows = [k.group().lower().rstrip(",.") for k in kept]
-    street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) for w in lows)
+    street = any(w in _STREET_VOCAB for w in lows) or _GLUED_END.search(" ".join(lows)) is not None
     digit = any(c.isdigit() for k in kept for c in k.group())
     typed_first = lows[0] in _STREET_TYPES_LOW and len(kept) >= 2
     if not ((street and digit) or typed_first):
@@ -499,6 +496,10 @@ def _name_number(kept: list[re.Match[str]], value: str) -> int:
 
 _CUE_TYPES = sorted(_STREET_TYPES_LOW)
 _GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
+_GLUED_END = re.compile(
+    "(?:" + "|".join(re.escape(w) for w in sorted(_GLUED_ENDINGS, key=len, reverse=True)) + r")(?: |$)"
+)
+"""A word that ends with a glued street ending (one regex over the joined words, not one `endswith` each)."""
 
 
 _CUE_WORDS = sorted({*_STREET_VOCAB, *_GLUED_ENDINGS, *_CUE_TYPES})
@@ -683,7 +684,16 @@ _WORLD_ADDRESS = (
     r"|\p{Armenian}+(?:\s+\p{Armenian}+){0,2}\s+(?:փ\.|փողոց|պող\.|պողոտա)\s*[0-9]{1,4}"
     r"|(?:\p{Armenian}+\s+)?\p{Lu}\p{Armenian}+\s+[0-9]{1,4}(?:/[0-9]{1,3})?(?:,\s*\p{Armenian}+)?"
 )
+
+_CYR_LITERALS = ["ул.", "улица", "пр.", "просп", "пер.", "переулок", "шоссе", "бул.", "бульвар", "пл.", "площадь",
+                 "наб.", "вул.", "вулиця", "ш."]  # fmt: skip
+_OTHER_LITERALS = ["Οδ", "Λεωφ", "Πλατεία", "Πλ.", "شارع", "طريق", "ميدان", "جادة", "רחוב", "רח", "שדרות", "שד",
+                   "ถนน", "ซอย", "ถ.", "ซ.", "หมู่", "проспект", "улица", "переулок", "шоссе", "бульвар", "площадь",
+                   "набережная", "проезд", "вулиця", "провулок"]  # fmt: skip
 _WORLD_ROWS = r"[\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}\p{Hangul}\p{Georgian}\p{Armenian}]"
+_CJK_CHARS = ["省", "市", "区", "區", "県", "都", "府", "郡", "町", "村", "县", "路", "街", "巷", "号", "號", "로",
+              "길"]  # fmt: skip
+
 
 # --------------------------------------------------------------------------------------------------------
 # no house number: a street type and a capitalized name ("rue Marques", "calle Mayor, Madrid")
@@ -723,8 +733,12 @@ _LABEL_WORDS = [
     "عنوان", "آدرس", "住所", "地址", "주소", "ที่อยู่",
 ]  # fmt: skip
 _LABEL = (
-    r"(?i:(?:" + _alt(_LABEL_WORDS) + r")(?:[ _\-](?:line\s?1|1))?)[\"']?[ \t]*[:=：][ \t]*[\"']?"
-    r"(?:\r?\n[ \t]*)?[^\n\"|<>{}\t]{3,160}"
+    r"(?:(?i-u:"
+    + _alt([w for w in _LABEL_WORDS if w.isascii()])
+    + r")|"
+    + _alt(sorted({v for w in _LABEL_WORDS if not w.isascii() for v in (w, w.capitalize(), w.upper())}))
+    + r")(?i-u:[ _\-](?:line\s?1|1))?[\"']?[ \t]*[:=：][ \t]*[\"']?"
+    r"(?:\r?\n[ \t]*)?[^\n\"|<>{}\t]{3}[^\n\"|<>{}\t]*"
 )
 """A field label and the rest of its line (CSV/JSON/key=value keys too: "shipping_address", "addr")."""
 _LABEL_VETO = re.compile(
@@ -744,7 +758,7 @@ def _label_value(left: str, match: str) -> tuple[int, int]:
     if key is None or _LABEL_VETO.search(left[-12:] + match[: key.start()]):
         return 0, 0
     start = key.end()
-    value = match[start:]
+    value = match[start : start + 160]
     lead = len(value) - len(value.lstrip())
     value = value.strip()
     cut = _KV_NEXT.search(value)
@@ -800,11 +814,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
     glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
     glued_rows = glued_rows.filter(t.str.contains(_GLUED_BEFORE_NUMBER))
     glued = _lettered(_find(glued_rows, _GLUED))
-    generic_rows = num.filter(
-        t.str.contains_any(_GENERIC_UNIT_WORDS)
-        | t.str.contains(_rx(r"[0-9],?\s+(?:[0-9]{5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2})\b"))
-    )
-    generic = _lettered(_find(generic_rows, _GENERIC))
+    generic = _lettered(_find(num.filter(t.str.contains_any(_GENERIC_UNIT_WORDS)), _GENERIC))
     named = _lettered(_find(num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED))
     postal = _lettered(_find(num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL))
     # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
@@ -843,11 +853,11 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         _find(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
         _find(wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
         _find(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
-        _after_cues(base),
-        _labelled(base),
         _find(wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
         _find(wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
         _find(wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
+        _after_cues(base),
+        _labelled(base),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
@@ -866,7 +876,3 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
                 text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
             )
     return _typed(c, "LOCATION")
-
-
-_CJK_CHARS = ["省", "市", "区", "區", "県", "都", "府", "郡", "町", "村", "县", "路", "街", "巷", "号", "號", "로",
-              "길"]  # fmt: skip
