@@ -794,7 +794,13 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     after a chat cue ("thx anna"). Tokens of all rows, so texts without any capital letter are read too."""
     codes = _lexicon_codes()
     w = pl.col("m").str.strip_chars_start()
-    t = tok.select("row", "end", w=w, single=pl.col("m").str.len_bytes() == w.str.len_bytes() + 1)
+    t = tok.select(
+        "row",
+        "end",
+        w=w,
+        single=pl.col("m").str.len_bytes() == w.str.len_bytes() + 1,
+        spaced=pl.col("m").str.len_bytes() > w.str.len_bytes(),
+    )
     vocab = t["w"].unique()
     vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
     table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
@@ -819,7 +825,21 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
                 & (pl.col("w").shift(-1).is_in([",", "!", ".", "?", ":"]) | (row.shift(-1) != row)).fill_null(True)
             )
         ).fill_null(False),
-        chat=(pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES_CHAT)).fill_null(False),
+        # in an all-lowercase text (chat), a known first name that is no word is a name anywhere, unless
+        # it is glued into a path, an option or a file name ("/usr/share/anna", "--anna", "anna.conf")
+        chat=(
+            pl.col("first")
+            & (pl.col("spaced") | (row.shift(1) != row)).fill_null(True)
+            & ~(
+                (row.shift(-1) == row)
+                & ~pl.col("spaced").shift(-1)
+                & (
+                    pl.col("w").shift(-1).is_in(["/", "_", "=", "(", "@", "-", "\\"])
+                    | ((pl.col("w").shift(-1) == ".") & ~pl.col("spaced").shift(-2))
+                )
+            ).fill_null(False)
+            & ~pl.col("w").shift(1).is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
+        ).fill_null(False),
     )
     t = t.with_columns(end2=pl.col("end").shift(-1), w2=pl.col("w").shift(-1), gap2=pl.lit(" "))
     hits = t.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
@@ -965,7 +985,7 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     )
     label = p1.is_in([":", "-", "?", "="]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
     signoff = (
-        (p1.is_in([",", "-", "—"]) & p2.is_in(_SIGNOFFS))
+        (p1.is_in([",", "-", "—", "!", "."]) & p2.is_in(_SIGNOFFS))
         | (pl.col("nl") & p1.is_in(_SIGNOFFS))
         | (pl.col("nl") & (p1 == ",") & p2.is_in(_SIGNOFFS))
     )
