@@ -416,3 +416,39 @@ def test_each_run_of_the_whole_pipeline_read_its_own_copy_of_params(materialized
     copies = sorted((materialized_project / "dagster_home" / "storage").glob("*/params.yaml"))
     assert runs > 10 and len(copies) == runs
     assert {path.read_bytes() for path in copies} == {(materialized_project / "params.yaml").read_bytes()}
+
+
+def test_the_review_queue_lists_a_contradiction_in_dedup_source_priority(tmp_path: Path) -> None:
+    """review_queue orders a group's members by `dedup.source_priority`, the order dedup picks winners by."""
+    from ftdata_assets.defs.review_assets import review_queue
+
+    question = "Does the hub keep working when the internet is down?"
+    rows = [
+        example(1, question, "Yes, local automations keep running without internet.", source="expert"),
+        example(2, question, "No, the hub stops working without internet.", source="synthetic"),
+    ]
+    deduplicated = frame(rows).with_columns(
+        duplicate_of=pl.lit(None, pl.String), contradiction=pl.lit("polarity"), prompt_cluster=pl.lit("c1")
+    )
+
+    @dg.asset(name="deduplicated_examples")
+    def upstream() -> pl.DataFrame:
+        return deduplicated
+
+    def queued_sources(root: Path) -> list[str]:
+        defs = dg.Definitions(
+            assets=[upstream, review_queue],
+            resources={"project": ProjectResource(root=str(root)), "io_manager": dg.InMemoryIOManager()},
+        )
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
+        return result.output_for_node("review_queue")["source"].to_list()
+
+    root = make_project(tmp_path / "project", with_sample=False)
+    assert queued_sources(root) == ["expert", "synthetic"]
+    params = root / "params.yaml"
+    shipped = "source_priority: [expert, feedback, production_log, synthetic]"
+    assert shipped in params.read_text()
+    params.write_text(
+        params.read_text().replace(shipped, "source_priority: [synthetic, expert, feedback, production_log]")
+    )
+    assert queued_sources(root) == ["synthetic", "expert"]

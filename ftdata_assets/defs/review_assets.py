@@ -20,7 +20,7 @@ from ftdata_assets.transforms.review import (
     unknown_decisions,
     write_review_export,
 )
-from ftdata_assets.transforms.settings import ReviewConfig
+from ftdata_assets.transforms.settings import DedupConfig, ReviewConfig
 
 
 def review_members(deduplicated: pl.DataFrame, review: ReviewConfig) -> pl.DataFrame:
@@ -54,7 +54,10 @@ def review_members(deduplicated: pl.DataFrame, review: ReviewConfig) -> pl.DataF
     ),
 )
 def review_queue(project: ProjectResource, deduplicated_examples: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    queue = build_review_queue(review_members(deduplicated_examples, project.settings(ReviewConfig)))
+    queue = build_review_queue(
+        review_members(deduplicated_examples, project.settings(ReviewConfig)),
+        priority=project.settings(DedupConfig).source_priority,  # side by side in the order dedup picks winners
+    )
     paths = write_review_export(queue, project.project.review_export_dir, "queue")
     decisions, _ = read_decisions(project.project.decisions_dir)
     decided = queue.join(latest_decisions(decisions).select("example_id"), on="example_id", how="semi")
@@ -178,7 +181,8 @@ def audit_sample(project: ProjectResource, split_assignments: pl.DataFrame):
             review_kind=pl.lit("audit"),
             review_group=pl.lit("audit:") + pl.col("example_id"),
             review_detail=pl.lit("random audit sample"),
-        )
+        ),
+        priority=project.settings(DedupConfig).source_priority,
     ).select(
         pl.exclude("decision", "reviewer", "edited_answer", "note"),
         reviewer=pl.lit(None, pl.String),
