@@ -30,7 +30,6 @@ from ftdata_assets.transforms.pii.base import (
     _context,
     _rx,
     _typed,
-    _with_row_starts,
 )
 
 # --------------------------------------------------------------------------------------------------------
@@ -513,11 +512,17 @@ _CUE_NAME_NUMBER = (
 """The text after a cue starts with a number then a word, or up to four words then a number."""
 
 
-def _after_cues(rows: pl.DataFrame) -> pl.DataFrame:
-    """Addresses right after a cue. The cue is one cheap regex; the 120 characters after each cue are read
-    in Python (a call per cue, not per text), which decides where, and whether, an address is there."""
-    rows = rows.filter(pl.col("t").str.contains_any(_CUE_LITERALS, ascii_case_insensitive=True))
-    cues = _find(rows, _CUE)
+def _cue_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col("t").str.contains_any(_CUE_LITERALS, ascii_case_insensitive=True))
+
+
+def _after_cues(rows: pl.DataFrame, cues: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Addresses right after a cue. The cue is one cheap regex (`cues`: its matches, given with `rows` that
+    are `_cue_rows` already); the 120 characters after each cue are read in Python (a call per cue, not per
+    text), which decides where, and whether, an address is there."""
+    if cues is None:
+        rows = _cue_rows(rows)
+        cues = _find(rows, _CUE)
     if cues.height == 0:
         return pl.DataFrame(schema=_CAND)
     after = cues.join(rows, on="row", how="left").select(
@@ -543,24 +548,38 @@ _OPEN, _CLOSE = "\x1e", "\x1f"
 """Marks `_find` writes around each match (the record/unit separators; texts are searched with them replaced)."""
 
 
+def _find_all(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
+    """`base._matches(rows, pattern)` of every (rows, pattern) job, with one regex pass per job instead of two
+    (`extract_all` and `split` each build the big patterns' automata anew): the matches are marked in place
+    (`replace_all`), and the marked texts of all jobs are cut at the marks together with literal splits (the
+    fixed cost of those steps is paid once, not per pattern). Same offsets (characters); the texts must hold
+    no mark (`_unmarked`)."""
+    marked = [
+        rows.select("row", k=pl.lit(i, pl.Int32), m=pl.col("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE))
+        for i, (rows, pattern) in enumerate(jobs)
+        if rows.height
+    ]
+    m = pl.concat(marked).filter(pl.col("m").str.contains(_OPEN, literal=True)) if marked else None
+    if m is None or m.height == 0:
+        return [pl.DataFrame(schema=_CAND) for _ in jobs]
+    # pieces of a marked text: the text before its first match, then "match<CLOSE>text up to the next match"
+    p = m.select("row", "k", p=pl.col("m").str.split(_OPEN)).explode("p")
+    ab = pl.col("p").str.split_exact(_CLOSE, 1)
+    a, b = ab.struct.field("field_0"), ab.struct.field("field_1")
+    step = a.str.len_chars().cast(pl.Int64) + b.str.len_chars().fill_null(0).cast(pl.Int64)
+    before = step.cum_sum() - step
+    text_base = pl.when(b.is_null()).then(before).forward_fill()  # where this marked text's pieces begin
+    out = p.select(
+        "row", "k", start=before - text_base, n=a.str.len_chars().cast(pl.Int64), text=a, match=b.is_not_null()
+    ).filter("match")
+    out = out.select("row", "k", "start", end=pl.col("start") + pl.col("n"), text="text").cast({"row": pl.UInt32})
+    by_job = out.partition_by("k", as_dict=True, include_key=False)
+    return [by_job.get((i,), pl.DataFrame(schema=_CAND)) for i in range(len(jobs))]
+
+
 def _find(rows: pl.DataFrame, pattern: str) -> pl.DataFrame:
-    """`base._matches(rows, pattern)` with one regex pass instead of two (`extract_all` and `split` each
-    build the big patterns' automata anew): the matches are marked in place (`replace_all`) and the text is
-    cut at the marks with literal splits. Same offsets (characters); the texts hold no mark (`_unmarked`)."""
-    m = rows.select("row", m=pl.col("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE))
-    m = m.filter(pl.col("m").str.contains(_OPEN, literal=True))
-    if m.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    # pieces: the text before the first match, then "match<CLOSE>text up to the next match" each
-    p = m.select("row", p=pl.col("m").str.split(_OPEN)).explode("p")
-    p = p.with_columns(pl.col("p").str.split_exact(_CLOSE, 1).struct.rename_fields(["a", "b"])).unnest("p")
-    first = pl.col("b").is_null()
-    step = pl.col("a").str.len_chars().cast(pl.Int64) + pl.col("b").str.len_chars().fill_null(0).cast(pl.Int64)
-    p = _with_row_starts(p, "start", step, step)
-    found = p.filter(~first).select(
-        "row", "start", end=pl.col("start") + pl.col("a").str.len_chars().cast(pl.Int64), text="a"
-    )
-    return found.cast(_CAND)
+    """`_find_all` of one job."""
+    return _find_all([(rows, pattern)])[0]
 
 
 def _unmarked(base: pl.DataFrame) -> pl.DataFrame:
@@ -781,11 +800,17 @@ def _label_value(left: str, match: str) -> tuple[int, int]:
     return start + lead, len(value)
 
 
-def _labelled(rows: pl.DataFrame) -> pl.DataFrame:
-    """Addresses in labelled fields. The label is one regex over the rows that hold a label word; each
-    match's value is checked in Python (a call per label, not per text)."""
-    rows = rows.filter(pl.col("t").str.contains_any(_LABEL_WORDS, ascii_case_insensitive=True))
-    found = _find(rows, _LABEL)
+def _label_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col("t").str.contains_any(_LABEL_WORDS, ascii_case_insensitive=True))
+
+
+def _labelled(rows: pl.DataFrame, found: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Addresses in labelled fields. The label is one regex over the rows that hold a label word (`found`:
+    its matches, given with `rows` that are `_label_rows` already); each match's value is checked in Python
+    (a call per label, not per text)."""
+    if found is None:
+        rows = _label_rows(rows)
+        found = _find(rows, _LABEL)
     if found.height == 0:
         return pl.DataFrame(schema=_CAND)
     left = _context(found, rows, 12)["left_ctx"].to_list()
@@ -801,6 +826,10 @@ def _labelled(rows: pl.DataFrame) -> pl.DataFrame:
     ).cast(_CAND)
 
 
+_LETTERED = ["glued", "generic", "named", "postal", "type"]
+"""The jobs of `_locations` whose pattern starts with `(?:^|[^letters])`."""
+
+
 def _locations(base: pl.DataFrame) -> pl.DataFrame:
     """Every shape over the texts it can be in: most need a digit, the label and cue readers and the
     number-less street forms see every text, the other scripts only texts with a non-ASCII character."""
@@ -813,10 +842,42 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
     # passes the first stage, only real street endings pass both)
     glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
     glued_rows = glued_rows.filter(t.str.contains(_GLUED_BEFORE_NUMBER))
-    glued = _lettered(_find(glued_rows, _GLUED))
-    generic = _lettered(_find(num.filter(t.str.contains_any(_GENERIC_UNIT_WORDS)), _GENERIC))
-    named = _lettered(_find(num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED))
-    postal = _lettered(_find(num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL))
+    cue_rows, label_rows = _cue_rows(base), _label_rows(base)
+    jobs = {
+        # shapes that match one non-letter before their value (`_lettered`)
+        "glued": (glued_rows, _GLUED),
+        "generic": (num.filter(t.str.contains_any(_GENERIC_UNIT_WORDS)), _GENERIC),
+        "named": (num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED),
+        "postal": (num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL),
+        "type": (num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST),
+        # the others
+        "address": (
+            num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)),
+            _ADDRESS,
+        ),
+        "numbered": (
+            num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])),
+            _TYPE_NUMBERED,
+        ),
+        "box": (num.filter(t.str.contains_any(_PO_BOX_WORDS)), _PO_BOX_WORLD),
+        "military": (
+            num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
+            _MILITARY,
+        ),
+        "fr": (num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
+        "type_name": (base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME),
+        "ja": (wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
+        "cjk": (wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
+        "cyr": (wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
+        "other": (wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
+        "world": (wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
+        "ja_street": (wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
+        "cue": (cue_rows, _CUE),
+        "label": (label_rows, _LABEL),
+    }
+    found = dict(zip(jobs, _find_all(list(jobs.values())), strict=True))
+    lettered = _lettered(pl.concat([found[k].with_columns(kind=pl.lit(i, pl.Int32)) for i, k in enumerate(_LETTERED)]))
+    glued, generic, named, postal, typed = (lettered.filter(pl.col("kind") == i).drop("kind") for i in range(5))
     # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
     checked = pl.concat(
         [
@@ -837,27 +898,17 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         )
         checked = checked.filter(keep).select(_COLS)
     parts = [
-        _find(num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
-        _lettered(_find(num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST)),
-        _find(num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])), _TYPE_NUMBERED),
+        found["address"],
+        typed,
+        found["numbered"],
         checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
-        _find(num.filter(t.str.contains_any(_PO_BOX_WORDS)), _PO_BOX_WORLD),
-        _find(
-            num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
-            _MILITARY,
-        ),
-        _find(num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        _find(base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME).filter(
-            ~pl.col("text").str.contains(_FUNCTION_WORD_NAME)
-        ),
-        _find(wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
-        _find(wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
-        _find(wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
-        _find(wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
-        _find(wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
-        _find(wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
-        _after_cues(base),
-        _labelled(base),
+        found["box"],
+        found["military"],
+        found["fr"],
+        found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
+        *(found[k] for k in ["ja", "cjk", "cyr", "other", "world", "ja_street"]),
+        _after_cues(cue_rows, found["cue"]),
+        _labelled(label_rows, found["label"]),
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
