@@ -75,8 +75,10 @@ Decisions where the contract is silent:
 - Language ID uses the first `language_sample_chars` characters of the user + assistant turns (system
   prompts are the operator's, code blocks and URLs are removed): the system prompt of a German
   conversation is often English.
-- Speed (`bench/quality.py`): 100k log-heavy examples in ~15 s wall, ~18 s CPU with the worker (was ~27 s
-  and ~30 s on the same loaded 2 cores); 1M in ~2 min, ~0.8 GB over the input (was 4.5 min, 2.8 GB).
+- Speed (`bench/quality.py`): with fastText, 100k log-heavy examples in ~15 s wall, ~18 s CPU with the worker
+  (was ~27 s and ~30 s on the same loaded 2 cores); 1M in ~2 min, ~0.8 GB over the input (was 4.5 min,
+  2.8 GB). On 99k rows of `bench/scaled_sample.py` (templated: few distinct texts) CLD2 takes 3.75 s CPU in
+  all, fastText 4.4-4.7 s + 1.9-2.1 s in its worker (5.8-6.1 s without the worker).
   Every message feature, token count and repair is a function of (role, content), so it is computed once
   per distinct pair and joined back (100k examples: 416k messages, 108k distinct); token counts and
   language IDs likewise once per distinct text. Regexes with `\b` first run without it (`_contains`: the
@@ -84,8 +86,8 @@ Decisions where the contract is silent:
   was left with fastText (earlier, on 10k sample texts: fastText 0.3 s at 80 chars / ~1 s at 300,
   py3langid 2.0 s with false "de" on "°C" rows, lingua all-languages low-accuracy 18 s with stray yo/la/tl,
   langdetect 27 s). `bench/langid.py` (44.5k labelled samples in 100 languages from the machine's message
-  catalogs and man pages, tuning and held-out parts): CLD2 14 us a 300-character sample and 4.4 us a short
-  one, fastText 49 / 13 us, CLD3 84 / 29 us (CPU, one core); the pipeline's decision (`languages: [en]`,
+  catalogs and man pages, tuning and held-out parts): CLD2 14 us a 300-character sample and 4.5 us a short
+  one, fastText 51 / 13 us, CLD3 84 / 29 us (CPU, one core); the pipeline's decision (`languages: [en]`,
   0.5) held out: CLD2 keeps 99.92% of English and drops 92.2% of other languages, fastText 99.92% / 90.5%,
   CLD3 95.9% / 96.8% (it drops 4% of English). So CLD2 is the default; with fastText, from
   `PARALLEL_LANGUAGE_TEXTS` texts half go to a worker process. Rows go in batches of `BATCH_ROWS`, so the
@@ -610,8 +612,9 @@ def _detect_distinct(
 
 PARALLEL_LANGUAGE_TEXTS = 20_000
 """From this many texts (or examples in a batch), half go to a worker process when the detector is fastText
-(~84 us a 300-character sample, the worker ~0.6 s to start, overlapped with the message features when started
-for a batch). CLD2 takes ~25 us: the worker's start and the pipe cost more than half of that saves (measured)."""
+(~51 us a 300-character sample, the worker ~0.6 s to start, overlapped with the message features when started
+for a batch). CLD2 takes ~14 us: on bench/quality.py's 99k scaled-sample rows a CLD2 worker took 3.4 s CPU
+here + 0.7 s in the child against 3.75 s without it, and no wall time off on the shared 2 cores."""
 
 
 def _parallel(count: int, detector: str) -> bool:
