@@ -61,19 +61,25 @@ _TYPES = (
     "uan", "voicemail",
 )  # fmt: skip
 
-_SEP = r"(?: ?[\-/] ?|\.| {1,2})?"
-_GROUP = rf"(?:\([0-9]{{1,5}}\){_SEP}[0-9]+|[0-9]+)"
+_SEP = r"(?: ?[\-/] ?|\.| {1,2}|[\u00a0\u202f])?"
+_PAREN = r"\([0-9]{1,5}(?:[ \-][0-9]{1,4})?\)"
+"""An area code or trunk in parentheses, "(030)", "(0)", also split as "(0-312)" (Lithuania), "(0 30)"."""
+_GROUP = rf"(?:{_PAREN}{_SEP}[0-9]+|[0-9]+)"
 """A digit group, or an area code / trunk in parentheses followed by one ("(0)121", "(0 30) 1234"): a
 parenthesized group never ends a number ("30 895 460 (2018)" is a count and its year)."""
 _EXT = r"(?: ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}\b)?"
-_PHONE_CANDIDATE = _rx(rf"(?:\+ ?[0-9]+|\([0-9]{{1,5}}\)|\b[0-9]+)(?:{_SEP}{_GROUP})*{_EXT}")
+_PHONE_CANDIDATE = _rx(rf"(?:\(\+ ?[0-9]{{1,3}}\)|\+ ?[0-9]+|{_PAREN}|\b[0-9]+)(?:{_SEP}{_GROUP})*{_EXT}")
+"""A country code, also in parentheses ("(+351) 912 345 678"), an area code in parentheses, or digits; then
+groups joined by the usual separators (a no-break space too, as French text has), then an extension."""
 _EXT_SPLIT = re.compile(r"^(.*?[0-9)])\s?(?:x|ext\.?|extension|#)\s?([0-9]{1,6})$")
-_NANP = re.compile(r"^(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}$")
+_NANP = re.compile(
+    r"^(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9][0-9]{2}\)[ \-]?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}$"
+)
 _NOT_PHONE_SHAPE = _rx(
     r"^[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}$"  # dates
-    r"|^[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?$"  # IPv4 (CIDR too), versions
+    r"|^[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[ /].*)?$"  # IPv4 (a CIDR, a port after it too), versions
     r"|^[0-9]+\.[0-9]{1,2}$"  # amounts
-    r"|^[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?$"  # card-like 4-4-4(-4) groups
+    r"|^(?:0[1-9]|[1-9][0-9])[0-9]{2}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?$"  # card-like 4-4-4(-4) groups
     r"|^(?:19|20)[0-9]{2} [01][0-9] [0-3][0-9]$"  # 2025 05 12
     r"|^[0-9]{5}-[0-9]{3}$|^[0-9]{5}-[0-9]{5}$"  # Brazilian postcodes (CEP), ranges "60000-64999"
     r"|^[0-9]{3}[\- ][0-9]{2}[\- ][0-9]{4}$"  # SSN layout
@@ -166,7 +172,9 @@ def _international_ok(digits: str, lenient: bool) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _number_ok(text: str, has_context: bool) -> bool:
-    """One candidate (no extension), as written."""
+    """One candidate (no extension), as written (no-break spaces read as spaces)."""
+    if text.startswith("(+"):  # "(+34) 912 345 678"
+        text = "+" + text[2:].replace(")", "", 1)
     if _NANP.match(text):  # before "+": Faker's and many users' +1 numbers have unassigned area codes
         digits = re.sub(r"[^0-9]", "", text)
         return not digits[-10:-7].endswith("11")  # N11 codes (211, 911 ...) are never area codes
@@ -183,6 +191,8 @@ def _number_ok(text: str, has_context: bool) -> bool:
     digits = re.sub(r"[^0-9]", "", text)
     separated = len(digits) < len(text)
     if has_context:
+        if not separated and 11 <= len(digits) <= 15 and _international_ok(digits, False):
+            return True  # "msisdn=4917612345678": E.164 without its "+", as gateways log it
         return 7 <= len(digits) <= 13 and _national_ok(digits, lenient=True)
     if not (8 if separated else 9) <= len(digits) <= 13:
         return False
@@ -193,8 +203,14 @@ def _number_ok(text: str, has_context: bool) -> bool:
     trunk_or_area = text.startswith("0") or (text.startswith("(") and not text.startswith("(0)"))
     if not trunk_or_area and _NEVER_WITHOUT_TRUNK.match(text):
         return False
+    if not trunk_or_area and _INDIAN_MOBILE.match(text):  # "98765 43210": no amount or range is written so
+        return bool(_mobile_pattern("IN").fullmatch(digits))
     if not trunk_or_area and _AMBIGUOUS_SHAPE.match(text):
         return len(digits) >= 9 and (_mobile_ok(digits) or (not separated and _nanp_run_ok(digits)))
+    if separated and trunk_or_area and 9 <= len(digits) <= 12 and not text.startswith("00"):
+        # grouped after a trunk 0 or an area code in parentheses, as only phone numbers are written: possible
+        # somewhere is enough (many numbers people write are unassigned by their country's metadata)
+        return _national_ok(digits, lenient=True)
     return _national_ok(digits, False, with_trunk=not separated)
 
 
@@ -211,6 +227,7 @@ _NEVER_WITHOUT_TRUNK = re.compile(
     r"|^[0-9]{1,2}(?:[ .][0-9]{3})+$"  # thousands after a 1-2 digit group
     r"|^[0-9]{2}(?: [0-9]{2}){3,}$"  # pairs: the countries that write them all have a trunk 0
 )
+_INDIAN_MOBILE = re.compile(r"^[6-9][0-9]{4} [0-9]{5}$")
 _AMBIGUOUS_SHAPE = re.compile(
     r"^[0-9]+[ \-/][0-9]+$"  # two groups
     r"|^[0-9]{3}(?:[ .][0-9]{3})+$"  # thousands separators
@@ -295,7 +312,7 @@ _KEY = r"(?:[a-z][a-z0-9_.\-]*\s?=|\"[a-z][a-z0-9_.\- ]*\"\s?:|[a-z0-9]+_[a-z0-9
 _PHONE_KEY = r"(?:^|[^a-z])(?:" + "|".join(_PHONE_STEMS) + r")[a-z0-9_.\- ]*(?:=|\"\s?:|:)\s?[\"']?$"
 """...whose key names a phone or a party ("phone_number=", "\"mobileNo\":", "to="); other keys are not."""
 
-_SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+]{0,3}[0-9]){6}")
+_SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+\u00a0\u202f]{0,3}[0-9]){6}")
 """Cheap row prefilter: seven digits with at most a few separators between them (no number is shorter)."""
 
 
@@ -303,12 +320,14 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
     c = _matches(base.filter(pl.col("t").str.contains(_SEVEN_DIGITS)), _PHONE_CANDIDATE)
     text = pl.col("text")
     c = c.filter(text.str.len_bytes() >= 7)  # most candidates are short numbers: drop them before counting
+    # no-break spaces as spaces (the same length in characters, so spans stay right)
+    c = c.with_columns(orig=text, text=text.str.replace_all("[\u00a0\u202f]", " "))
     nd = text.str.replace_all(r"[^0-9]", "").str.len_bytes()
     c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
     c = _context(c, base, 30, 5)
-    intl = text.str.starts_with("+")
+    intl = text.str.contains(r"^\(?\+")
     left, right = pl.col("left_ctx"), pl.col("right_ctx")
     # what vetoes a number whatever else is around it
     c = c.filter(
@@ -341,10 +360,10 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
             & (~pl.col("comma") | left.str.contains(_PHONE_WORD))
         )
         c = pl.concat([c.filter(~pl.col("flagged")), flagged.select(c.columns)])
-    c = c.select("row", "start", "text", ctx=left.str.contains(_PHONE_WORD))
+    c = c.select("row", "start", "text", "orig", ctx=left.str.contains(_PHONE_WORD))
     if c.height == 0:
         return _typed(c.with_columns(end=pl.col("start")), "PHONE_NUMBER")
     spans = [_phone_span(t, ctx) for t, ctx in zip(c["text"].to_list(), c["ctx"].to_list(), strict=True)]
     c = c.with_columns(n=pl.Series(spans, dtype=pl.Int64)).filter(pl.col("n").is_not_null())
-    c = c.with_columns(end=pl.col("start") + pl.col("n"), text=text.str.slice(0, pl.col("n")))
+    c = c.with_columns(end=pl.col("start") + pl.col("n"), text=pl.col("orig").str.slice(0, pl.col("n")))
     return _typed(c, "PHONE_NUMBER")
