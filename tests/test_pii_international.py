@@ -64,6 +64,26 @@ PHONES = [
     ("CH", "Zürich: 044 668 18 00", "044 668 18 00"),
     ("FI", "puhelin 040 123 4567", "040 123 4567"),
     ("DK", "ring på +45 32 12 34 56", "+45 32 12 34 56"),
+    # numbers as exports, forms and logs hold them: CSV fields, JSON values, key=value, glued labels
+    ("DE", "id,name,phone\n17,Jana Novak,030 1234567\n", "030 1234567"),
+    ("DE", "Jana Novak,0301234567,42,Berlin", "0301234567"),
+    ("FR", '{"name": "Luc Martin", "phone": "06 12 34 56 78"}', "06 12 34 56 78"),
+    ("DE", "2024-05-12 10:31:02 INFO sms delivered msisdn=4917612345678 id=42", "4917612345678"),
+    ("DE", "Tel.030 1234567, Fax 030 1234568", "030 1234567"),
+    ("US", "Phone #: (415) 555-2671", "(415) 555-2671"),
+    ("US", "Jane Roe | 8016602260 | Denver", "8016602260"),
+    ("US", "office (555)-234-5678", "(555)-234-5678"),
+    ("GB", "Kind regards\nTom Hale\nT: 0161 496 0000\nM: 07700 900123", "07700 900123"),
+    ("RO", "Numere de încercat:\n1. 0712 034 567\n2. 0722 123 456", "0712 034 567"),
+    ("PT", "Contacto: (+351) 912 345 678", "(+351) 912 345 678"),
+    ("FR", "Tél. 01\u00a042\u00a068\u00a053\u00a000", "01\u00a042\u00a068\u00a053\u00a000"),
+    ("LT", "Tel. (0-312) 34567", "(0-312) 34567"),
+    ("IN", "Ravi Kumar, 98765 43210", "98765 43210"),
+    ("RU", "тел. 8 (912) 345-67-89", "8 (912) 345-67-89"),
+    ("MX", "Cel: 55 1234 5678", "55 1234 5678"),
+    ("GR", "☎ 210 1234567", "210 1234567"),
+    ("SG", "Tel: 0065 6123 4567", "0065 6123 4567"),
+    ("CN", "联系电话：138 0013 8000", "138 0013 8000"),
 ]
 
 CARDS = [
@@ -86,6 +106,13 @@ CARDS = [
     ("Diners", "Diners 3056 930902 5904", "3056 930902 5904"),
     ("Mir", "карта " + with_check_digit("2200 1234 5678 901"), with_check_digit("2200 1234 5678 901")),
     ("other issuer", "Kreditkarte " + with_check_digit("7012 3456 7890 123"), with_check_digit("7012 3456 7890 123")),
+    # the labels people put before them, and what follows them on the same line
+    ("Visa", "CC# 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("Mastercard", "Card #5500 0000 0000 0004 on file", "5500 0000 0000 0004"),
+    ("Visa", "4111111111111111 12/27 123", "4111111111111111"),
+    ("Amex", '{"card": "3782 822463 10005", "exp": "04/27"}', "3782 822463 10005"),
+    ("Mastercard", "Jane Roe,5555555555554444,04/27,123", "5555555555554444"),
+    ("Visa", "charge failed card_number=4012888888881881 code=51", "4012888888881881"),
 ]
 
 IBANS = [
@@ -144,6 +171,19 @@ NEGATIVES = [
     "Kundennummer 88812345, Rechnung Nr. 20240117",
     "The source does not say when the policy changed. Tracking 9400 1118 9922",
     "You may not use uids in the 60000-64999 range.",
+    # network prefixes, counts with a year, keys that say what the value is, national ids and tax numbers
+    "route 10.20.30.0/24 via gw; allow 192.168.100.0/22",
+    "$ gcloud compute start-iap-tunnel 10.1.2.3 3389 --region=us-central1",
+    "Population: 30 895 460 (2018)",
+    "uid=328088690,gid=3562",
+    "order_id=3405498574 amount=366.299,96 status=shipped",
+    '{"size": 391246467, "count": 12}',
+    "NIP 612-590-07-01",
+    "CPF 844.788.512-96",
+    "Steuernummer 971/473/64011",
+    "REGON 612487215",
+    "Amount: 1234567,89 EUR",
+    "SSN 123 45 6789",
 ]
 
 
