@@ -67,7 +67,7 @@ POSITIVES = [
     ("i live at boulevard suzanne roussel", "boulevard suzanne roussel"),
     ("We moved to Nádražní 12/345 last month.", "Nádražní 12/345"),
     ("i live at hlavná 12", "hlavná 12"),
-    ("Can you deliver to 69 Maple instead?", "69 Maple"),
+    ("Can you deliver to 69 Wierzbowa instead?", "69 Wierzbowa"),
     ("Ich wohne in der Lindenstraße 4", "Lindenstraße 4"),
     ("Адрес: ул. Ленина, д. 5, кв. 12, Москва", "ул. Ленина, д. 5"),
     ("доставка: вул. Хрещатик, 22, Київ", "вул. Хрещатик, 22"),
@@ -119,6 +119,16 @@ NEGATIVES = [
     "Please send it to John 3 times a week.",
     "We moved to Q3 2025 for the launch.",
     "The file is located at Section 5 of the guide.",
+    "Deliver to Customer 4411 by noon.",
+    "deliver to desk 14 please",
+    "Send it to HR 2 copies.",
+    "Глава 5, Москва 2020.",
+    "Κεφάλαιο 3, Αθήνα 2004.",
+    "פרק 5, תל אביב",
+    "Rocky 4, 1985 Edition",
+    "Shipping address: same as billing",
+    "server address: db.internal:5432",
+    "Adresse: wird nachgereicht",
 ]
 
 

@@ -341,7 +341,8 @@ _OTHER_ADDRESS = (
 _QUANTITY_AFTER = _rx(
     r"^\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|secs?|times?|items?|pieces?|pcs"
     r"|units?|people|persons|kg|g|km|mi|m|cm|mm|ml|l|mb|gb|tb|kb|%|x|percent|euros?|dollars?|usd|eur|gbp"
-    r"|pounds?|points?|pts|goals?|games?|votes?|users?|rows?|lines?|pages?|stars?|am|pm)\b"
+    r"|pounds?|points?|pts|goals?|games?|votes?|users?|rows?|lines?|pages?|stars?|am|pm|copies|copy|packages?"
+    r"|boxes|orders?|files?|e-?mails?|messages?|tickets?|customers?|seasons?|episodes?)\b"
 )
 
 
@@ -480,7 +481,7 @@ def _name_number(kept: list[re.Match[str]], value: str) -> int:
         n = 2
         while n < len(words) and name_ok(words[n]) and not words[n - 1].endswith((",", ".")):
             n += 1
-        return n
+        return n if _not_all_words(words[1:n]) else 0
     n = 0
     while n < min(len(words), 4) and name_ok(words[n]) and not words[n].endswith((",", ".")):
         n += 1
@@ -490,15 +491,25 @@ def _name_number(kept: list[re.Match[str]], value: str) -> int:
         return 0
     if n + 1 < len(words) and _QUANTITY_WORD.match(" " + words[n + 1].lower()):
         return 0
-    return n + 1
+    return n + 1 if _not_all_words(words[:n]) else 0
+
+
+def _not_all_words(names: list[str]) -> bool:
+    """Some name is no ordinary English word ("Ilica", "Nádražní"; not "Customer", "Desk", "Maple"): a street
+    named by English words alone has a street word ("Maple Street"), read by the other shapes."""
+    from ftdata_assets.transforms.pii.person import _lexicon_codes
+
+    codes = _lexicon_codes()
+    return any((codes.get(w.lower().rstrip(",."), 0) & 0b01000) == 0 for w in names)
 
 
 _CUE_TYPES = sorted(_STREET_TYPES_LOW)
 _GLUED_ENDINGS = tuple(w.rstrip(".") for w in _GLUED_WORDS)
 _GLUED_END = re.compile(
-    "(?:" + "|".join(re.escape(w) for w in sorted(_GLUED_ENDINGS, key=len, reverse=True)) + r")(?: |$)"
+    "(?:" + "|".join(re.escape(w) for w in sorted(_GLUED_ENDINGS, key=len, reverse=True) if len(w) > 2) + r")(?: |$)"
 )
-"""A word that ends with a glued street ending (one regex over the joined words, not one `endswith` each)."""
+"""A word that ends with a glued street ending of three letters or more ("desk" ends in no "sk." street; one
+regex over the joined words, not one `endswith` each)."""
 
 
 _CUE_WORDS = sorted({*_STREET_VOCAB, *_GLUED_ENDINGS, *_CUE_TYPES})
@@ -826,6 +837,13 @@ def _labelled(rows: pl.DataFrame, found: pl.DataFrame | None = None) -> pl.DataF
     ).cast(_CAND)
 
 
+_SCRIPT_NOT_STREETS = [
+    "глава", "часть", "раздел", "том", "версия", "статья", "пункт", "шаг", "урок", "сезон", "серия", "страница",
+    "номер", "этап", "уровень", "класс", "группа", "комната", "кабинет", "розділ", "частина", "версія", "стаття",
+    "сторінка", "κεφάλαιο", "μέρος", "ενότητα", "άρθρο", "έκδοση", "βήμα", "σελίδα", "τόμος", "επεισόδιο",
+    "πίνακας", "εικόνα", "פרק", "חלק", "סעיף", "גרסה", "עמוד", "שלב", "כיתה", "חדר", "פרק", "עונה",
+]  # fmt: skip
+"""Nouns in other scripts that a number follows in prose ("Глава 5", "Κεφάλαιο 3", "פרק 5"): no street."""
 _LETTERED = ["glued", "generic", "named", "postal", "type"]
 """The jobs of `_locations` whose pattern starts with `(?:^|[^letters])`."""
 
@@ -878,6 +896,11 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
     found = dict(zip(jobs, _find_all(list(jobs.values())), strict=True))
     lettered = _lettered(pl.concat([found[k].with_columns(kind=pl.lit(i, pl.Int32)) for i, k in enumerate(_LETTERED)]))
     glued, generic, named, postal, typed = (lettered.filter(pl.col("kind") == i).drop("kind") for i in range(5))
+    # the place after a 3-6 digit postcode is no ordinary English word ("Rocky 4, 1985 Edition")
+    if postal.height:
+        place = postal.with_columns(first=pl.col("text").str.extract(r"[0-9]\s+(\p{L}+)\W*$", 1).str.to_lowercase())
+        place = place.join(_words(place["first"].drop_nulls()), on="first", how="left")
+        postal = place.filter(~pl.col("w").fill_null(False)).select(_COLS)
     # a glued or generic street name that is an ordinary word is no street ("During 2020", "Level 4")
     checked = pl.concat(
         [
@@ -906,7 +929,10 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         found["military"],
         found["fr"],
         found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
-        *(found[k] for k in ["ja", "cjk", "cyr", "other", "world", "ja_street"]),
+        *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street"]),
+        found["world"].filter(
+            ~pl.col("text").str.extract(r"^(\p{L}+)", 1).str.to_lowercase().is_in(_SCRIPT_NOT_STREETS)
+        ),
         _after_cues(cue_rows, found["cue"]),
         _labelled(label_rows, found["label"]),
     ]
