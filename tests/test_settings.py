@@ -96,10 +96,21 @@ def test_a_bad_semantic_model_and_a_missing_required_key_are_refused() -> None:
             config_class.from_params(section)
 
 
-def test_defaults_are_what_a_missing_key_meant_before() -> None:
-    """The values the readers fell back to with `.get(key, default)` before the typed sections."""
+def test_a_missing_key_means_the_shipped_value() -> None:
+    """The class defaults are the values params.yaml ships: deleting a line from it changes nothing."""
+    required = {DedupConfig: ("near_threshold",), SplitConfig: ("seed", "ratios"), ReviewConfig: ()}
+    required[IngestConfig] = ("max_line_bytes", "max_json_depth", "id_salt")
+    sections = {DedupConfig: "dedup", SplitConfig: "split", ReviewConfig: "review", IngestConfig: "ingest"}
+    sections[DecontaminationConfig] = "decontamination"
+    for config_class, section in sections.items():
+        shipped = config_class.from_params(PARAMS[section])
+        minimal = config_class.from_params({k: PARAMS[section][k] for k in required.get(config_class, ())})
+        assert minimal == shipped, section
+
+
+def test_defaults_of_the_optional_keys() -> None:
     dedup = DedupConfig.from_params({"near_threshold": 0.6})
-    assert (dedup.num_perm, dedup.shingle_size, dedup.seed) == (128, 5, "ftdata-dedup-v1")
+    assert (dedup.num_perm, dedup.shingle_size, dedup.seed) == (128, 3, "ftdata-dedup-v1")
     assert (dedup.prompt_threshold, dedup.answer_agreement) == (0.8, 0.5)
     assert dedup.contradiction_kinds == CONFLICT_KINDS and dedup.source_priority == DEFAULT_SOURCE_PRIORITY
     assert dedup.semantic is None and dedup.previous_version is None
@@ -112,12 +123,8 @@ def test_defaults_are_what_a_missing_key_meant_before() -> None:
     assert SplitConfig.from_params({"seed": "s", "ratios": PARAMS["split"]["ratios"]}).leak_threshold == 0.5
     assert DecontaminationConfig.from_params(None) == DecontaminationConfig(ngram=13, min_words=8)
     review = ReviewConfig.from_params({})
-    assert (review.contradictions, review.synthetic_sample, review.held_kinds) == (
-        "hold",
-        "hold",
-        ("contradiction", "synthetic_sample"),
-    )
-    assert (review.synthetic_sample_size, review.audit_sample_size, review.max_audit_error_rate) == (0, 0, 0.05)
+    assert (review.contradictions, review.synthetic_sample, review.held_kinds) == ("hold", "keep", ("contradiction",))
+    assert (review.synthetic_sample_size, review.audit_sample_size, review.max_audit_error_rate) == (5, 50, 0.05)
     assert ReviewConfig.from_params(PARAMS["review"]).held_kinds == ("contradiction",)  # synthetic_sample: keep
     ingest = IngestConfig.from_params({k: v for k, v in PARAMS["ingest"].items() if k != "leading_assistant"})
     assert ingest.leading_assistant == "drop"

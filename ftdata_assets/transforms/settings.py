@@ -157,7 +157,7 @@ class DedupConfig(_Section):
     semantic: SemanticConfig | None = None
     previous_version: str | None = None
     num_perm: int = 128
-    shingle_size: int = 5
+    shingle_size: int = 3
     seed: str = "ftdata-dedup-v1"
     source_priority: tuple[str, ...] = DEFAULT_SOURCE_PRIORITY
 
@@ -237,9 +237,9 @@ class ReviewConfig(_Section):
 
     SECTION: ClassVar[str] = "review"
     contradictions: str = "hold"
-    synthetic_sample_size: int = 0
-    synthetic_sample: str = "hold"
-    audit_sample_size: int = 0
+    synthetic_sample_size: int = 5
+    synthetic_sample: str = "keep"
+    audit_sample_size: int = 50
     max_audit_error_rate: float = 0.05
     seed: str = "ftdata-review-v1"
 
