@@ -52,6 +52,7 @@ def scrubbed_examples(context: dg.AssetExecutionContext, project: ProjectResourc
             "rows_with_pii": totals["rows_with_pii"],
             "pii_by_type": dg.MetadataValue.json(totals["by_type"]),
             **{f"pii/{entity}": count for entity, count in totals["by_type"].items()},
+            "params_digest": project.params_digest,
         },
     )
     rescanning = progress_logger(context.log.info, "PII re-scan of the scrubbed texts")
