@@ -14,7 +14,6 @@ from ftdata_assets.transforms.pii.base import (
     LEXICON_PATH,
     _context,
     _matches,
-    _rx,
     _typed,
     _with_row_starts,
 )
@@ -296,7 +295,9 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     tok = base.select("row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN)).explode("m")
     tok = tok.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)
-    return _with_row_starts(tok, "end", ml, pl.lit(0, pl.Int64)).with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN))
+    return _with_row_starts(tok, "end", ml, pl.lit(0, pl.Int64)).with_columns(
+        keep=pl.col("m").str.contains(_RUN_TOKEN), w=pl.col("m").str.strip_chars_start()
+    )
 
 
 def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
@@ -549,71 +550,6 @@ def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
     return runs
 
 
-_LOWER_WORD = r"\p{Ll}[\p{Ll}\p{M}'’\-]+"
-_LOWER_STRONG = (
-    r"(?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name\s*(?:is|'s|’s|:)|\bmy\s+names|\bcall\s+me|\bsurname\s+is"
-    r"|\bme\s+llamo|\bmi\s+chiamo|\bje\s+m['’]appelle|\bich\s+hei(?:ße|sse)|\bmein\s+name\s+ist|\bmeu\s+nome\s+é"
-    r"|\bnazywam\s+się|\bmijn\s+naam\s+is)\s+(?i:(?:dr|mr|mrs|ms|mx|prof|herr|frau|pan|pani|sr|sra|mme)\.?\s+)?"
-)
-_LOWER_WEAK = (
-    r"(?i:\bi\s*['’]?\s*m|\bi\s+am|\bthis\s+is|\bit\s*['’]s|\bname\s*[:=\-]"
-    r"|\b(?:booked|reserved|registered)\s+under)\s+"
-)
-_LOWER = _rx(r"(?:" + _LOWER_STRONG + "|" + _LOWER_WEAK + r")" + _LOWER_WORD + r"(?:\s+" + _LOWER_WORD + r")?")
-"""A cue, then one or two lowercase words. No capture groups (the capturing engine is slow): the cue's
-length and strength are read per candidate with Python's `re` (the prefixes use no \\p classes)."""
-_LOWER_STRONG_RE = re.compile(_LOWER_STRONG)
-_LOWER_WEAK_RE = re.compile(_LOWER_WEAK)
-_LOWER_LITERALS = ["name", "call me", "i'm", "i’m", "im ", "i am", "this is", "it's", "it’s", "llamo", "chiamo",
-                   "appelle", "heiße", "heisse", "nome", "nazywam", "naam", "under"]  # fmt: skip
-
-
-def _lowercase_names(base: pl.DataFrame) -> pl.DataFrame:
-    """Names typed in lowercase right after a self-introduction: "my name is anna kowalski", "hi im kevin".
-
-    After "my name is" / "call me" any token that is no ordinary word is a name (names in no list too);
-    after the weaker "i'm" / "this is" the first token must be a known name that is no word ("i'm fine",
-    "this is great"). A second token joins when it is a name or no word ("... anna and ..." stops).
-    """
-    rows = base.filter(pl.col("t").str.contains_any(_LOWER_LITERALS, ascii_case_insensitive=True))
-    cand = _matches(rows, _LOWER)
-    if cand.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    # the cue: strong ones are tried first, as in the regex's alternation
-    cut, strong = [], []
-    for text in cand["text"].to_list():
-        m = _LOWER_STRONG_RE.match(text)
-        strong.append(m is not None)
-        m = m or _LOWER_WEAK_RE.match(text)
-        cut.append(m.end() if m else 0)
-    cut_s = pl.Series(cut, dtype=pl.Int64)
-    cand = cand.with_columns(
-        start=pl.col("start") + cut_s, text=pl.col("text").str.slice(cut_s), strong=pl.Series(strong, dtype=pl.Boolean)
-    )
-    cand = cand.with_columns(
-        t1=pl.col("text").str.extract(r"^(\S+)", 1),
-        gap=pl.col("text").str.extract(r"^\S+(\s+)", 1).fill_null(""),
-        t2=pl.col("text").str.extract(r"^\S+\s+(\S+)", 1),
-    )
-    codes = _lexicon_codes()
-    vocab = pl.concat([cand["t1"], cand["t2"]]).drop_nulls().unique()
-    table = pl.DataFrame({"w": vocab, "code": pl.Series([codes.get(w, 0) for w in vocab.to_list()], dtype=pl.Int32)})
-    name = (pl.col("code") & 0b11) > 0
-    word = (pl.col("code") & 0b01100) > 0
-    table = table.with_columns(ok_strong=~word | (name & ((pl.col("code") & 0b100) == 0)), ok_weak=name & ~word)
-    table = table.with_columns(ok_weak=pl.col("ok_weak") & ((pl.col("code") & 0b10000) == 0))
-    cand = cand.join(table.select(t1="w", ok1s="ok_strong", ok1w="ok_weak"), on="t1", how="left")
-    cand = cand.join(table.select(t2="w", ok2="ok_strong"), on="t2", how="left")
-    ok1 = pl.when(pl.col("strong")).then(pl.col("ok1s")).otherwise(pl.col("ok1w")).fill_null(False)
-    cand = cand.filter(ok1 & ~pl.col("t1").is_in(_STOP))
-    two = pl.col("ok2").fill_null(False) & ~pl.col("t2").fill_null("").is_in(_STOP)
-    length = pl.col("t1").str.len_chars() + pl.when(two).then(
-        pl.col("gap").str.len_chars() + pl.col("t2").str.len_chars()
-    ).otherwise(0)
-    cand = cand.with_columns(end=pl.col("start") + length.cast(pl.Int64))
-    return cand.with_columns(text=pl.col("text").str.slice(0, length)).select(_COLS)
-
-
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー"
 _CJK_NAME = (
     # 0: two Han words with a space between (CJK text has no spaces between words: "高橋 翔太", "王 伟")
@@ -776,6 +712,9 @@ _LOWER_CUES = [
     "it’s", "with", "call", "text", "email", "meet", "met", "bye", "love", "miss", "told", "asked", "pinged",
     "texted", "emailed", "called",
 ]  # fmt: skip
+_INTRO_PAIRS = ["call me", "me llamo", "mi chiamo", "je m'appelle", "je m’appelle", "ich heiße", "ich heisse",
+                "name ist", "nome é", "nazywam się", "naam is", "surname is", "names is"]  # fmt: skip
+_INTRO_LAST = sorted({"is", *(p.split()[1] for p in _INTRO_PAIRS)})
 _LOWER_GREETINGS = ["hi", "hey", "hello", "hiya", "thx", "thanks", "ty", "dear", "bye", "cheers"]
 _LOWER_CUES_CHAT = ["with", "to", "for", "from", "by", "about", "and", "or"]
 """Weaker cues ("talked to anna", "lunch with kenji"): only in texts typed all in lowercase (chat), not in
@@ -789,71 +728,110 @@ _WORDISH = 0b11100
 
 
 def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
-    """Names typed in lowercase anywhere ("talked to anna kowalska", "hi kenji"): a known first name that
-    is no word, place or stop word, followed by a known name that is no word ("anna kowalska"), or alone
-    after a chat cue ("thx anna"). Tokens of all rows, so texts without any capital letter are read too."""
+    """Names typed in lowercase ("talked to anna kowalska", "hi kenji", "thx rennemi!!"): a known first
+    name that is no word, place or stop word, followed by a known name that is no word ("anna kowalska"),
+    or after a chat cue ("thx anna"), or anywhere in a text typed all in lowercase; a word in no list
+    between a greeting and punctuation. Tokens of all rows, so texts without any capital are read too.
+
+    The batch's distinct tokens are looked up once; only the candidates (a few percent of the tokens)
+    get their neighbours gathered by index."""
     codes = _lexicon_codes()
-    w = pl.col("m").str.strip_chars_start()
-    t = tok.select(
-        "row",
-        "end",
-        w=w,
-        single=pl.col("m").str.len_bytes() == w.str.len_bytes() + 1,
-        spaced=pl.col("m").str.len_bytes() > w.str.len_bytes(),
-    )
-    vocab = t["w"].unique()
+    vocab = tok["w"].unique()
     vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
     table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
-    t = t.join(table, on="w", how="left", maintain_order="left")
-    code, row = pl.col("code"), pl.col("row")
-    first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
-    second = (code >= 0) & ((code & _NAME) > 0) & ((code & 0b01100) == 0)
-    t = t.with_columns(first=first, second=second)
-    nxt = (row.shift(-1) == row) & pl.col("second").shift(-1) & pl.col("single").shift(-1)
-    prv = (row.shift(1) == row) & pl.col("single")
-    t = t.with_columns(
-        pair=(pl.col("first") & nxt).fill_null(False),
-        cue=(
-            (pl.col("first") & prv & pl.col("w").shift(1).is_in(_LOWER_CUES))
-            # "thx rennemi!!", "hi taam, got it": a word in no list between a greeting and punctuation
-            | (
-                (code == 0)
-                & (pl.col("w").str.len_chars() >= 3)
-                & pl.col("w").str.contains(r"^\p{Ll}+$")
-                & prv
-                & pl.col("w").shift(1).is_in(_LOWER_GREETINGS)
-                & (pl.col("w").shift(-1).is_in([",", "!", ".", "?", ":"]) | (row.shift(-1) != row)).fill_null(True)
-            )
-        ).fill_null(False),
+    code = pl.col("code")
+    is_first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
+    firsts = table.filter(is_first)["w"]
+    w = pl.col("w")
+    cand = tok.with_row_index("k").filter(
+        w.is_in(firsts.implode())
+        | ((w.str.len_bytes() >= 3) & (w.shift(1).is_in(_LOWER_GREETINGS) | w.shift(1).is_in(_INTRO_LAST)))
+    )
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    k = cand["k"].cast(pl.Int64)
+    n_tok = tok.height
+    words, rows, ms = tok["w"], tok["row"], tok["m"]
+
+    def at(offset: int) -> tuple[pl.Series, pl.Series, pl.Series]:
+        idx = (k + offset).clip(0, n_tok - 1)
+        same = (rows.gather(idx) == cand["row"]) & (k + offset).is_between(0, n_tok - 1)
+        gap = ms.gather(idx).str.len_bytes() - words.gather(idx).str.len_bytes()
+        return (
+            pl.select(pl.when(same).then(words.gather(idx))).to_series(),
+            pl.select(pl.when(same).then(gap)).to_series(),
+            same,
+        )
+
+    (n1, n1_gap, _), (n2, n2_gap, _), (p1, _, _), (p2, _, _), (p3, _, _) = at(1), at(2), at(-1), at(-2), at(-3)
+    own_gap = ms.gather(k).str.len_bytes() - words.gather(k).str.len_bytes()
+    cand = cand.with_columns(n1=n1, n1_gap=n1_gap, n2_gap=n2_gap, p1=p1, p2=p2, p3=p3, gap=own_gap)
+    del n2
+    p1c, p2c, p3c = pl.col("p1"), pl.col("p2"), pl.col("p3")
+    # "my name is oluwaseun adeyemi", "call me kenji", "me llamo ana": after these any token that is no
+    # ordinary word is a name, in a list or not; after "i'm", "this is", "it's" only a known first name
+    intro = (
+        ((p1c == "is") & (p2c == "name") & p3c.is_in(["my", "full", "first", "last"]))
+        | (pl.concat_str([p2c, p1c], separator=" ").is_in(_INTRO_PAIRS))
+    ).fill_null(False)
+    soft_intro = (
+        (p1c == "im")
+        | ((p1c == "m") & p2c.is_in(["'", "’"]) & (p3c == "i"))
+        | ((p1c == "am") & (p2c == "i"))
+        | ((p1c == "is") & (p2c == "this"))
+        | ((p1c == "s") & p2c.is_in(["'", "’"]) & (p3c == "it"))
+        | (p1c == "under")
+    ).fill_null(False)
+    cand = cand.join(table, on="w", how="left", maintain_order="left")
+    cand = cand.join(table.select(n1="w", n1_code="code"), on="n1", how="left", maintain_order="left")
+    first = is_first.fill_null(False)
+    n1c = pl.col("n1_code")
+    # no ordinary word: a name that is no common word, or a lowercase token in no list at all
+    plain = (code >= 0) & (((code & _NAME) > 0) & ((code & 0b00100) == 0) | (code == 0))
+    plain = plain & pl.col("w").str.contains(r"^\p{Ll}[\p{Ll}\p{M}'’\-]+$") & ~pl.col("w").is_in(_STOP)
+    n1_plain = (n1c >= 0) & (((n1c & _NAME) > 0) & ((n1c & 0b00100) == 0) | (n1c == 0))
+    n1_plain = n1_plain & pl.col("n1").str.contains(r"^\p{Ll}[\p{Ll}\p{M}'’\-]+$") & ~pl.col("n1").is_in(_STOP)
+    introduced = (intro & plain).fill_null(False)
+    intro_two = (introduced & n1_plain & (pl.col("n1_gap") == 1)).fill_null(False)
+    second = (n1c >= 0) & ((n1c & _NAME) > 0) & ((n1c & 0b01100) == 0) & (pl.col("n1_gap") == 1)
+    prv = pl.col("p1").is_not_null() & (pl.col("gap") == 1)
+    unknown_cue = (
+        (code == 0)
+        & pl.col("w").str.contains(r"^\p{Ll}{3,}$")
+        & prv
+        & pl.col("p1").is_in(_LOWER_GREETINGS)
+        & (pl.col("n1").is_in([",", "!", ".", "?", ":"]) | pl.col("n1").is_null())
+    )
+    glued_next = (pl.col("n1_gap") == 0) & (
+        pl.col("n1").is_in(["/", "_", "=", "(", "@", "-", "\\"]) | ((pl.col("n1") == ".") & (pl.col("n2_gap") == 0))
+    )
+    cand = cand.with_columns(
+        pair=((first & second) | intro_two).fill_null(False),
+        cue=((first & prv & (pl.col("p1").is_in(_LOWER_CUES) | soft_intro)) | unknown_cue | introduced).fill_null(
+            False
+        ),
         # in an all-lowercase text (chat), a known first name that is no word is a name anywhere, unless
         # it is glued into a path, an option or a file name ("/usr/share/anna", "--anna", "anna.conf")
         chat=(
-            pl.col("first")
-            & (pl.col("spaced") | (row.shift(1) != row)).fill_null(True)
-            & ~(
-                (row.shift(-1) == row)
-                & ~pl.col("spaced").shift(-1)
-                & (
-                    pl.col("w").shift(-1).is_in(["/", "_", "=", "(", "@", "-", "\\"])
-                    | ((pl.col("w").shift(-1) == ".") & ~pl.col("spaced").shift(-2))
-                )
-            ).fill_null(False)
-            & ~pl.col("w").shift(1).is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
+            first
+            & ((pl.col("gap") > 0) | pl.col("p1").is_null())
+            & ~glued_next.fill_null(False)
+            & ~pl.col("p1").is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
         ).fill_null(False),
     )
-    t = t.with_columns(end2=pl.col("end").shift(-1), w2=pl.col("w").shift(-1), gap2=pl.lit(" "))
-    hits = t.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
+    hits = cand.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
     if hits.height == 0:
         return pl.DataFrame(schema=_CAND)
-    chat_rows = hits.filter(pl.col("chat") & ~pl.col("pair") & ~pl.col("cue"))["row"].unique()
+    chat_rows = hits.filter(~pl.col("pair") & ~pl.col("cue"))["row"].unique()
     upper = base.filter(pl.col("row").is_in(chat_rows.implode()) & pl.col("t").str.contains(r"\p{Lu}"))["row"]
     hits = hits.filter(pl.col("pair") | pl.col("cue") | ~pl.col("row").is_in(upper.implode()))
     start = pl.col("end") - pl.col("w").str.len_chars().cast(pl.Int64)
+    n1_len = pl.col("n1").str.len_chars().cast(pl.Int64)
     return hits.select(
         "row",
         start=start,
-        end=pl.when(pl.col("pair")).then(pl.col("end2")).otherwise(pl.col("end")),
-        text=pl.when(pl.col("pair")).then(pl.col("w") + " " + pl.col("w2")).otherwise(pl.col("w")),
+        end=pl.when(pl.col("pair")).then(pl.col("end") + 1 + n1_len).otherwise(pl.col("end")),
+        text=pl.when(pl.col("pair")).then(pl.col("w") + " " + pl.col("n1")).otherwise(pl.col("w")),
     ).cast(_CAND)
 
 
@@ -877,23 +855,15 @@ _KV_LABELS_NATIVE = ["имя", "фамилия", "фио", "отчество", "
                      "όνομα", "επώνυμο", "ονοματεπώνυμο", "姓名", "名前", "氏名", "联系人", "聯絡人", "客户", "担当者",
                      "이름", "성명", "담당자", "الاسم", "اسم", "نام", "نام و نام خانوادگی", "نام خانوادگی",
                      "שם", "שם מלא"]  # fmt: skip
-_KV_VALUE_WORD = r"[\p{L}][\p{L}\p{M}'’.\-]*"
-_KV = (
-    r"(?:^|[\s{,;|\"'<(\[])(?:(?i:"
-    + "|".join(sorted((re.escape(w).replace("\\ ", "[ _]") for w in _KV_LABELS), key=len, reverse=True))
-    + r")|"
-    + "|".join(sorted(_KV_LABELS_NATIVE, key=len, reverse=True))
-    + r")[\"'>]?[ \t]*(?:[:=：]|\t|>|\s-)[ \t]*[\"']?"
-    + _KV_VALUE_WORD
-    + r"(?:[ ]"
-    + _KV_VALUE_WORD
-    + r"){0,3}(?:$|[ \t]*[\n\"',;|<\t)/]|[ \t]+[(\[<]|[ \t]*\r)"
+_KV_SET = frozenset({*(w.replace("_", " ") for w in _KV_LABELS), *_KV_LABELS_NATIVE})
+_KV_LAST = sorted({w.replace("_", " ").split()[-1] for w in _KV_SET})
+"""Last words of the labels: the token before a ":" / "=" / ">" must be one of them (vectorized screen)."""
+_KV_SEPS = [":", "=", "：", ">"]
+_KV_VALUE = re.compile(
+    r"[ \t]*[\"']?((?:[^\W\d_][^\s\d\"',;|<>()\[\]{}:=：/\\@#]*)(?: [^\W\d_][^\s\d\"',;|<>()\[\]{}:=：/\\@#]*){0,3})"
+    r"(?=$|[ \t]*[\r\n\"',;|<)/]|[ \t]+[(\[<])"
 )
-_KV_HEAD = re.compile(
-    r"^(?:.*?[\s{,;|\"'<(\[])?(?:[^\s:=：>\t]+(?:[ _][^\s:=：>\t]+){0,4})[\"'>]?[ \t]*(?:[:=：]|\t|>|\s-)[ \t]*[\"']?"
-)
-_KV_TAIL = re.compile(r"[ \t]*[\n\"',;|<\t)/(\[\r]*$")
-_KV_LITERALS = sorted({*(w.split()[0].split("_")[0] for w in _KV_LABELS), *_KV_LABELS_NATIVE})
+"""After the separator: one to four words (any script), then the end of the field."""
 _KV_NOT_NAME = {"required", "optional", "none", "null", "nil", "unknown", "default", "string", "true", "false",
                 "yes", "no", "n", "na", "tbd", "todo", "admin", "root", "user", "guest", "anonymous", "test",
                 "example", "sample", "varchar", "text", "int", "str", "value", "undefined", "unassigned",
@@ -927,22 +897,56 @@ def _kv_value_ok(value: str) -> bool:
     return known > 0 or len(words) >= 2 or len(words[0]) >= 3
 
 
-def _label_values(base: pl.DataFrame) -> pl.DataFrame:
+def _label_values(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     """The value of a person field ("Name: Kenji Watanabe", "full_name=\"li wei\"", "<name>Ana</name>",
-    "ФИО: Иванов Иван", "姓名：王伟"), in any script or case; the value must read as a name."""
-    rows = base.filter(pl.col("t").str.contains_any(_KV_LITERALS, ascii_case_insensitive=True))
-    cand = _matches(rows, _KV) if rows.height else pl.DataFrame()
-    if cand.height == 0:
+    "ФИО: Иванов Иван", "姓名：王伟"), in any script or case; the value must read as a name.
+
+    Read off the token stream: a separator token whose previous word (past a closing quote) ends a label;
+    only those few candidates get the whole label and the value read with `re`."""
+    sep = tok.with_row_index("k").filter(pl.col("w").is_in(_KV_SEPS) & (pl.col("k") > 0))
+    if sep.height == 0:
         return pl.DataFrame(schema=_CAND)
+    k = sep["k"].cast(pl.Int64)
+    words, rows = tok["w"], tok["row"]
+    # the five tokens before the separator, null where they belong to another text
+    near = pl.DataFrame(
+        {
+            f"p{i}": pl.select(
+                pl.when(rows.gather((k - i).clip(0)) == sep["row"]).then(words.gather((k - i).clip(0)))
+            ).to_series()
+            for i in range(1, 6)
+        }
+    )
+    sep = pl.concat([sep, near], how="horizontal")
+    last = pl.when(pl.col("p1").is_in(['"', "'"])).then(pl.col("p2")).otherwise(pl.col("p1")).str.to_lowercase()
+    sep = sep.filter(last.is_in(_KV_LAST))
+    if sep.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    texts = base.filter(pl.col("row").is_in(sep["row"].unique().implode()))
+    by_row = dict(zip(texts["row"].to_list(), texts["t"].to_list(), strict=True))
     out = []
-    for row, start, text in cand.select("row", "start", "text").iter_rows():
-        head = _KV_HEAD.match(text)
-        a = head.end() if head else 0
-        tail = _KV_TAIL.search(text, a)
-        b = tail.start() if tail else len(text)
-        value = text[a:b].rstrip(".")
+    for r, end, p1, p2, p3, p4, p5 in sep.select("row", "end", "p1", "p2", "p3", "p4", "p5").iter_rows():
+        back = [x.lower() for x in (p1, p2, p3, p4, p5) if x is not None]
+        if back[0] in ('"', "'"):
+            back = back[1:]
+        label, ok = "", False
+        for x in back:  # "customer full_name": "name", "full name", "customer full name"
+            if x == "_":
+                continue
+            if not x[:1].isalpha():
+                break
+            label = x if not label else f"{x} {label}"
+            if label in _KV_SET:
+                ok = True
+        if not ok:
+            continue
+        t = by_row[r]
+        m = _KV_VALUE.match(t, end)
+        if m is None:
+            continue
+        value = m.group(1).rstrip(".")
         if _kv_value_ok(value):
-            out.append((row, start + a, start + a + len(value), value))
+            out.append((r, m.start(1), m.start(1) + len(value), value))
     return pl.DataFrame(out, schema=_CAND, orient="row")
 
 
@@ -951,8 +955,7 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
     parts = [
         _cased_persons(base, tok),
         _lower_pairs(base, tok),
-        _label_values(base),
-        _lowercase_names(base),
+        _label_values(base, tok),
         _cjk_names(base),
         _caseless_names(base),
     ]
