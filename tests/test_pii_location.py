@@ -81,6 +81,16 @@ POSITIVES = [
     ("주소: 서울 강남구 역삼동 123-45", "역삼동 123-45"),
     ("მისამართი: ჭავჭავაძის ქ. 12, თბილისი", "ჭავჭავაძის ქ. 12"),
     ("Հասցե: Աբովյան փ. 12, Երևան", "Աբովյան փ. 12"),
+    ("Địa chỉ: 123 Đường Lê Lợi, Phường Bến Nghé, Quận 1", "123 Đường Lê Lợi"),
+    ("Giao hàng tới số 45 phố Hàng Bông, Hà Nội", "phố Hàng Bông"),
+    # signatures and multi-line blocks
+    ("Jan Novák\nNa Příkopě 15\n110 00 Praha 1", "Na Příkopě 15"),
+    ("Kind regards,\nAnna Nowak\nul. Długa 12/4\n00-950 Warszawa", "ul. Długa 12/4"),
+    ("Mvh\nOla\nStorgata 12\n0155 Oslo", "Storgata 12"),
+    ("Saludos,\nLuis\nAv. Corrientes 1234, C1043 CABA", "Av. Corrientes 1234"),
+    ("Cordialement,\nMarie\n12 bis, avenue Foch\n75116 Paris", "avenue Foch"),
+    ("Terveisin\nMatti\nAleksanterinkatu 15 A 3\n00100 Helsinki", "Aleksanterinkatu 15"),
+    ("Üdv,\nPéter\nBudapest, Váci u. 12., 1052", "Váci u. 12"),
 ]
 
 
@@ -129,6 +139,16 @@ NEGATIVES = [
     "Shipping address: same as billing",
     "server address: db.internal:5432",
     "Adresse: wird nachgereicht",
+    "IP-Adresse: 10.0.0.1",
+    "E-Mail-Adresse: anna@beispiel.de",
+    "Webadresse: www.beispiel.de",
+    "remote_addr=203.0.113.9",
+    '"address": "10.0.0.12:8080"',
+    "Adresse: siehe oben, Punkt 3",
+    "Address: Level 3 of the parking lot",
+    "Address: 3 items pending",
+    "Adresa: neznámá, viz bod 2",
+    "Ihre Adresse: bitte in Schritt 2 eintragen",
 ]
 
 

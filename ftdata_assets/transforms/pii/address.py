@@ -620,7 +620,7 @@ _NAMED = _rx(
     + _L
     + r"\-])"
     + _CAPWORD
-    + r"(?:\s+(?:"
+    + r"(?:[ \t]+(?:"
     + _CAPWORD
     + r"|"
     + _PARTICLE
@@ -644,7 +644,7 @@ _NAME_NUMBER_POSTAL = _rx(
     + _L
     + r"0-9\-])"
     + _CAPWORD
-    + r"(?:\s+(?:"
+    + r"(?:[ \t]+(?:"
     + _CAPWORD
     + r"|"
     + _PARTICLE
@@ -776,6 +776,11 @@ _LABEL_VETO = re.compile(
     r"proxy|gateway|dns|broadcast|network|multicast|base|reply|contract|hardware|"
     r"virtual|mem|ptr|start|end|load|link|url|uri|web)[ _\-]?(?:address|addr)"
 )
+_LABEL_POSTAL = re.compile(
+    r"(?<![\w-])(?:[0-9]{4,6}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[A-Z]{1,2}-[0-9]{4,5}"
+    r"|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}|[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9])(?![\w-])"
+)
+"""A postcode somewhere in a labelled value (4-6 digits, PL, SE/CZ, NL, prefixed, UK, Canada)."""
 _LABEL_KEY_END = re.compile(r"[:=：]\s*[\"']?")
 _KV_NEXT = re.compile(r"\s+[A-Za-z_]+=|\s{3,}|\s+[A-Z][a-z]+:\s| - |;")
 
@@ -804,11 +809,18 @@ def _label_value(left: str, match: str) -> tuple[int, int]:
     words = [w.lower().strip(",.") for w in value.split()]
     if words[0] in _CUE_STOP or words[0] in {"of", "to", "in", "on", "a", "an", "for", "see", "none", "n/a", "unknown"}:
         return 0, 0
+    if any(w in _NOT_NAMES for w in words[:2]):
+        return 0, 0  # "Level 3 of the parking lot"
     has_digit = any(c.isdigit() for c in value)
     street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) or w in _AFTER_NAME for w in words)
-    if not (has_digit or (street and len(words) >= 2)):
-        return 0, 0
-    return start + lead, len(value)
+    if street and (has_digit or len(words) >= 2):
+        return start + lead, len(value)
+    # no street word: a postcode, or a street name next to a house number ("Ilica 12"), not prose with a
+    # number ("siehe oben, Punkt 3", "3 items pending")
+    tokens = list(re.finditer(r"\S+", value))
+    if has_digit and (_LABEL_POSTAL.search(value) or _name_number(tokens, value)):
+        return start + lead, len(value)
+    return 0, 0
 
 
 def _label_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -837,6 +849,14 @@ def _labelled(rows: pl.DataFrame, found: pl.DataFrame | None = None) -> pl.DataF
     ).cast(_CAND)
 
 
+_VI_TYPES = ["Đường", "đường", "Phố", "phố", "Ngõ", "ngõ", "Ngách", "ngách", "Hẻm", "hẻm", "Kiệt", "kiệt"]
+_VI_ADDRESS = (
+    r"(?:(?:[Ss]ố|[Nn]o\.?)\s*)?[0-9]{1,5}[A-Za-z]?(?:/[0-9]{1,4})*,?\s+(?:" + "|".join(_VI_TYPES) + r")\s+"
+    r"(?:số\s+)?[\p{Lu}0-9][\p{L}0-9]*(?:[ \t]+\p{Lu}\p{L}*){0,4}"
+    r"|(?:" + "|".join(_VI_TYPES) + r")\s+\p{Lu}\p{L}*(?:[ \t]+\p{Lu}\p{L}*){1,4}(?:,?\s*(?:số\s*)?[0-9]{1,5})?"
+)
+"""Vietnamese: "123 Đường Lê Lợi", "số 45 phố Hàng Bông", "ngõ 12 Láng Hạ"; without a number the street type
+and a name of two or more capitalized syllables ("phố Hàng Bông")."""
 _SCRIPT_NOT_STREETS = [
     "глава", "часть", "раздел", "том", "версия", "статья", "пункт", "шаг", "урок", "сезон", "серия", "страница",
     "номер", "этап", "уровень", "класс", "группа", "комната", "кабинет", "розділ", "частина", "версія", "стаття",
@@ -890,6 +910,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         "other": (wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
         "world": (wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
         "ja_street": (wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
+        "vi": (wide.filter(t.str.contains_any(_VI_TYPES)), _VI_ADDRESS),
         "cue": (cue_rows, _CUE),
         "label": (label_rows, _LABEL),
     }
@@ -911,8 +932,17 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     if checked.height:
-        checked = checked.with_columns(first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase())
+        checked = checked.with_columns(
+            first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase(),
+            second=pl.col("text").str.extract(r"^[\p{L}\-]+\s+(\p{L}[\p{L}\-]*)", 1).str.to_lowercase(),
+        )
         checked = checked.join(_words(checked["first"]), on="first", how="left")
+        second = _words(checked["second"]).rename({"first": "second", "w": "w2"})
+        # "Na Příkopě 15", "U Nemocnice 2": a short English-looking word before a name that is none
+        checked = checked.join(second, on="second", how="left").with_columns(
+            w=pl.col("w").fill_null(False)
+            & (pl.col("second").is_null() | pl.col("w2").fill_null(False) | (pl.col("first").str.len_chars() > 2))
+        )
         short = checked["text"].str.contains(r"(?i)(?:" + "|".join(_GLUED_SHORT) + r")\s*,?\s+" + _NO + "[0-9]")
         keep = ~pl.col("first").is_in(_NOT_STREETS) & (
             ((pl.col("kind") == 0) & (~short | ~pl.col("w").fill_null(False)))
@@ -929,7 +959,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         found["military"],
         found["fr"],
         found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
-        *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street"]),
+        *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street", "vi"]),
         found["world"].filter(
             ~pl.col("text").str.extract(r"^(\p{L}+)", 1).str.to_lowercase().is_in(_SCRIPT_NOT_STREETS)
         ),
