@@ -1,20 +1,31 @@
 """LOCATION (street addresses) in the shapes of many countries.
 
-Each shape is one regex over the rows that hold its cheap literal (a street word, a unit word, a postal
-code), so most texts are never scanned by most patterns:
+The recognizer sees every text (registry prefilter "all"): most shapes need a digit and only scan texts
+with one, the label and cue readers and the number-less street forms scan every text, the shapes of other
+scripts only texts with a non-ASCII character. Each shape is one regex over the rows that hold its cheap
+literal (a street word, a unit word, a postal code: Aho-Corasick `contains_any`), so most texts are never
+scanned by most patterns:
 
-- number first, English street word last: "1777 Kramer Court", "Flat 37, Bennett Mall" (US, UK, CA, AU);
-- street type first, number after: "Via Elisa, 991", "Calle Mayor 5", "Rua do Arenque 1634", "ul. Krasickiego
-  12", "avenue Julie Ledoux, 97310 ..." (Romance languages, Polish, Romanian...);
-- street word glued to the name, number after: "Drubinstraße 47", "Kyanoweg 74", "Storgatan 5",
-  "Puruntie 82" (German, Dutch, Nordic, Finnish, Estonian, Hungarian);
-- any capitalized street name with a number, when a flat/suite unit or a postal code + city follows:
-  "Allika 46 Suite 501", "Nádražní 12, 110 00 Praha";
-- number, comma, French street type: "87, rue de Barre"; German "Hauptstraße 5"; P.O. boxes; US military
-  (PSC/Unit ... APO/FPO/DPO); Japanese 丁目/番/号 addresses.
+- number first, English street word last: "1777 Kramer Court", "Flat 37, Bennett Mall", "42, Nehru Marg";
+- street type first, number after: "Via Elisa, 991", "Calle Mayor 5", "Av. Insurgentes Sur 1234", "ul.
+  Krasickiego 12", "avenue Julie Ledoux, 97310 ..." (Romance languages, Polish, Romanian...);
+- street word glued to the name, number after: "Drubinstraße 47", "Kyanoweg 74", "Storgatan 5";
+- street word after the name as a word of its own: "Vilniaus g. 12", "Pärnu mnt 5", "Kossuth u. 5";
+- any capitalized street name with a number, when a flat/suite unit follows ("Allika 46 Suite 501") or a
+  postcode and place, in either order ("Ilica 12, 10000 Zagreb", "Brīvības 12-5, Rīga, LV-1010");
+- a lower-case street type before a capitalized name, no number needed: "rue Gabriel Poirier";
+- number, comma, French street type: "87, rue de Barre"; P.O. boxes of many countries (PO Box, Postfach,
+  Apartado, Caixa Postal, BP...); US military (PSC/Unit ... APO/FPO/DPO);
+- other scripts: Japanese 丁目/番/号, Chinese 路/街 + 号, Korean 로/길/동, Cyrillic (type first, or a name,
+  a number and a place), Greek, Kazakh, Persian and Arabic (Eastern digits too), Hebrew, Georgian, Armenian,
+  Thai, Vietnamese;
+- a labelled field ("Address:", "Adresse :", "Dirección:", JSON/CSV/key=value keys such as
+  "shipping_address") and the text after an address cue ("I live at", "deliver to", "moved to", "wohne
+  in"), read per match in Python: a street word and a number, a postcode, or a name next to a house number.
 
 A candidate right after an identifier label ("order 12 ...") or followed by a quantity word ("... 5 days") is
 dropped; so is a glued or generic street name that is an ordinary word ("During 2020", "Committee 2").
+All patterns' matches come from one `replace_all` pass each, cut at the marks together (`_find_all`).
 """
 
 from __future__ import annotations
