@@ -1,4 +1,8 @@
-"""CREDIT_CARD."""
+"""CREDIT_CARD: 12-19 digits (one kind of separator, groups as issuers print them), Luhn, then an issuer's
+prefix and length or a card word before it ("Karte", "CC#", "card_number="), and no identifier label
+("order", "invoice", "#" alone). A candidate followed by other digits after a space ("4111... 12/27 123")
+is also tried without its last one or two groups.
+"""
 
 from __future__ import annotations
 

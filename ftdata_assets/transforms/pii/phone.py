@@ -1,15 +1,20 @@
 """PHONE_NUMBER: one vectorized candidate pass, then `phonenumbers`' per-region metadata per candidate.
 
-Candidates are digit groups joined by the separators people use (space, dot, dash, slash, parentheses, a
-"(0)" trunk, an "x4587"/"ext. 12" extension). Shape rules drop dates, times, prices and grouped card-like
-numbers in polars; each remaining candidate is checked in Python (cached per digit string):
-- "+CC ..." / "00CC ...": `phonenumbers.parse` + `is_valid_number` (`is_possible_number` with a phone word);
-- North American 3-3-4 layouts: the NANP rules (area and exchange codes), as Faker and real users write them;
+Candidates are digit groups joined by the separators people use (space, no-break space, dot, dash, slash,
+parentheses, a "(0)" trunk, a "(+351)" country code, an "x4587"/"ext. 12" extension). Shape rules drop
+dates, times, prices, IPv4 addresses and CIDRs, SSN layouts and grouped card-like numbers in polars; each
+remaining candidate is checked in Python (cached per candidate):
+- "+CC ..." / "00CC ...": the country code's regions' metadata, valid (possible with a phone word);
+- North American 3-3-4 layouts: the NANP rules (area and exchange codes), as Faker and real users write them,
+  and ten digits in a row with an area code in service;
 - national numbers: valid for one of REGIONS by that region's own metadata (trunk prefix stripped, number
   lengths, the fixed-line/mobile/... patterns), or only possible there when a phone word ("tel", "Telefon",
-  "電話" ...) is right before it. A number that fails whole is retried without its trailing digit groups
-  ("0490 75 40 81 2 times").
-Labels such as "order", "ISBN", "tracking", or a currency sign next to it veto national numbers.
+  "電話", "T:" ...) is before it or the number is grouped after a trunk 0 or an "(area)". A number that fails
+  whole is retried without its trailing digit groups ("0490 75 40 81 2 times").
+Where numbers sit in exports and logs: a CSV field after a comma, a JSON value or key=value pair (the key
+decides: "phone_number=", "to=" are phones, "uid=", "size" are not), a label glued to the number
+("Tel.0301234567", "Phone #:"). Labels such as "order", "ISBN", "tracking", national ids ("NIP", "CPF"),
+or a currency sign next to it veto national numbers.
 """
 
 from __future__ import annotations
