@@ -338,7 +338,8 @@ _SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+\u00a0\u202f]{0,3}[0-9]){6}")
 
 
 def _phones(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base.filter(pl.col("t").str.contains(_SEVEN_DIGITS)), _PHONE_CANDIDATE)
+    rows = base.filter(pl.col("t").str.contains(_SEVEN_DIGITS))
+    c = _matches(rows, _PHONE_CANDIDATE)
     text = pl.col("text")
     c = c.filter(text.str.len_bytes() >= 7)  # most candidates are short numbers: drop them before counting
     # no-break spaces as spaces (the same length in characters, so spans stay right)
@@ -347,7 +348,7 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
     c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
-    c = _context(c, base, 30, 5)
+    c = _context(c, rows, 30, 5)
     intl = text.str.contains(r"^\(?\+")
     left, right = pl.col("left_ctx"), pl.col("right_ctx")
     # what vetoes a number whatever else is around it
@@ -370,17 +371,16 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
         # "1234567,89" is an amount; "0301234567,42" the next field of a CSV line
         "comma": right.str.starts_with(",") & right.str.contains(r"^,[0-9]") & ~text.str.contains(_TRUNK_OR_PLUS),
     }
-    c = c.with_columns(flagged=pl.any_horizontal(list(flags.values())))
-    flagged = c.filter("flagged")
-    if flagged.height:
-        flagged = flagged.with_columns(**flags).filter(
-            (~pl.col("label") | left.str.contains(_WORD_NEAR))
-            & (~pl.col("veto") | left.str.contains(_WORD_HASH))
-            & (~pl.col("glued") | left.str.contains(_WORD_GLUED))
-            & (~pl.col("key") | left.str.contains(_PHONE_KEY))
-            & (~pl.col("comma") | left.str.contains(_PHONE_WORD))
-        )
-        c = pl.concat([c.filter(~pl.col("flagged")), flagged.select(c.columns)])
+    c = c.with_columns(**flags)
+    flagged = pl.any_horizontal(list(flags))
+    explained = c.filter(flagged).filter(
+        (~pl.col("label") | left.str.contains(_WORD_NEAR))
+        & (~pl.col("veto") | left.str.contains(_WORD_HASH))
+        & (~pl.col("glued") | left.str.contains(_WORD_GLUED))
+        & (~pl.col("key") | left.str.contains(_PHONE_KEY))
+        & (~pl.col("comma") | left.str.contains(_PHONE_WORD))
+    )
+    c = pl.concat([c.filter(~flagged), explained])
     c = c.select("row", "start", "text", "orig", ctx=left.str.contains(_PHONE_WORD))
     if c.height == 0:
         return _typed(c.with_columns(end=pl.col("start")), "PHONE_NUMBER")
