@@ -83,6 +83,11 @@ POSITIVES = [
     ("Հասցե: Աբովյան փ. 12, Երևան", "Աբովյան փ. 12"),
     ("Địa chỉ: 123 Đường Lê Lợi, Phường Bến Nghé, Quận 1", "123 Đường Lê Lợi"),
     ("Giao hàng tới số 45 phố Hàng Bông, Hà Nội", "phố Hàng Bông"),
+    ("Dirección: Cra. 7 # 71-21, Bogotá", "Cra. 7 # 71-21"),
+    ("Entrega en Cl. 8ª # 58-46 Sur, Medellín", "Cl. 8ª # 58-46"),
+    ("House No. 12, Road No. 5, Dhanmondi, Dhaka 1205", "House No. 12"),
+    ("Send to 51, Jalan Ampang, 50450 Kuala Lumpur", "51, Jalan Ampang"),
+    ("Мы переехали: Славеј Планина 9а", "Славеј Планина 9а"),
     # signatures and multi-line blocks
     ("Jan Novák\nNa Příkopě 15\n110 00 Praha 1", "Na Příkopě 15"),
     ("Kind regards,\nAnna Nowak\nul. Długa 12/4\n00-950 Warszawa", "ul. Długa 12/4"),
@@ -149,6 +154,9 @@ NEGATIVES = [
     "Address: 3 items pending",
     "Adresa: neznámá, viz bod 2",
     "Ihre Adresse: bitte in Schritt 2 eintragen",
+    "Building No. 2 is closed today.",
+    "Ask for Flat No. 3 at the desk.",
+    "Москва 2024",
 ]
 
 

@@ -208,8 +208,9 @@ _TYPE_FIRST = _rx(
 """A street type, its name, then a house number (and maybe a postal code and place), or no number but a
 postal code ("avenue Julie Ledoux, 97310 ...", "Travessa Garcia, Piraja, 56104-231 Almeida")."""
 _TYPE_NUMBERED = _rx(
-    r"\b(?:Calle|Carrera|Cra\.?|Cl\.?|Avenida|Av\.?|Diagonal|Transversal|Kr\.?)\s+[0-9]{1,3}[A-Z]?\s*(?:#|No\.?|N[º°o])\s*"
-    r"[0-9]{1,3}[A-Z]?\s*-\s*[0-9]{1,3}\b"
+    r"\b(?i:Calle|Carrera|Cra\.?|Cr\.?|Cl\.?|Avenida|Av\.?|Ak\.?|Ac\.?|Diagonal|Dg\.?|Transversal|Tv\.?|Tr\.?|Kr\.?)"
+    r"\s+[0-9]{1,3}[A-Za-zª]{0,3}(?:\s+(?i:bis|sur|este|norte|oeste))*\s*(?:#|No\.?|N[º°o])\s*"
+    r"[0-9]{1,3}[A-Za-z]?\s*-\s*[0-9]{1,3}\b(?:\s+(?i:sur|este|norte|oeste)\b)?"
 )
 """Colombian style, the street is a number: "Calle 45 # 12-34", "Carrera 7 No. 71-21"."""
 _TYPE_LITERALS = sorted(
@@ -670,6 +671,17 @@ _NAME_NUMBER_POSTAL = _rx(
 LV-1010", "Queen St 12, Auckland 1010"."""
 _POSTAL_AFTER_NUMBER = _rx(r"[0-9][A-Za-z]?,?\s+" + _ANY_POSTAL + r"\s+[" + _UP + r"]|[0-9],\s*[" + _UP + r"]")
 
+_HOUSE_NO = _rx(
+    r"\b(?:House|Holding|Building|Bldg\.?|Plot|Flat|Apartment|H\.?)\s*(?:No|#)\.?\s*:?\s*[0-9]{1,5}[A-Za-z]?"
+    r"(?:[/\-][0-9]{1,4}[A-Za-z]?)*,\s*(?:(?:Road|Block|Sector|Lane)\s*(?:No|#)\.?\s*[0-9]{1,4}[A-Za-z]?,\s*)?"
+    r"[" + _UP + r"][" + _L + r"'’\-]+(?:[ \t]+[" + _UP + r"][" + _L + r"'’\-]+){0,3}"
+    r"|\b(?:No\.?\s*)?[0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,4}[A-Za-z]?)?,?\s+(?:Jalan|Jln\.?|Lorong|Lrg\.?|Persiaran|Lebuh|Jl\.|Gang|"
+    r"Gg\.|Soi|Thanon)\s+[" + _UP + r"0-9][" + _L + r"0-9'’\-]*(?:[ \t]+[" + _UP + r"0-9][" + _L + r"0-9'’\-]*){0,3}"
+)
+"""South Asian house numbers ("House No. 12, Dhanmondi", "Holding No. 3, Road No. 5, Banani") and a number
+before a Malay, Indonesian or Thai street type ("51, Jalan Yew", "No. 7 Lorong 3E")."""
+_HOUSE_NO_WORDS = ["House", "Holding", "Building", "Bldg", "Plot", "Flat", "Apartment", "H.", "H ", "Jalan", "Jln",
+                   "Lorong", "Lrg", "Persiaran", "Lebuh", "Jl.", "Gang", "Gg.", "Soi", "Thanon"]  # fmt: skip
 _PO_BOX_WORLD = _rx(
     r"\b(?:P\.?\s?O\.?\s*Box|Post(?:al)?\s+Office\s+Box|Postfach|Postbus|Postboks|Postbox|Box|BP|B\.P\.|"
     r"Boîte\s+postale|Apartado(?:\s+(?:de\s+)?Correos)?|Apdo\.?|Caixa\s+Postal|C\.?\s?P\.|Casilla(?:\s+de\s+Correo)?|"
@@ -708,6 +720,9 @@ _WORLD_ADDRESS = (
     # Свети Николе", "Ερμού 12, 105 63 Αθήνα")
     r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3}\s+[0-9]{1,4}[а-я]?(?:/[0-9]{1,4})?"
     r"(?:,\s*(?:[0-9]{4,6}\s+)?\p{Lu}\p{Cyrillic}+|,?\s+[0-9]{4,6}\b)"
+    # ... or capitalized words only and a house number of at most three digits at the end of a line (not a
+    # year: "Москва 2024"; not "Встреча с Андрей Смирнов в 10")
+    r"|\p{Lu}[\p{Cyrillic}\-]+(?:[ \t]+\p{Lu}[\p{Cyrillic}\-]+){0,3}[ \t]+[0-9]{1,3}[а-я]?(?:/[0-9]{1,3})?(?m:$)"
     r"|\p{Lu}[\p{Greek}\-]+(?:\s+\p{Greek}[\p{Greek}\-.]*){0,3}\s+[0-9]{1,4}[α-ω]?"
     r"(?:,\s*(?:[0-9]{3}\s?[0-9]{2}\s+)?\p{Lu}\p{Greek}+|,?\s+[0-9]{3}\s?[0-9]{2}\b|\s*,|(?m:$))"
     # Kazakh: the street word after the name ("Абай даңғылы, 10", "Сәтпаев көшесі 5")
@@ -909,6 +924,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             _TYPE_NUMBERED,
         ),
         "box": (num.filter(t.str.contains_any(_PO_BOX_WORDS)), _PO_BOX_WORLD),
+        "house": (num.filter(t.str.contains_any(_HOUSE_NO_WORDS)), _HOUSE_NO),
         "military": (
             num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
             _MILITARY,
@@ -967,6 +983,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         found["numbered"],
         checked.select(_COLS) if checked.height else pl.DataFrame(schema=_CAND),
         found["box"],
+        found["house"],
         found["military"],
         found["fr"],
         found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
