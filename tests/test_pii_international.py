@@ -184,6 +184,8 @@ NEGATIVES = [
     "REGON 612487215",
     "Amount: 1234567,89 EUR",
     "SSN 123 45 6789",
+    "CEP 01310100, São Paulo",  # a Brazilian postcode, not a Turkish "cep" (mobile) number
+    "The proof is on p. 1234567 of the scan.",
 ]
 
 

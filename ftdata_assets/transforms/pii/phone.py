@@ -47,7 +47,7 @@ PHONE_CONTEXT: tuple[str, ...] = (
     "phones", "telephones", "cel", "cellphone", "mobiel", "telemóvel", "tlm", "telefonnummer", "telefonnr",
     "handynummer", "mobilnummer", "festnetz", "durchwahl", "telefonszám", "mobilszám", "puhelinnumero",
     "matkapuhelin", "tfn", "mobiltelefon", "tālr", "tālrunis", "telefonas", "komórka", "kom", "τηλ",
-    "τηλέφωνο", "κιν", "κινητό", "тел", "телефон", "моб", "мобильный", "сотовый", "cep", "טלפון", "נייד",
+    "τηλέφωνο", "κιν", "κινητό", "тел", "телефон", "моб", "мобильный", "сотовый", "טלפון", "נייד",
     "هاتف", "جوال", "موبايل", "تلفن", "موبایل", "landline", "hotline", "helpline", "switchboard", "office",
     "direct", "msisdn", "caller", "callback", "voip", "☎", "📞", "📱", "휴대폰", "핸드폰", "연락처",
 )  # fmt: skip
@@ -307,8 +307,9 @@ def _words_rx(words: list[str], after: str | None = None) -> str:
     return rf"(?:(?:^|[^\p{{L}}])(?:{spaced}){end}|(?:{bare}){after or ''})"
 
 
-_SHORT_LABEL = r"(?:^|[^\p{L}0-9])[tmphf] ?[.:] ?$"
-"""A one-letter label of signatures and letterheads right before the number ("T: ...", "M. ...")."""
+_SHORT_LABEL = r"(?:^|[^\p{L}0-9])(?:[tmf] ?[.:]|[ph] ?:) ?$"
+"""A one-letter label of signatures and letterheads right before the number ("T: ...", "M. ...", "P: ...";
+not "p. 1234567", a page)."""
 _PHONE_WORD = _words_rx(list(PHONE_CONTEXT)) + "|" + _SHORT_LABEL
 _STRONG = [w for w in PHONE_CONTEXT if w not in _NUMBER_WORDS]
 _WORD_NEAR = rf"(?:(?:^|[^\p{{L}}])(?:{_alternation(_STRONG, False)})|(?:{_alternation(_STRONG, True)})){_TWO_WORDS}"
