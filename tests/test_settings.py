@@ -414,15 +414,51 @@ def test_run_config_sets_leak_threshold_for_the_grouping_and_its_check(tmp_path:
     assert params_check["leak_threshold"].value == 0.5 and run_check["leak_threshold"].value == 0.3
 
 
-def test_each_run_of_the_whole_pipeline_read_its_own_copy_of_params(materialized_project: Path) -> None:
-    """materialize_all on the bundled sample: one run per log day and synthetic batch, then curate."""
+def test_every_run_of_the_whole_pipeline_read_one_copy_of_params(materialized_project: Path) -> None:
+    """materialize_all on the bundled sample: one run per log day and synthetic batch, then curate, all
+    tagged with one params group, whose copy is the only one."""
+    from ftdata_assets.defs.resources import PARAMS_GROUP_TAG
     from ftdata_assets.project import Project
 
     project = Project(materialized_project)
     runs = len(project.source_files("production_log")) + len(project.source_files("synthetic")) + 1
-    copies = sorted((materialized_project / "dagster_home" / "storage").glob("*/params.yaml"))
-    assert runs > 10 and len(copies) == runs
-    assert {path.read_bytes() for path in copies} == {(materialized_project / "params.yaml").read_bytes()}
+    storage = materialized_project / "dagster_home" / "storage"
+    copies = sorted(storage.glob("**/params.yaml"))
+    assert len(copies) == 1 and copies[0].parent.parent.name == "params-groups"
+    assert copies[0].read_bytes() == (materialized_project / "params.yaml").read_bytes()
+    with dg.instance_for_test(temp_dir=str(materialized_project / "dagster_home")) as instance:
+        groups = [run.tags.get(PARAMS_GROUP_TAG) for run in instance.get_runs()]
+    assert runs > 10 and len(groups) == runs and set(groups) == {copies[0].parent.name}
+
+
+def test_an_edit_during_a_whole_rebuild_reaches_none_of_its_runs(tmp_path: Path) -> None:
+    """params.yaml edited after the partition runs, before curate: curate still reads the copy taken when
+    materialize_all started (one `ftdata run` is one version of the params), the next rebuild the edit."""
+    from ftdata_assets.defs.runner import materialize_all
+
+    root = make_project(tmp_path / "project")
+    (root / "dagster_home").mkdir()
+    params = root / "params.yaml"
+    original = params.read_bytes()
+    edited = original.replace(b"near_threshold: 0.6", b"near_threshold: 0.7")
+    assert edited != original
+
+    def edit_before_curate(message: str) -> None:
+        if message.endswith("curate ...") and params.read_bytes() == original:
+            params.write_bytes(edited)
+
+    def dedup_metadata(instance: dg.DagsterInstance) -> dict:
+        event = instance.get_latest_materialization_event(dg.AssetKey("deduplicated_examples"))
+        return event.asset_materialization.metadata
+
+    with dg.instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+        materialize_all(root, instance, progress=edit_before_curate)
+        assert params.read_bytes() == edited  # the edit happened while the rebuild ran
+        first = dedup_metadata(instance)
+        assert first["near_threshold"].value == "0.6 (params)"
+        assert first["params_digest"].value == "sha256:" + hashlib.sha256(original).hexdigest()[:16]
+        materialize_all(root, instance, progress=lambda _: None)
+        assert dedup_metadata(instance)["near_threshold"].value == "0.7 (params)"
 
 
 def test_the_review_queue_lists_a_contradiction_in_dedup_source_priority(tmp_path: Path) -> None:

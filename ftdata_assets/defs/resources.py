@@ -5,13 +5,15 @@ instance's storage (`<DAGSTER_HOME>/storage/<run id>/params.yaml`) and every lat
 process or in another step process of the multiprocess executor, reads that copy. So an edit to params.yaml
 while a run is going reaches the next run, never only the later assets of this one. The copy is made with a
 hard link from a finished temp file, which fails if the copy exists: of two steps starting at once, the first
-one's copy is what both use.
+one's copy is what both use. Runs tagged with one `PARAMS_GROUP_TAG` (all the runs of one `ftdata run`) share
+one copy, taken when that command starts.
 """
 
 import copy
 import dataclasses
 import hashlib
 import os
+import re
 import tempfile
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +27,11 @@ from ftdata_assets.project import Project
 from ftdata_assets.transforms.settings import ParamsError
 
 SNAPSHOT_NAME = "params.yaml"
+PARAMS_GROUP_TAG = "ftdata/params_group"
+"""Run tag naming a group of runs that read one params copy (`<storage>/params-groups/<group>/params.yaml`):
+`ftdata run` launches one run per log day and batch, then `curate`, and tags them all, so an edit while it
+goes reaches none of them rather than only the later runs."""
+_GROUP_NAME = re.compile(r"^[0-9a-f]{8,64}$")
 T = TypeVar("T")
 
 
@@ -82,6 +89,11 @@ def run_snapshot(root: Path, run_dir: Path) -> ParamsSnapshot:
     return ParamsSnapshot(target.read_bytes(), target)
 
 
+def params_group_dir(storage: Path, group: str) -> Path:
+    """Where the runs tagged with `group` find their shared params copy."""
+    return storage / "params-groups" / group
+
+
 @dataclasses.dataclass(frozen=True)
 class RunProject(Project):
     """A Project whose `params` are the run's snapshot (what the data card and every asset read)."""
@@ -126,7 +138,11 @@ class ProjectResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Each run (and each step process of one) initializes its own copy: remember where its params live."""
         if context.instance is not None and context.run_id:
-            self._run_dir = Path(context.instance.storage_directory()) / context.run_id
+            storage = Path(context.instance.storage_directory())
+            group = context.dagster_run.tags.get(PARAMS_GROUP_TAG) if context.dagster_run is not None else None
+            if group is not None and not _GROUP_NAME.fullmatch(group):
+                raise dg.Failure(f"run tag {PARAMS_GROUP_TAG}={group!r} is not a group id (8-64 hex digits)")
+            self._run_dir = params_group_dir(storage, group) if group else storage / context.run_id
 
     @property
     def snapshot(self) -> ParamsSnapshot:

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from dagster._core.execution.job_execution_result import JobExecutionResult
 from ftdata_assets.atomic_files import remove_stale_temp_files
 from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
+from ftdata_assets.defs.resources import PARAMS_GROUP_TAG, params_group_dir, run_snapshot
 from ftdata_assets.project import RAW_SOURCE_DIRS, Project, data_file_stem
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -60,11 +62,13 @@ def wants_step_processes(project: Project, environ: Mapping[str, str] | None = N
     return total >= STEP_PROCESSES_MIN_RAW_BYTES
 
 
-def run_curate_in_step_processes(project_root: Path, instance: dg.DagsterInstance) -> JobExecutionResult:
+def run_curate_in_step_processes(
+    project_root: Path, instance: dg.DagsterInstance, tags: Mapping[str, str]
+) -> JobExecutionResult:
     job = dg.build_reconstructable_job(__name__, curate_job.__name__, (str(project_root),))
     start = {"forkserver": {"preload_modules": STEP_PROCESS_PRELOAD}}
     execution = {"config": {"max_concurrent": MAX_CONCURRENT_STEPS, "start_method": start}}
-    return dg.execute_job(job, instance=instance, run_config={**QUIET_CONSOLE, "execution": execution})
+    return dg.execute_job(job, instance=instance, run_config={**QUIET_CONSOLE, "execution": execution}, tags=dict(tags))
 
 
 class PipelineError(RuntimeError):
@@ -111,11 +115,11 @@ def run_outcome(label: str, seconds: float, result: dg.ExecuteInProcessResult | 
 
 
 def execute_partition_run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition: str
+    defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition: str, tags: Mapping[str, str]
 ) -> RunOutcome:
     started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE
+        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE, tags=dict(tags)
     )
     return run_outcome(f"{job_name}[{partition}]", time.perf_counter() - started, result)
 
@@ -140,13 +144,15 @@ def exit_with_parent(parent_pid: int) -> None:
 _worker_defs: dict[str, dg.Definitions] = {}
 
 
-def _partition_run_in_worker(project_root: str, instance_ref: object, job_name: str, partition: str) -> RunOutcome:
+def _partition_run_in_worker(
+    project_root: str, instance_ref: object, job_name: str, partition: str, tags: Mapping[str, str]
+) -> RunOutcome:
     """One partition run in a worker process, on the caller's (shared, persistent) instance."""
     defs = _worker_defs.get(project_root)
     if defs is None:
         defs = _worker_defs[project_root] = build_definitions(Path(project_root))
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
-        return execute_partition_run(defs, instance, job_name, partition)
+        return execute_partition_run(defs, instance, job_name, partition, tags)
 
 
 def partition_runs_in_this_process(
@@ -155,14 +161,15 @@ def partition_runs_in_this_process(
     runs: list[tuple[str, str]],
     total: int,
     progress: Callable[[str], None],
+    tags: Mapping[str, str],
 ) -> Generator[RunOutcome, None, None]:
     for index, (job_name, partition) in enumerate(runs, start=1):
         progress(f"[{index}/{total}] {job_name}[{partition}] ...")
-        yield execute_partition_run(defs, instance, job_name, partition)
+        yield execute_partition_run(defs, instance, job_name, partition, tags)
 
 
 def partition_runs_in_workers(
-    project_root: Path, instance: dg.DagsterInstance, runs: list[tuple[str, str]]
+    project_root: Path, instance: dg.DagsterInstance, runs: list[tuple[str, str]], tags: Mapping[str, str]
 ) -> Generator[RunOutcome, None, None]:
     """The partition runs, MAX_CONCURRENT_STEPS at a time in worker processes, yielded in the order given.
 
@@ -175,7 +182,7 @@ def partition_runs_in_workers(
     )
     ref = instance.get_ref()
     futures: list[Future[RunOutcome]] = [
-        pool.submit(_partition_run_in_worker, str(project_root), ref, job_name, partition)
+        pool.submit(_partition_run_in_worker, str(project_root), ref, job_name, partition, dict(tags))
         for job_name, partition in runs
     ]
     try:
@@ -254,15 +261,16 @@ def materialize_all(
             f"large input: partition runs {MAX_CONCURRENT_STEPS} at a time in worker processes, curate one process "
             f"per step, {MAX_CONCURRENT_STEPS} at a time"
         )
+    tags = params_group_tags(project, instance)
     partition_runs = [("ingest_production_logs", day) for day in days]
     partition_runs += [("ingest_synthetic_batch", batch) for batch in batches]
     total = len(partition_runs) + 1
     started = time.perf_counter()
     if step_processes and len(partition_runs) > 1:
         progress(f"[1-{len(partition_runs)}/{total}] {len(partition_runs)} partition runs ...")
-        outcomes = partition_runs_in_workers(project.root, instance, partition_runs)
+        outcomes = partition_runs_in_workers(project.root, instance, partition_runs, tags)
     else:
-        outcomes = partition_runs_in_this_process(defs, instance, partition_runs, total, progress)
+        outcomes = partition_runs_in_this_process(defs, instance, partition_runs, total, progress, tags)
     try:
         for index, outcome in enumerate(outcomes, start=1):
             record_outcome(report, outcome, f"[{index}/{total}]", progress)
@@ -272,15 +280,27 @@ def materialize_all(
     progress(f"[{total}/{total}] curate ...")
     curate_started = time.perf_counter()
     if step_processes:
-        result = run_curate_in_step_processes(project.root, instance)
+        result = run_curate_in_step_processes(project.root, instance, tags)
     else:
         result = defs.resolve_job_def("curate").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=dict(tags)
         )
     curated = run_outcome("curate", time.perf_counter() - curate_started, result)
     record_outcome(report, curated, f"[{total}/{total}]", progress)
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def params_group_tags(project: Project, instance: dg.DagsterInstance) -> dict[str, str]:
+    """The tag that makes every run of this rebuild read one params copy, taken now (none on an instance
+    without storage on disk: each run then reads its own copy)."""
+    try:
+        storage = Path(instance.storage_directory())
+    except Exception:  # an ephemeral instance has no storage folder
+        return {}
+    group = uuid.uuid4().hex
+    run_snapshot(project.root, params_group_dir(storage, group))
+    return {PARAMS_GROUP_TAG: group}
 
 
 def record_outcome(report: RunReport, outcome: RunOutcome, position: str, progress: Callable[[str], None]) -> None:
