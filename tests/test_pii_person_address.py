@@ -112,6 +112,72 @@ def test_person_negative(text):
     assert spans(text, "PERSON") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # person fields of forms, tickets, JSON, key=value logs, XML: any case, any script
+        ('{"customer": {"full_name": "Sebastián Olmedo", "tier": "gold"}}', "Sebastián Olmedo"),
+        ("name: hanna lindqvist\nrole: admin", "hanna lindqvist"),
+        ("ticket=48213 requester=Ingrid Solberg status=open", "Ingrid Solberg"),
+        ("<contact_name>Radka Dvořáková</contact_name>", "Radka Dvořáková"),
+        ("ФИО: Иванов Пётр Сергеевич\nТелефон: не указан", "Иванов Пётр Сергеевич"),
+        ("姓名：张伟\n电话：请补充", "张伟"),
+        ("الاسم: كريم منصور", "كريم منصور"),
+        # the name agrees with the e-mail address next to it (CSV rows, footers), whatever the lexicon says
+        ("name,email\nTamatea Ngata,tamatea.ngata@example.org", "Tamatea Ngata"),
+        # a line of its own in a signature, two words in no list
+        ("Thanks for the update.\n--\nKeoni Kahananui\nField Operations", "Keoni Kahananui"),
+        # typed in lowercase anywhere in chat, known first name and surname
+        ("talked to zofia wójcik yesterday, she agreed", "zofia wójcik"),
+        ("lunch with aiko tomorrow?", "aiko"),
+        ("thx mahina!!", "mahina"),
+        # all capitals on a badge or a form
+        ("Badge holder: NOWAK Agnieszka", "NOWAK Agnieszka"),
+        ("Passenger: KOWALCZYK, MAREK", "KOWALCZYK"),
+        # names in other scripts set in an English message
+        ("Please ask Олена Коваленко to sign the form.", "Олена Коваленко"),
+        ("Cheers,\nحسین", "حسین"),
+        ("안녕하세요 박서연님, 회의는 3시입니다", "박서연"),
+        ("Здравствуйте, Тимофей! Ваш заказ готов.", "Тимофей"),
+        # a list of names, two of them known, the others in no list
+        ("Winners this month are Priya, Tavake, Kaimana and Ewa.", "Kaimana"),
+    ],
+)
+def test_person_positive_forms_chat_and_scripts(text, name):
+    assert name in spans(text, "PERSON"), f"{name!r} not found in {text!r}: {detect(pl.Series([text])).rows()}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # field values that are no names
+        "Name: required\nType: string",
+        '{"name": "default", "email": null}',
+        "Owner: root\nGroup: wheel",
+        "Assignee: Unassigned",
+        "姓名：必填",
+        "联系人：销售部",
+        # lowercase prose and paths, options, file names with a first name in them
+        "The build moved to polly and travis last year.",
+        "see /usr/share/doc/anna/README for details",
+        "run it with --maria=1 and check anna.conf",
+        # greetings and imperatives of other languages are no names
+        "Здравствуйте, как дела?",
+        "Tell me more about the migration plan.",
+        "Good morning, the build is green now.",
+        # acronyms and command-line flags that are names somewhere
+        "Is DE89 3704 0044 0532 0130 00 a valid IBAN?",
+        "Build with -Wuninitialized to see the warning.",
+        # a street in another script after a house number
+        "Deliver to 852 کمالی جنب, please.",
+        # a list of capitalized words in no list is no list of people
+        "We tested Xorg, Sway, Mutter and Kwin.",
+    ],
+)
+def test_person_negative_forms_chat_and_scripts(text):
+    assert spans(text, "PERSON") == []
+
+
 def test_a_street_named_after_a_person_is_an_address_not_a_person():
     text = "Please ship it to Rua João Lucas Vieira, 45, 56515-947 Macedo."
     assert spans(text, "PERSON") == []

@@ -12,8 +12,6 @@ from ftdata_assets.transforms.pii.base import (
     _CAND,
     _COLS,
     LEXICON_PATH,
-    _context,
-    _matches,
     _typed,
     _with_row_starts,
 )
@@ -65,6 +63,8 @@ _STOP = [
     *_GREETINGS_INTL, *_SIGNOFFS_INTL,
     "ok", "okay", "yes", "no", "please", "sorry", "lol", "btw", "fyi", "re", "fwd", "cc", "bcc", "attn",
     "i", "im", "ive", "id", "ill", "ps", "pm", "am", "etc", "vs", "via", "eg", "ie", "hmm", "wow", "yeah",
+    # placeholders of person fields ("Assignee: Unassigned", "Owner: TBD")
+    "unassigned", "tbd", "tba", "anonymous", "anon", "nobody", "someone", "everyone", "admin", "sysadmin",
     # function words (some are surnames somewhere in Faker's lists: "The", "An", "Do")
     "the", "a", "an", "and", "or", "but", "if", "of", "in", "on", "at", "to", "for", "with", "by", "from",
     "as", "is", "are", "was", "were", "be", "been", "this", "that", "these", "those", "it", "its", "we",
@@ -496,23 +496,32 @@ def _email_agrees(runs: pl.DataFrame, base: pl.DataFrame) -> pl.Series:
     rows = base.filter(pl.col("row").is_in(runs["row"].implode()) & pl.col("t").str.contains("@", literal=True))
     if rows.height == 0:
         return pl.Series([False] * runs.height, dtype=pl.Boolean)
+    # only runs of two or more words that are not accepted yet, in those rows, are read
+    todo = runs.select(
+        i=pl.int_range(pl.len()),
+        ok=~pl.col("accept") & (pl.col("n") >= 2) & pl.col("row").is_in(rows["row"].implode()),
+    )
+    idx = todo.filter(pl.col("ok"))["i"]
+    if idx.len() == 0:
+        return pl.Series([False] * runs.height, dtype=pl.Boolean)
     parts: dict[int, set[str]] = {}
     for row, t in rows.iter_rows():
         got: set[str] = set()
         for local in _EMAIL_LOCAL.findall(t):
             got |= {p for p in re.split(r"[._%+\-0-9]+", local.lower()) if len(p) >= 3}
         parts[row] = got
-    out = []
-    for row, text in runs.select("row", "text").iter_rows():
+    out = [False] * runs.height
+    for i, row, text in zip(idx.to_list(), *runs[idx].select("row", "text").get_columns(), strict=True):
         got = parts.get(row)
         words = [_fold(w) for w in text.split()] if got else []
-        out.append(len(words) >= 2 and (words[0] in got or words[-1] in got))
+        out[i] = len(words) >= 2 and (words[0] in got or words[-1] in got)
     return pl.Series(out, dtype=pl.Boolean)
 
 
 def _list_chains(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
-    """A list of three or more runs joined by commas and one "and"/"or" ("Amne, Ikdri, Amvellin and Oram"),
-    or of two after a label's colon ("Invited: Vosan and Quovel"), every one a name-like run: all names."""
+    """A list of three or more runs joined by commas and one "and"/"or", two of them known names ("Anna,
+    Ikdri, Amvellin and Priya"), or of two after a label's colon ("Invited: Vosan and Quovel"), every one a
+    name-like run: all names."""
     same_row = pl.col("row") == pl.col("row").shift(1)
     linked = (same_row & (pl.col("kf") == pl.col("kl").shift(1) + 2) & pl.col("p1").is_in(_LIST_SEPS)).fill_null(False)
     runs = runs.with_columns(_ok=can_join.fill_null(False), _linked=linked)
@@ -524,10 +533,16 @@ def _list_chains(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
         _len=pl.len(),
         _ok_all=pl.col("_ok").all(),
         _colon=(pl.col("p1").first() == ":"),
+        # two known names in it: "Xorg, Wayland and Mir" (one name-like product) is a list of software
+        _named=((pl.col("single_name") & (pl.col("n") == 1)) | (pl.col("any_name") & (pl.col("n") >= 2))).sum() >= 2,
         _and=pl.col("p1").is_in(["and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]).any(),
     )
     runs = runs.join(stats, on="_chain", how="left", maintain_order="left")
-    chain = pl.col("_ok_all") & pl.col("_and") & ((pl.col("_len") >= 3) | ((pl.col("_len") == 2) & pl.col("_colon")))
+    chain = (
+        pl.col("_ok_all")
+        & pl.col("_and")
+        & ((pl.col("_len") >= 3) & pl.col("_named") | ((pl.col("_len") == 2) & pl.col("_colon")))
+    )
     return runs.with_columns(accept=pl.col("accept") | chain).drop(
         "_ok", "_linked", "_chain", "_len", "_ok_all", "_colon", "_and"
     )
@@ -550,17 +565,22 @@ def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
     return runs
 
 
-_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー"
-_CJK_NAME = (
+_HAN = "\u3005-\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_CJK = _HAN + _HANGUL + "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+"""Han, Hangul, Hiragana, Katakana (and its long-vowel mark) as `re` ranges."""
+_CJK_NAME = re.compile(
     # 0: two Han words with a space between (CJK text has no spaces between words: "高橋 翔太", "王 伟")
-    r"(^|[^" + _CJK + r"])(\p{Han}{1,3}[ 　]\p{Han}{1,3})(?:$|[^" + _CJK + r"])"
+    rf"(?:^|[^{_CJK}])(?P<v0>[{_HAN}]{{1,3}}[ \u3000][{_HAN}]{{1,3}})(?=$|[^{_CJK}])"
     # 1: a self-introduction ("私の名前は山田太郎", "我叫王伟", "제 이름은 김민수")
-    r"|((?:私の名前は|名前は|私は|わたしは|我叫|我是|我的名字是|名字是|제\s?이름은|이름은|저는)\s*)(\p{Han}{2,4}|\p{Hangul}{2,3})"
+    r"|(?:私の名前は|名前は|私は|わたしは|我叫|我是|我的名字是|名字是|제\s?이름은|이름은|저는)\s*"
+    rf"(?P<v1>[{_HAN}]{{2,4}}|[{_HANGUL}]{{2,3}})"
     # 2: a Japanese, Chinese or Korean honorific after it ("田中さん", "鈴木先生", "王先生", "김민수님")
-    r"|((?:^|[^" + _CJK + r"])?)(\p{Han}{2,4}|\p{Hangul}{2,4})(?:さん|くん|ちゃん|先生|女士|小姐|氏|様|님|씨|선생님)"
+    rf"|(?:^|[^{_CJK}])?(?P<v2>[{_HAN}]{{2,4}}|[{_HANGUL}]{{2,4}})(?:さん|くん|ちゃん|先生|女士|小姐|氏|様|님|씨|선생님)"
     # 3: a Han or Hangul word alone in Latin text ("email 佐藤 about it", "invite 山口, Anna"): in the lexicon
-    r"|(^|[^" + _CJK + r"])(\p{Han}{1,4}|\p{Hangul}{2,4})(?:$|[^" + _CJK + r"])"
+    rf"|(?:^|[^{_CJK}])(?P<v3>[{_HAN}]{{1,4}}|[{_HANGUL}]{{2,4}})(?=$|[^{_CJK}])"
 )
+_CJK_ANY = re.compile(f"[{_HAN}{_HANGUL}]")
 
 
 def _non_ascii(base: pl.DataFrame) -> pl.DataFrame:
@@ -568,35 +588,47 @@ def _non_ascii(base: pl.DataFrame) -> pl.DataFrame:
     return base.filter(pl.col("t").str.len_bytes() > pl.col("t").str.len_chars())
 
 
-def _cjk_names(base: pl.DataFrame) -> pl.DataFrame:
+def _cjk_names(rows: list[tuple[int, str]]) -> list[tuple[int, int, int, str]]:
     """Han and Hangul names, which have no capital letters: by shape (a space between two Han words, an
     introduction, a Japanese honorific) or, alone in a Latin sentence, by the lexicon: a known name, or a
-    known surname and given name run together ("王伟", "김민수")."""
-    rows = _non_ascii(base).filter(pl.col("t").str.contains(r"[\p{Han}\p{Hangul}]"))
-    cand = _matches(rows, _CJK_NAME, group=2) if rows.height else pl.DataFrame()
-    if cand.height == 0:
-        return pl.DataFrame(schema=_CAND)
+    known surname and given name run together ("王伟", "김민수").
+
+    `rows` are the (row, text) pairs with a non-ASCII character: a few percent of the texts, read with
+    `re` (a polars pass with these Unicode classes costs ~30 us per row in setup alone)."""
     codes = _lexicon_codes()
-    alone = cand.filter(pl.col("alt") == 3)["text"].unique()
 
     def known(w: str) -> bool:
         if codes.get(w, 0) & 0b11:
             return True
         return any(codes.get(w[:i], 0) & 0b10 and codes.get(w[i:], 0) & 0b01 for i in (1, 2) if len(w) > i)
 
-    table = pl.DataFrame({"text": alone, "known": pl.Series([known(w) for w in alone.to_list()], dtype=pl.Boolean)})
-    cand = cand.join(table, on="text", how="left")
-    return cand.filter((pl.col("alt") != 3) | pl.col("known").fill_null(False)).select(_COLS).cast(_CAND)
+    out = []
+    for row, t in rows:
+        if not _CJK_ANY.search(t):
+            continue
+        for m in _CJK_NAME.finditer(t):
+            alt = next(i for i in range(4) if m.group(f"v{i}") is not None)
+            v = m.group(f"v{alt}")
+            if alt != 3 or known(v):
+                out.append((row, m.start(f"v{alt}"), m.end(f"v{alt}"), v))
+    return out
 
 
 _CASELESS = (
-    r"\p{Arabic}\p{Hebrew}\p{Devanagari}\p{Bengali}\p{Gurmukhi}\p{Gujarati}\p{Tamil}\p{Telugu}\p{Kannada}"
-    r"\p{Malayalam}\p{Sinhala}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Georgian}\p{Ethiopic}"
+    # Hebrew, Arabic (with its supplements and presentation forms), the Indic scripts, Sinhala, Thai, Lao,
+    # Myanmar, Georgian, Ethiopic, Khmer: scripts without capital letters
+    "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f"
+    "\u10a0-\u10ff\u1200-\u137f\u1780-\u17ff\ufb1d-\ufdff\ufe70-\ufeff"
 )
-_CASELESS_RUN = rf"[{_CASELESS}][{_CASELESS}\p{{M}}]*(?:[ \t]+[{_CASELESS}][{_CASELESS}\p{{M}}]*)*"
+_CASELESS_RUN = re.compile(
+    f"[{_CASELESS}][{_CASELESS}\u0300-\u036f]*(?:[ \t]+[{_CASELESS}][{_CASELESS}\u0300-\u036f]*)*"
+)
 """Words of scripts without capital letters, separated by single spaces or tabs."""
-
-
+_CASELESS_ANY = re.compile(f"[{_CASELESS}]")
+_LATIN_END = re.compile(r"[a-z0-9]\W*$")
+_LATIN_START = re.compile(r"^\W*[a-z0-9]")
+_LATIN_LINE = re.compile(r"[a-z]{2}[^\n]*\n?[^\n]*$")
+_HOUSE_NUMBER = re.compile(r"[0-9][\-/]?[0-9]*\s*$")
 _CASELESS_CUES = frozenset(
     # Arabic, Persian, Hebrew, Hindi: "my name is", greetings, Mr/Mrs/Dr, "thanks"
     [
@@ -660,7 +692,9 @@ def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
                 k += 1
             if toks[k].group() in _CASELESS_CUES:
                 break
-            j = k if toks[k].group()[-1] in "،,.؛!؟" or k + 1 >= len(toks) else k + 1
+            # the word after the first joins when it is a known name too ("آقای رضایی لطفا": please)
+            nxt_known = k + 1 < len(toks) and bool(codes.get(toks[k + 1].group().lower(), 0) & 0b11)
+            j = k + 1 if nxt_known and toks[k].group()[-1] not in "،,.؛!؟" else k
             end = toks[j].end() - (1 if toks[j].group()[-1] in "،,.؛!؟" else 0)
             return [(toks[k].start(), end)]
     known = [bool(codes.get(t.group().lower(), 0) & 0b11) for t in toks]
@@ -678,33 +712,30 @@ def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
     return out
 
 
-def _caseless_names(base: pl.DataFrame) -> pl.DataFrame:
+def _caseless_names(rows: list[tuple[int, str]]) -> list[tuple[int, int, int, str]]:
     """Names in Arabic, Hebrew, Indic, Thai, Georgian... script: by the lexicon (Faker's names of those
-    locales), a call per run of such words in the texts that have any."""
-    rows = _non_ascii(base).filter(pl.col("t").str.contains(f"[{_CASELESS}]"))
-    if rows.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    cand = _matches(rows, _CASELESS_RUN)
-    if cand.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    # alone: the run is set in text of another script (a Latin sentence), not in a sentence of its own
-    # a Latin word within the line around it ("Cheers,\nصابر" signs an English message), or nothing else
-    ctx = _context(cand, rows, 24, 24).with_columns(
-        alone=pl.col("left_ctx").str.contains(r"[a-z0-9]\W*$")
-        | pl.col("right_ctx").str.contains(r"^\W*[a-z0-9]")
-        | pl.col("left_ctx").str.contains(r"[a-z]{2}[^\n]*\n?[^\n]*$")
-        & ~pl.col("left_ctx").str.contains(f"[{_CASELESS}]")
-        | (pl.col("left_ctx") == "") & (pl.col("right_ctx") == "")
-    )
-    # "852 کمالی جنب", "32/3697 தணிகைமுருகன்": a house number before the words makes them a street
-    ctx = ctx.filter(~pl.col("left_ctx").str.contains(r"[0-9][\-/]?[0-9]*\s*$"))
+    locales) and the words around them, per run of such words in the (few) non-ASCII `rows`."""
     out: list[tuple[int, int, int, str]] = []
-    for row, start, text, alone in ctx.select("row", "start", "text", "alone").iter_rows():
-        for a, b in _caseless_span(text, bool(alone)):
-            out.append((row, start + a, start + b, text[a:b]))
-    if not out:
-        return pl.DataFrame(schema=_CAND)
-    return pl.DataFrame(out, schema=_CAND, orient="row")
+    for row, t in rows:
+        if not _CASELESS_ANY.search(t):
+            continue
+        for m in _CASELESS_RUN.finditer(t):
+            start, end = m.start(), m.end()
+            left, right = t[max(0, start - 24) : start].lower(), t[end : end + 24].lower()
+            # "852 کمالی جنب", "32/3697 தணிகைமுருகன்": a house number before the words makes them a street
+            if _HOUSE_NUMBER.search(left):
+                continue
+            # alone: set in text of another script: a Latin word next to it or on its line or the line
+            # before ("Cheers,\nصابر" signs an English message), or nothing else in the text
+            alone = (
+                bool(_LATIN_END.search(left) or _LATIN_START.search(right))
+                or bool(_LATIN_LINE.search(left) and not _CASELESS_ANY.search(left))
+                or (left == "" and right == "")
+            )
+            text = m.group()
+            for a, b in _caseless_span(text, alone):
+                out.append((row, start + a, start + b, text[a:b]))
+    return out
 
 
 _LOWER_CUES = [
@@ -950,14 +981,20 @@ def _label_values(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(out, schema=_CAND, orient="row")
 
 
+def _other_scripts(base: pl.DataFrame) -> pl.DataFrame:
+    """Han/Hangul and caseless-script names, in the texts with a non-ASCII character only."""
+    rows = list(_non_ascii(base).select("row", "t").iter_rows())
+    found = _cjk_names(rows) + _caseless_names(rows)
+    return pl.DataFrame(found, schema=_CAND, orient="row")
+
+
 def _persons(base: pl.DataFrame) -> pl.DataFrame:
     tok = _tokens(base)
     parts = [
         _cased_persons(base, tok),
         _lower_pairs(base, tok),
         _label_values(base, tok),
-        _cjk_names(base),
-        _caseless_names(base),
+        _other_scripts(base),
     ]
     return _typed(pl.concat(parts), "PERSON")
 
