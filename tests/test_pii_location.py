@@ -88,6 +88,13 @@ POSITIVES = [
     ("House No. 12, Road No. 5, Dhanmondi, Dhaka 1205", "House No. 12"),
     ("Send to 51, Jalan Ampang, 50450 Kuala Lumpur", "51, Jalan Ampang"),
     ("Мы переехали: Славеј Планина 9а", "Славеј Планина 9а"),
+    ("Ship to Solvænget 4, 2. th., please", "Solvænget 4"),
+    ("العنوان: ١٢ حارة الروم، القاهرة", "حارة الروم"),
+    ("آدرس: کوی نصر، پلاک ۵", "کوی نصر"),
+    ("ที่อยู่: แขวงคลองเตย เขตคลองเตย กรุงเทพมหานคร 10110", "แขวงคลองเตย"),
+    ("地址：上海市浦东新区世纪大道", "上海市浦东新区世纪大道"),
+    ("住所：東京都港区六本木六丁目", "六本木六丁目"),
+    ("大阪市北区梅田３−１−１にあります", "北区梅田３−１−１"),
     # signatures and multi-line blocks
     ("Jan Novák\nNa Příkopě 15\n110 00 Praha 1", "Na Příkopě 15"),
     ("Kind regards,\nAnna Nowak\nul. Długa 12/4\n00-950 Warszawa", "ul. Długa 12/4"),

@@ -646,6 +646,31 @@ _NAMED = _rx(
 )
 _NAMED_LITERALS = sorted({w if w.endswith(".") else w + " " for w in _AFTER_NAME} | {w + "," for w in _AFTER_NAME})
 
+_GLUED_NORDIC = [
+    "vænget", "parken", "toften", "bakken", "haven", "marken", "engen", "stien", "svinget", "kæret", "løkken",
+    "lunden", "højen", "vegur", "stræti", "braut", "stígur", "hlíð", "holt", "bakki", "teigur", "gerði", "vellir",
+    "hvammur", "mýri", "svingen", "åsen", "haugen", "jordet", "tunet", "løkka", "plassen", "ringen", "slingan",
+    "raden", "gången", "allén", "fasor", "lakótelep", "dűlő", "liget",
+]  # fmt: skip
+"""Danish, Norwegian, Swedish, Icelandic and Hungarian street endings glued to the name ("Solvænget 4",
+"Laugavegur 12", "Storgata" is `_GLUED`'s): a capital and at least one letter come first."""
+_GLUED_MORE = _rx(
+    r"(?:^|[^"
+    + _L
+    + r"\-])(?:"
+    + _CAPWORD
+    + r"[ \t])?["
+    + _UP
+    + r"]["
+    + _L
+    + r"\-]*?(?:"
+    + "|".join(_GLUED_NORDIC)
+    + r")\s*,?\s+"
+    + _NUM
+    + r"\b(?:,?\s*[0-9]{1,2}\.?\s*(?:th|tv|mf|sal|st)\.?)?"
+    + _UNIT
+    + _EU_TAIL
+)
 _ANY_POSTAL = (
     r"(?:[0-9]{3,6}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}|[0-9]{4} ?[A-Z]{2}|[0-9]{4,5}-[0-9]{3}|[A-Z]{1,2}-[0-9]{4,5})"
 )
@@ -718,7 +743,7 @@ _WORLD_ADDRESS = (
     r"(?:,?\s*(?:кв\.|квартира|корп\.|к\.|стр\.|оф\.|офис)\s*[0-9]{1,4})*"
     # Cyrillic and Greek: a capitalized name, a number, then a comma or a postcode ("Женевска 171, 88332
     # Свети Николе", "Ερμού 12, 105 63 Αθήνα")
-    r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3}\s+[0-9]{1,4}[а-я]?(?:/[0-9]{1,4})?"
+    r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Lu}?[\p{Cyrillic}\-]+){0,3},?\s+[0-9]{1,4}[а-я]?(?:/[0-9]{1,4})?"
     r"(?:,\s*(?:[0-9]{4,6}\s+)?\p{Lu}\p{Cyrillic}+|,?\s+[0-9]{4,6}\b)"
     # ... or capitalized words only and a house number of at most three digits at the end of a line (not a
     # year: "Москва 2024"; not "Встреча с Андрей Смирнов в 10")
@@ -729,9 +754,13 @@ _WORLD_ADDRESS = (
     r"|\p{Lu}[\p{Cyrillic}\-]+(?:\s+\p{Cyrillic}+){0,2}\s+(?:көшесі|даңғылы|шағын\s+ауданы|көш\.|даң\.)"
     r",?\s*(?:үй\s*)?[0-9]{1,4}"
     # Persian and Arabic, Eastern digits too: "خیابان آزادی، پلاک ۱۲", "١٢ شارع التحرير"
-    r"|(?:خیابان|خ\.|کوچه|بلوار|میدان|بزرگراه|شارع|طريق|ميدان|جادة|حي|نهج|زنقة)\s+[\p{Arabic}\s‌]{2,40}?"
-    r"[،,]?\s*(?:پلاک|رقم|عمارة)?\s*" + _D + r"{1,5}"
-    r"|" + _D + r"{1,5}[،,]?\s*(?:شارع|طريق|ميدان|جادة|خیابان|کوچه|بلوار|نهج|زنقة)\s+\p{Arabic}+(?:\s+\p{Arabic}+){0,3}"
+    r"|(?:خیابان|خ\.|کوچه|کوی|بن‌بست|بلوار|میدان|بزرگراه|جاده|شارع|طريق|ميدان|جادة|حي|نهج|زنقة|حارة|عطفة|درب|"
+    r"كورنيش)\s+[\p{Arabic}\s‌]{2,40}?[،,]?\s*(?:پلاک|رقم|عمارة|شقة|برج)?\s*" + _D + r"{1,5}"
+    r"|" + _D + r"{1,5}[،,]?\s*(?:شارع|طريق|ميدان|جادة|خیابان|کوچه|کوی|بلوار|نهج|زنقة|حارة|عطفة|درب|كورنيش)\s+"
+    r"\p{Arabic}+(?:\s+\p{Arabic}+){0,3}"
+    r"|(?:پلاک|عمارة|عماره)\s*" + _D + r"{1,5}[،,]?\s*\p{Arabic}+(?:\s+\p{Arabic}+){0,3}"
+    # Thai districts and provinces before a postcode ("แขวงคลองเตย เขตคลองเตย กรุงเทพมหานคร 10110")
+    r"|(?:แขวง|เขต|ตำบล|อำเภอ|จังหวัด|ต\.|อ\.|จ\.)\s*\p{Thai}+(?:\s+\p{Thai}+){0,4}\s*[0-9]{5}"
     # Hebrew without the street word: a name, a number, a comma and a place ("הרצל 12, תל אביב")
     r"|\p{Hebrew}{2,}(?:\s+\p{Hebrew}{2,}){0,2}\s+[0-9]{1,4}(?:/[0-9]{1,3})?,\s*\p{Hebrew}{2,}"
     # Korean lot addresses ("역삼동 123-45"), Georgian "ჭავჭავაძის ქ. 12", Armenian "Աբովյան փ. 12"
@@ -746,7 +775,7 @@ _CYR_LITERALS = ["ул.", "улица", "пр.", "просп", "пер.", "пе�
 _OTHER_LITERALS = ["Οδ", "Λεωφ", "Πλατεία", "Πλ.", "شارع", "طريق", "ميدان", "جادة", "רחוב", "רח", "שדרות", "שד",
                    "ถนน", "ซอย", "ถ.", "ซ.", "หมู่", "проспект", "улица", "переулок", "шоссе", "бульвар", "площадь",
                    "набережная", "проезд", "вулиця", "провулок"]  # fmt: skip
-_WORLD_ROWS = r"[\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}\p{Hangul}\p{Georgian}\p{Armenian}]"
+_WORLD_ROWS = r"[\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}\p{Hangul}\p{Georgian}\p{Armenian}\p{Thai}]"
 _CJK_CHARS = ["省", "市", "区", "區", "県", "都", "府", "郡", "町", "村", "县", "路", "街", "巷", "号", "號", "로",
               "길"]  # fmt: skip
 
@@ -875,6 +904,14 @@ def _labelled(rows: pl.DataFrame, found: pl.DataFrame | None = None) -> pl.DataF
     ).cast(_CAND)
 
 
+_CJK_MORE = (
+    r"\p{Han}{1,6}(?:省|市|都|府)\p{Han}{1,8}?(?:区|區|县|縣|市|郡)\p{Han}{1,12}?(?:路|街|道|巷|大道|胡同|镇|鎮|乡|鄉|村)"
+    r"(?:[0-9０-９]{1,5}(?:号|號|弄))?"
+    r"|[\p{Han}\p{Katakana}ー]{2,}[一二三四五六七八九十0-9０-９]{1,4}丁目(?:[0-9０-９]{1,4}(?:番地?|[-－ー‐−–])[0-9０-９]{1,4}号?)?"
+    r"|\p{Han}{1,6}(?:区|區|市|町)\p{Han}{1,8}[0-9０-９]{1,4}[−–‑][0-9０-９]{1,4}(?:[−–‑][0-9０-９]{1,4})?"
+)
+"""Chinese province/city + district + street without a number ("上海市浦东新区世纪大道"), Japanese 丁目 with
+kanji numerals ("六本木六丁目"), blocks joined by other dashes ("梅田３−１−１")."""
 _VI_TYPES = ["Đường", "đường", "Phố", "phố", "Ngõ", "ngõ", "Ngách", "ngách", "Hẻm", "hẻm", "Kiệt", "kiệt"]
 _VI_ADDRESS = (
     r"(?:(?:[Ss]ố|[Nn]o\.?)\s*)?[0-9]{1,5}[A-Za-z]?(?:/[0-9]{1,4})*,?\s+(?:" + "|".join(_VI_TYPES) + r")\s+"
@@ -890,7 +927,7 @@ _SCRIPT_NOT_STREETS = [
     "πίνακας", "εικόνα", "פרק", "חלק", "סעיף", "גרסה", "עמוד", "שלב", "כיתה", "חדר", "פרק", "עונה",
 ]  # fmt: skip
 """Nouns in other scripts that a number follows in prose ("Глава 5", "Κεφάλαιο 3", "פרק 5"): no street."""
-_LETTERED = ["glued", "generic", "named", "postal", "type"]
+_LETTERED = ["glued", "generic", "named", "postal", "type", "glued_more"]
 """The jobs of `_locations` whose pattern starts with `(?:^|[^letters])`."""
 
 
@@ -913,6 +950,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         "generic": (num.filter(t.str.contains_any(_GENERIC_UNIT_WORDS)), _GENERIC),
         "named": (num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED),
         "postal": (num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL),
+        "glued_more": (num.filter(t.str.contains_any(_GLUED_NORDIC)), _GLUED_MORE),
         "type": (num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST),
         # the others
         "address": (
@@ -938,12 +976,18 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         "world": (wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
         "ja_street": (wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
         "vi": (wide.filter(t.str.contains_any(_VI_TYPES)), _VI_ADDRESS),
+        "cjk_more": (
+            wide.filter(t.str.contains_any(["省", "市", "区", "區", "县", "縣", "都", "府", "丁目"])),
+            _CJK_MORE,
+        ),
         "cue": (cue_rows, _CUE),
         "label": (label_rows, _LABEL),
     }
     found = dict(zip(jobs, _find_all(list(jobs.values())), strict=True))
     lettered = _lettered(pl.concat([found[k].with_columns(kind=pl.lit(i, pl.Int32)) for i, k in enumerate(_LETTERED)]))
-    glued, generic, named, postal, typed = (lettered.filter(pl.col("kind") == i).drop("kind") for i in range(5))
+    glued, generic, named, postal, typed, glued_more = (
+        lettered.filter(pl.col("kind") == i).drop("kind") for i in range(len(_LETTERED))
+    )
     # the place after a 3-6 digit postcode is no ordinary English word ("Rocky 4, 1985 Edition")
     if postal.height:
         place = postal.with_columns(first=pl.col("text").str.extract(r"[0-9]\s+(\p{L}+)\W*$", 1).str.to_lowercase())
@@ -956,6 +1000,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             generic.with_columns(kind=pl.lit(1)),
             named.with_columns(kind=pl.lit(2)),
             postal.with_columns(kind=pl.lit(1)),
+            glued_more.with_columns(kind=pl.lit(1)),
         ]
     )
     if checked.height:
@@ -987,9 +1032,9 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         found["military"],
         found["fr"],
         found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
-        *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street", "vi"]),
+        *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street", "vi", "cjk_more"]),
         found["world"].filter(
-            ~pl.col("text").str.extract(r"^(\p{L}+)", 1).str.to_lowercase().is_in(_SCRIPT_NOT_STREETS)
+            ~pl.col("text").str.extract(r"^(\p{L}+)", 1).str.to_lowercase().is_in(_SCRIPT_NOT_STREETS).fill_null(False)
         ),
         _after_cues(cue_rows, found["cue"]),
         _labelled(label_rows, found["label"]),
