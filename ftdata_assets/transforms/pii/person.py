@@ -166,6 +166,13 @@ _ORG_NEXT = ["secret", "inc", "ltd", "llc", "gmbh", "corp", "corporation", "comp
              "canyon", "county", "city", "state", "province", "district", "region", "desert", "beach",
              "peak"]  # fmt: skip
 """A capitalized word after a name-like run that makes it an organisation, a place or a thing."""
+_PERSON_VERBS = ["said", "says", "wrote", "writes", "asked", "asks", "told", "tells", "replied", "texted",
+                 "emailed", "called", "phoned", "thinks", "thought", "agreed", "suggested", "promised", "mentioned",
+                 "explained", "complained", "apologized", "apologised", "confirmed", "approved", "signed",
+                 "joined", "lives", "lived", "wants", "wanted", "feels", "felt", "forgot", "remembered",
+                 "recommended", "prefers", "loves", "hates", "likes", "knows", "met", "married", "smiled",
+                 "laughed", "cried", "shouted", "whispered"]  # fmt: skip
+"""Verbs after a capitalized word that make it a person ("Tavita said", not "Docker said": a product)."""
 _LEAD_VERBS = ["can", "could", "would", "should", "does", "did", "has", "have", "might", "shall", "must",
                "tell", "ask", "call", "email", "text", "thank", "meet", "send", "invite", "remind", "let", "is",
                "was", "are", "please", "congratulate", "welcome", "pay", "cc", "ping"]  # fmt: skip
@@ -1108,6 +1115,8 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     accept = (
         (strong & (score >= 1) & ~(loc_veto & ~honor))
         | (pl.col("foreign") & ((n >= 2) | pl.col("single_name") | weak) & ~place_phrase & ~loc_veto & ~street)
+        # "Tavita said ...", "Kaimana and I": a verb only people do after it, whatever the lexicon says
+        | (pl.col("n1").is_in(_PERSON_VERBS) & (score >= 1) & ~place_phrase & ~loc_veto & ~street)
         | (weak_person & (score >= 1) & ~loc_veto & ~street)
         | (
             weak
