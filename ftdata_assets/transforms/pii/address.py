@@ -725,8 +725,6 @@ _PO_BOX_WORLD = _rx(
 )
 """P.O. boxes: "PO Box 123", "Postfach 10 02 03, 80331 München", "Apartado 45", "Caixa Postal 12", "BP 45",
 "PL 123, 00101 Helsinki" (a box needs a postcode and place after it unless its word says post box)."""
-_PO_BOX_WORDS = ["Box", "BOX", "Postfach", "Postbus", "Postboks", "Postbox", "BP ", "B.P.", "postale", "Apartado",
-                 "Apdo", "Caixa", "Casilla", "Casella", "PL ", "Pf", "Skrytka", "přihrádka", "C.P.", "CP "]  # fmt: skip
 
 # --------------------------------------------------------------------------------------------------------
 # other scripts: names before a number, street words of more languages, Eastern Arabic digits
@@ -957,18 +955,13 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)),
             _ADDRESS,
         ),
-        "numbered": (
-            num.filter(t.str.contains("#", literal=True) | t.str.contains_any(["No", "N°", "Nº"])),
-            _TYPE_NUMBERED,
-        ),
-        "box": (num.filter(t.str.contains_any(_PO_BOX_WORDS)), _PO_BOX_WORLD),
+        # patterns that start with their own literals need no prefilter (the regex engine skips to them)
+        "numbered": (num, _TYPE_NUMBERED),
+        "box": (num, _PO_BOX_WORLD),
         "house": (num.filter(t.str.contains_any(_HOUSE_NO_WORDS)), _HOUSE_NO),
-        "military": (
-            num.filter(t.str.contains_any(["PSC", "CMR", "Unit", "USS", "USN", "USCGC", "APO", "FPO", "DPO"])),
-            _MILITARY,
-        ),
+        "military": (num, _MILITARY),
         "fr": (num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        "type_name": (base.filter(t.str.contains_any(_LOWER_TYPES)), _TYPE_NAME),
+        "type_name": (base, _TYPE_NAME),
         "ja": (wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
         "cjk": (wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
         "cyr": (wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
