@@ -929,6 +929,10 @@ _LETTERED = ["glued", "generic", "named", "postal", "type", "glued_more"]
 """The jobs of `_locations` whose pattern starts with `(?:^|[^letters])`."""
 
 
+_TRAILING_POSTCODE = r"[,\s]+0[0-9]{3,5}$"
+"""A bare 4-6 digit "postcode" with a trunk 0 at the end of a finding: with digits after it, an area code."""
+
+
 def _locations(base: pl.DataFrame) -> pl.DataFrame:
     """Every shape over the texts it can be in: most need a digit, the label and cue readers and the
     number-less street forms see every text, the other scripts only texts with a non-ASCII character."""
@@ -1044,6 +1048,14 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         c = c.with_columns(text=pl.col("text").str.strip_chars_end(", ")).with_columns(
             end=pl.col("start") + pl.col("text").str.len_chars().cast(pl.Int64)
         )
+        # a "postcode" with another digit group right after it is the area code of a phone number
+        # ("Bohlanderallee 3, 05326 046660"): the address ends before it, the phone keeps its digits
+        after = c.join(original, on="row", how="left").select(pl.col("t").str.slice(pl.col("end"), 3))["t"]
+        phone_next = after.str.contains(r"^[ \-/]?[0-9]").fill_null(False) & c["text"].str.contains(_TRAILING_POSTCODE)
+        if phone_next.any():
+            c = c.with_columns(
+                text=pl.when(phone_next).then(pl.col("text").str.replace(_TRAILING_POSTCODE, "")).otherwise("text")
+            ).with_columns(end=pl.col("start") + pl.col("text").str.len_chars().cast(pl.Int64))
         if original is not base:  # the texts as given, not with the marks blanked
             c = c.join(original, on="row", how="left").with_columns(
                 text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
