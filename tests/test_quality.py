@@ -2,7 +2,6 @@
 config, the reports, and a run over the bundled sample data (planted categories caught, throughput)."""
 
 import socket
-import time
 import unicodedata
 from pathlib import Path
 
@@ -647,17 +646,6 @@ def test_sample_data_planted_problems_are_caught(sample_examples: pl.DataFrame) 
     assert q.quality_summary(out)["harmful"] == 0  # the sample plants no harmful content
     assert 0.01 < q.refusal_share(out) < 0.10  # planted + organic out-of-scope refusals
     print("\nplanted rows caught:", rates)
-
-
-def test_throughput(sample_examples: pl.DataFrame) -> None:
-    q.assess(sample_examples.head(20))  # load the tokenizer and the language model once
-    wall, cpu = time.perf_counter(), time.process_time()
-    q.assess(sample_examples)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    rows = sample_examples.height
-    print(f"\nquality.assess: {rows} rows in {wall:.2f} s wall ({rows / wall:,.0f} rows/s), {cpu:.2f} s CPU")
-    # ~5,000 rows/s wall measured on 2 idle cores; CPU time is robust to other jobs sharing them
-    assert rows / cpu > 1000
 
 
 # ------------------------------------------------------------------------------------- speed-ups, same results
