@@ -138,6 +138,8 @@ def test_person_negative(text):
         ("Please ask Олена Коваленко to sign the form.", "Олена Коваленко"),
         ("Cheers,\nحسین", "حسین"),
         ("안녕하세요 박서연님, 회의는 3시입니다", "박서연"),
+        ("Please ask 최지훈 to review the contract.", "최지훈"),  # a known surname, a given name in no list
+        ("Please send it to محمد کاظمی before noon.", "محمد کاظمی"),
         ("Здравствуйте, Тимофей! Ваш заказ готов.", "Тимофей"),
         # a list of names, two of them known, the others in no list
         ("Winners this month are Priya, Tavake, Kaimana and Ewa.", "Kaimana"),
@@ -170,6 +172,7 @@ def test_person_positive_forms_chat_and_scripts(text, name):
         "Build with -Wuninitialized to see the warning.",
         # a street in another script after a house number
         "Deliver to 852 کمالی جنب, please.",
+        "Ship it to ถนนสุขุมวิท 21, Bangkok.",
         # a list of capitalized words in no list is no list of people
         "We tested Xorg, Sway, Mutter and Kwin.",
     ],

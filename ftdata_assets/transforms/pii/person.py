@@ -588,6 +588,7 @@ _CJK_NAME = re.compile(
     rf"|(?:^|[^{_CJK}])(?P<v3>[{_HAN}]{{1,4}}|[{_HANGUL}]{{2,4}})(?=$|[^{_CJK}])"
 )
 _CJK_ANY = re.compile(f"[{_HAN}{_HANGUL}]")
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2}")
 
 
 def _non_ascii(base: pl.DataFrame) -> pl.DataFrame:
@@ -609,6 +610,17 @@ def _cjk_names(rows: list[tuple[int, str]]) -> list[tuple[int, int, int, str]]:
             return True
         return any(codes.get(w[:i], 0) & 0b10 and codes.get(w[i:], 0) & 0b01 for i in (1, 2) if len(w) > i)
 
+    def korean_shape(w: str) -> bool:
+        # "박서연", "최지훈": a known one-syllable surname, then a given name of one or two syllables (Korean
+        # given names are many, and Faker lists few of them)
+        return 2 <= len(w) <= 3 and all("\uac00" <= c <= "\ud7a3" for c in w) and bool(codes.get(w[0], 0) & 0b10)
+
+    def in_latin(t: str, a: int, b: int) -> bool:
+        # set in a Latin sentence (a Latin word within a few characters), not next to digits (addresses)
+        left, right = t[max(0, a - 12) : a], t[b : b + 12]
+        near_digit = left.rstrip()[-1:].isdigit() or right.lstrip()[:1].isdigit()
+        return bool(_LATIN_WORDS.search(left) or _LATIN_WORDS.search(right)) and not near_digit
+
     out = []
     for row, t in rows:
         if not _CJK_ANY.search(t):
@@ -616,8 +628,9 @@ def _cjk_names(rows: list[tuple[int, str]]) -> list[tuple[int, int, int, str]]:
         for m in _CJK_NAME.finditer(t):
             alt = next(i for i in range(4) if m.group(f"v{i}") is not None)
             v = m.group(f"v{alt}")
-            if alt != 3 or known(v):
-                out.append((row, m.start(f"v{alt}"), m.end(f"v{alt}"), v))
+            a, b = m.start(f"v{alt}"), m.end(f"v{alt}")
+            if alt != 3 or known(v) or (korean_shape(v) and in_latin(t, a, b)):
+                out.append((row, a, b, v))
     return out
 
 
@@ -690,7 +703,7 @@ def _caseless_span(words: str, alone: bool) -> list[tuple[int, int]]:
     toks = list(re.finditer(r"\S+", words))
     if alone and 1 <= len(toks) <= 3:
         names = [bool(codes.get(t.group().lower(), 0) & 0b11) for t in toks]
-        if any(names) and (len(toks) >= 2 or names[0]):
+        if len(toks) >= 2 or names[0]:
             return [(toks[0].start(), toks[-1].end())]
     for i, t in enumerate(toks[:-1]):
         if t.group() in _CASELESS_CUES:
@@ -729,8 +742,8 @@ def _caseless_names(rows: list[tuple[int, str]]) -> list[tuple[int, int, int, st
         for m in _CASELESS_RUN.finditer(t):
             start, end = m.start(), m.end()
             left, right = t[max(0, start - 24) : start].lower(), t[end : end + 24].lower()
-            # "852 کمالی جنب", "32/3697 தணிகைமுருகன்": a house number before the words makes them a street
-            if _HOUSE_NUMBER.search(left):
+            # "852 کمالی جنب", "ถนนสุขุมวิท 21": a house number before or after the words makes them a street
+            if _HOUSE_NUMBER.search(left) or right.lstrip()[:1].isdigit():
                 continue
             # alone: set in text of another script: a Latin word next to it or on its line or the line
             # before ("Cheers,\nصابر" signs an English message), or nothing else in the text
