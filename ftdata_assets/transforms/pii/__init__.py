@@ -22,8 +22,12 @@ How it works (no Python loop per text):
   common word 2, an ambiguous name like "Will" or an unknown word 1; a plain English word breaks the run)
   and accepted with the context around them: honorifics, "my name is", "Dear"/"Hi", sign-offs, "Name:"
   labels (strong); "ask"/"with"/"said"/possessive (weak); a place name after "in"/"to" is vetoed.
-- LOCATION: street addresses (number, street name, USPS/UK street suffix, unit, then city/state/ZIP or a
-  UK/Canadian postcode), PO boxes, German and French street forms.
+- LOCATION: street addresses in the shapes of many countries (`address.py` lists them): number and street
+  word in either order, street words glued to the name or after it, a name and number with a unit or a
+  postcode and place, P.O. boxes and military addresses, other scripts (Japanese, Chinese, Korean, Cyrillic,
+  Greek, Arabic/Persian, Hebrew, Georgian, Armenian, Thai, Vietnamese), labelled fields ("Address:",
+  `shipping_address=`) and the text after address cues ("I live at"). It sees every text: the number-less
+  forms need no digit.
 - Overlaps: leftmost wins, then the longest, then the type priority (users' own types, then SECRET
   first, PERSON last).
 - Placeholders (`<PERSON_1>`) are never findings, so a scrubbed text re-detects clean.
