@@ -241,3 +241,163 @@ def test_a_gram_held_by_thousands_of_items_is_still_found_with_bounded_candidate
     assert found["row"].to_list() == [0]
     assert found["reference_row"][0] < decontaminate.MAX_ITEMS_PER_GRAM  # among the items looked at
     assert found["shared_ngrams"][0] >= 1
+
+
+# ------------------------------------------------------------------------------------------------------------
+# templates shared by many rows versus a leaked held-out prompt
+
+LEETCODE_STUB = (
+    "# Definition for a binary tree node.\n# class TreeNode:\n#     def __init__(self, x):\n#         self.val = x\n"
+    "#         self.left = None\n#         self.right = None\nclass Solution:\n"
+)
+TREE_TASKS = [
+    "Given the root of a binary tree, return its maximum depth.",
+    "Given the root of a binary tree, return the inorder traversal of its nodes' values.",
+    "Given a binary tree, determine if it is height-balanced.",
+    "Given the root of a binary tree, invert the tree, and return its root.",
+    "Given the roots of two binary trees p and q, write a function to check if they are the same or not.",
+    "Given the root of a binary tree, return the level order traversal of its nodes' values.",
+    "Given a binary tree, find its minimum depth: the number of nodes along the shortest path to a leaf.",
+    "Given the root of a binary tree, return the sum of all left leaves.",
+    "Given a binary search tree, find the lowest common ancestor of two given nodes in it.",
+    "Given the root of a binary tree, return all root-to-leaf paths in any order.",
+]
+
+
+HELD_OUT_TREE_TASKS = [
+    "Given the root of a binary tree, flatten the tree into a linked list in preorder.",
+    "Given the root of a binary tree, return the zigzag level order traversal of its nodes.",
+    "Given a binary tree, count the number of nodes whose value equals the sum of their descendants.",
+    "Given the root of a binary tree, find the maximum path sum of any non-empty path.",
+    "Given the root of a binary tree, serialize it to a string and deserialize it back.",
+    "Given a binary tree where every node has a value 0 or 1, prune the subtrees without a 1.",
+]
+
+
+def stub_rows(count: int, offset: int = 0) -> list[str]:
+    """LeetCode-style prompts: the same class stub, a problem number, then a task (train tasks at offset 0,
+    held-out tasks at offset >= 100: the stub is all they share)."""
+    tasks = HELD_OUT_TREE_TASKS if offset >= 100 else TREE_TASKS
+    return [f"{LEETCODE_STUB}Problem {offset + i}: {tasks[i % len(tasks)]}" for i in range(count)]
+
+
+def test_a_stub_shared_by_30_rows_is_a_template_not_a_leak() -> None:
+    texts = pl.Series(stub_rows(30) + UNRELATED)
+    reference = pl.Series(stub_rows(6, offset=100))
+    strict = find_overlaps(texts, reference)
+    assert strict.height == 30  # today: every stub row "leaks"
+    detailed = decontaminate.find_overlaps_detailed(texts, reference, max_documents=10)
+    assert detailed.hits.is_empty()
+    assert detailed.spared_by_documents == 30 and detailed.spared_by_coverage == 0
+    assert detailed.templates.height > 0
+    assert (detailed.templates.get_column("documents") == 36).all()  # 30 texts + 6 items
+    assert "definition for a binary tree node class treenode def init self x self" in " | ".join(
+        detailed.templates.get_column("gram")
+    )
+
+
+def test_a_held_out_prompt_pasted_into_a_stub_row_still_hits() -> None:
+    leaked = PROMPT_40
+    texts = pl.Series([*stub_rows(30), f"{LEETCODE_STUB}Before that: {leaked} Thanks!", *UNRELATED])
+    reference = pl.Series([*stub_rows(6, offset=100), leaked])
+    out = find_overlaps(texts, reference, max_documents=10)
+    assert out.get_column("row").to_list() == [30]
+    assert out.get_column("reference_row").to_list() == [6]
+    assert "bakery" in out.get_column("matched_ngram").item()
+
+
+def test_the_bound_counts_documents_not_texts() -> None:
+    """Twelve turns of one conversation holding the stub are one document: 12 + 1 <= 13, no template."""
+    texts = pl.Series(stub_rows(12))
+    reference = pl.Series(stub_rows(1, offset=100))
+    one_document = np.zeros(12, dtype=np.int64)
+    assert find_overlaps(texts, reference, max_documents=10, text_documents=one_document).height == 12
+    assert find_overlaps(texts, reference, max_documents=10).is_empty()  # 12 documents + 1
+
+
+def test_templates_over_the_bound_in_one_batch_and_across_batches_give_the_same_result() -> None:
+    texts = pl.Series([*stub_rows(30), f"{PROMPT_40} again", *stub_rows(5, offset=50)])
+    reference = pl.Series([*stub_rows(3, offset=100), PROMPT_40])
+    whole = decontaminate.find_overlaps_detailed(texts, reference, max_documents=10)
+    small = decontaminate.find_overlaps_detailed(texts, reference, max_documents=10, batch_size=4)
+    assert whole.hits.equals(small.hits)
+    assert whole.hits.get_column("row").to_list() == [30]
+    assert whole.templates.equals(small.templates)
+    assert whole.strict_rows.sort().equals(small.strict_rows.sort())
+    assert whole.spared_by_documents == small.spared_by_documents == 35
+
+
+def test_min_coverage_spares_one_shared_run_of_a_long_prompt_but_not_a_copy() -> None:
+    long_prompt = f"{PASSAGE} {PROMPT_40} {TRAIN_SPEED}"  # ~110 words, ~98 13-grams
+    one_run = " ".join(words(long_prompt)[20:33])  # exactly one 13-word run of it
+    texts = pl.Series([f"Quote: {one_run}.", f"Please solve: {long_prompt}"])
+    reference = pl.Series([long_prompt])
+    assert find_overlaps(texts, reference).height == 2
+    detailed = decontaminate.find_overlaps_detailed(texts, reference, min_coverage=0.5)
+    assert detailed.hits.get_column("row").to_list() == [1]
+    assert detailed.spared_by_coverage == 1 and detailed.spared_by_documents == 0
+
+
+def test_template_parameters_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_documents"):
+        find_overlaps(pl.Series(["a"]), pl.Series(["b"]), max_documents=0)
+    with pytest.raises(ValueError, match="min_coverage"):
+        find_overlaps(pl.Series(["a"]), pl.Series(["b"]), min_coverage=1.5)
+    with pytest.raises(ValueError, match="text_documents"):
+        find_overlaps(pl.Series(["a", "b"]), pl.Series(["b"]), text_documents=np.zeros(1))
+
+
+def chat(user: str, assistant: str = "Here is a solution with an explanation of each step.") -> list[dict]:
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+
+
+def assigned_frame(rows: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "split": [split for split, _ in rows],
+            "example_id": [f"ex{i:03d}" for i in range(len(rows))],
+            "messages": [chat(prompt) for _, prompt in rows],
+        }
+    )
+
+
+def test_train_rows_keep_their_stub_lose_a_pasted_held_out_prompt_and_a_pasted_benchmark_item() -> None:
+    from ftdata_assets.transforms.contamination import contaminated_train_rows
+    from ftdata_assets.transforms.contamination import decontaminate as decon
+    from ftdata_assets.transforms.settings import DecontaminationConfig
+
+    benchmark_item = TRAIN_SPEED
+    rows = [("train", p) for p in stub_rows(30)]
+    rows += [("validation", p) for p in stub_rows(4, offset=100)] + [("test", p) for p in stub_rows(2, offset=104)]
+    rows += [("test", PROMPT_40)]
+    rows += [("train", f"My teacher gave us this: {PROMPT_40} Can you check my answer of 620 dollars?")]  # 37
+    rows += [("train", f"{LEETCODE_STUB}{benchmark_item}")]  # 38: a benchmark item inside a stub row
+    rows += [("train", text) for text in UNRELATED]
+    assigned = assigned_frame(rows)
+    benchmarks = pl.DataFrame({"benchmark": ["gsm-like.jsonl"], "item": [0], "text": [benchmark_item]})
+
+    strict = contaminated_train_rows(assigned, benchmarks, max_ngram_docs=0)  # the rule off: today's result
+    assert strict.height == 32
+    result = decon(assigned, benchmarks, DecontaminationConfig())
+    assert dict(zip(result.hits["row"], result.hits["contaminated_by"], strict=True)) == {
+        37: "held-out:test",
+        38: "gsm-like.jsonl",
+    }
+    assert result.counts["benchmark"] == 1 and result.counts["held_out"] == 1
+    assert result.counts["held_out_spared_by_doc_frequency"] == 30
+    assert result.counts["held_out_spared_by_coverage"] == 0
+    assert result.counts["max_ngram_docs_used"] == 10 and result.counts["documents"] == 43
+    assert result.counts["top_templates"][0]["documents"] == 36
+    # the default keyword arguments are the params defaults: the existing call site gets the template rule
+    assert contaminated_train_rows(assigned, benchmarks).equals(result.hits)
+
+
+def test_a_benchmark_template_still_rejects_every_row_holding_it() -> None:
+    """The benchmark check stays strict: a benchmark item in 30 train rows is 30 contaminated rows."""
+    from ftdata_assets.transforms.contamination import decontaminate as decon
+
+    rows = [("train", f"{PASSAGE} Answer in one sentence, version {i}.") for i in range(30)]
+    rows += [("test", text) for text in UNRELATED]
+    benchmarks = pl.DataFrame({"benchmark": ["reading.jsonl"], "item": [3], "text": [PASSAGE]})
+    result = decon(assigned_frame(rows), benchmarks)
+    assert result.hits.height == 30 and set(result.hits["contaminated_by"]) == {"reading.jsonl"}

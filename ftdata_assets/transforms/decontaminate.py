@@ -73,7 +73,14 @@ OUTPUT_SCHEMA = pl.Schema(
 """The schema of `find_overlaps`; `row` is UInt32 like polars' `with_row_index`, so it joins on it directly."""
 
 _PAIR_SCHEMA = pl.Schema(
-    {"row": pl.Int64, "reference_row": pl.Int64, "start": pl.Int64, "g": pl.Int64, "gram": pl.String}
+    {
+        "row": pl.Int64,
+        "reference_row": pl.Int64,
+        "start": pl.Int64,
+        "g": pl.Int64,
+        "gram": pl.String,
+        "hash": pl.UInt64,
+    }
 )
 
 
@@ -271,11 +278,14 @@ def _batch_pairs(tokens: _Tokens, ref: _Reference) -> pl.DataFrame:
             found.append((g, hit, grams[hit], table))
     # candidate pairs: (text position, reference item, reference position, gram length)
     columns: list[list[np.ndarray]] = [[], [], [], []]
+    gram_hashes: list[np.ndarray] = [np.zeros(0, dtype=np.uint64)]
     for g, hit, hashes, table in found:
         index, item, ref_start = table.pairs(hashes)
         for column, values in zip(columns, (hit[index], item, ref_start, np.full(len(index), g)), strict=True):
             column.append(values.astype(np.int64))
+        gram_hashes.append(hashes[index].astype(np.uint64))
     start, item, ref_start, g = (np.concatenate([np.zeros(0, dtype=np.int64), *column]) for column in columns)
+    gram_hash = np.concatenate(gram_hashes)
     if not len(start):
         return pl.DataFrame(schema=_PAIR_SCHEMA)
     # verification: the g words of the text at `start` must be those of the reference at `ref_start`
@@ -297,6 +307,7 @@ def _batch_pairs(tokens: _Tokens, ref: _Reference) -> pl.DataFrame:
             "start": start[keep],
             "g": g[keep],
             "gram": grams,
+            "hash": gram_hash[keep],
         },
         schema=_PAIR_SCHEMA,
     )
@@ -327,6 +338,45 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=OUTPUT_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Overlaps:
+    """What `find_overlaps_detailed` found: the overlapping texts and what each rule set aside.
+
+    `hits` is `find_overlaps`' frame. `strict_rows` are the texts that overlap without the two template rules
+    (document frequency, coverage): `hits` is a subset of them, so `strict_rows - hits` are the texts those
+    rules spared. `after_documents_rows` are the texts still overlapping once template n-grams are ignored
+    (before `min_coverage`). `templates` lists the ignored n-grams (`gram`, normalized) with the number of
+    documents holding them (`documents`), most common first.
+    """
+
+    hits: pl.DataFrame
+    strict_rows: pl.Series
+    after_documents_rows: pl.Series
+    templates: pl.DataFrame
+
+    @property
+    def spared_by_documents(self) -> int:
+        """Texts that overlapped only through n-grams held by more than `max_documents` documents."""
+        return self.strict_rows.len() - self.after_documents_rows.len()
+
+    @property
+    def spared_by_coverage(self) -> int:
+        """Texts whose remaining shared n-grams covered less than `min_coverage` of every reference item."""
+        return self.after_documents_rows.len() - self.hits.height
+
+
+TEMPLATE_SCHEMA = pl.Schema({"gram": pl.String, "documents": pl.UInt32})
+
+
+def _documents(values: pl.Series | np.ndarray | None, size: int, name: str) -> np.ndarray:
+    if values is None:
+        return np.arange(size, dtype=np.int64)
+    array = values.to_numpy() if isinstance(values, pl.Series) else np.asarray(values)
+    if len(array) != size:
+        raise ValueError(f"{name} has {len(array)} values for {size} items")
+    return array.astype(np.int64)
+
+
 def find_overlaps(
     texts: pl.Series,
     reference: pl.Series,
@@ -335,6 +385,10 @@ def find_overlaps(
     *,
     min_words: int = 8,
     batch_size: int = 50_000,
+    max_documents: int | None = None,
+    min_coverage: float = 0.0,
+    text_documents: pl.Series | np.ndarray | None = None,
+    reference_documents: pl.Series | np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The texts that share a word n-gram with a reference item (see the module docstring for the semantics).
 
@@ -342,36 +396,148 @@ def find_overlaps(
     of the item sharing the most distinct n-grams with it, ties to the lowest index), `shared_ngrams` (that
     count) and `matched_ngram` (the first shared n-gram of the text, normalized). Items shorter than `n` words
     count as one gram, the whole item, when they have at least `min_words` words, and are ignored otherwise.
-    `texts` is processed `batch_size` rows at a time.
+    `texts` is processed `batch_size` rows at a time. The template rules (`max_documents`, `min_coverage`)
+    are described in `find_overlaps_detailed`; by default both are off.
+    """
+    return find_overlaps_detailed(
+        texts,
+        reference,
+        n,
+        min_shared,
+        min_words=min_words,
+        batch_size=batch_size,
+        max_documents=max_documents,
+        min_coverage=min_coverage,
+        text_documents=text_documents,
+        reference_documents=reference_documents,
+    ).hits
+
+
+def find_overlaps_detailed(
+    texts: pl.Series,
+    reference: pl.Series,
+    n: int = 13,
+    min_shared: int = 1,
+    *,
+    min_words: int = 8,
+    batch_size: int = 50_000,
+    max_documents: int | None = None,
+    min_coverage: float = 0.0,
+    text_documents: pl.Series | np.ndarray | None = None,
+    reference_documents: pl.Series | np.ndarray | None = None,
+) -> Overlaps:
+    """`find_overlaps` with two rules that tell a shared template from a leaked item, and what each spared.
+
+    - `max_documents`: an n-gram held by more than this many documents (the distinct `text_documents` of the
+      texts holding it plus the distinct `reference_documents` of the items holding it; by default every text
+      and every item is its own document, and texts and items are never the same document) is a template
+      (a code stub, a stock instruction), not a leak, and is ignored. A text pasted from one item shares its
+      n-grams with two documents, so it still overlaps. Counted by n-gram hash over the n-grams of the
+      reference only (a 64-bit collision could only make a gram look more common).
+    - `min_coverage`: the shared n-grams must cover at least this share of the reference item's n-grams
+      (`shared_ngrams / (words - n + 1)`, capped at 1; a short item matched whole covers itself), the overlap
+      measure of PaLM/Llama-2-style decontamination reports. 0 keeps every overlap.
+    Short items compared whole (fewer than `n` words) are never templates.
     """
     if n < 1 or min_shared < 1 or min_words < 1 or batch_size < 1:
         raise ValueError("n, min_shared, min_words and batch_size must be >= 1")
+    if max_documents is not None and max_documents < 1:
+        raise ValueError("max_documents must be >= 1 (or None: no template rule)")
+    if not 0.0 <= min_coverage <= 1.0:
+        raise ValueError("min_coverage must be in [0, 1]")
+    text_docs = _documents(text_documents, len(texts), "text_documents")
     ref = _Reference.build(reference, n, min_words)
+    ref_docs = _documents(reference_documents, len(reference), "reference_documents")
+    nothing = pl.Series("row", [], dtype=pl.UInt32)
     if ref.long is None and not ref.short_whole:
-        return _empty()
+        return Overlaps(_empty(), nothing, nothing, pl.DataFrame(schema=TEMPLATE_SCHEMA))
+    # per n-gram hash of the reference: how many distinct reference documents hold it
+    ref_counts = (
+        pl.DataFrame(
+            {"hash": ref.long.hashes, "doc": ref_docs[ref.long.item]}, schema={"hash": pl.UInt64, "doc": pl.Int64}
+        )
+        .unique()
+        .group_by("hash")
+        .agg(ref_documents=pl.len().cast(pl.Int64))
+        if ref.long is not None
+        else pl.DataFrame(schema={"hash": pl.UInt64, "ref_documents": pl.Int64})
+    )
 
-    def batch_result(offset: int) -> pl.DataFrame | None:
-        pairs = _batch_pairs(_tokenize(texts.slice(offset, batch_size)), ref)
-        if pairs.is_empty():
-            return None
-        best = (
-            pairs.group_by("row", "reference_row", maintain_order=True)  # sorted by row, item, start
-            .agg(
-                shared_ngrams=pl.len(),
-                whole_item=(pl.col("g") < n).any(),
-                matched_ngram=pl.col("gram").first(),
-            )
-            .filter((pl.col("shared_ngrams") >= min_shared) | pl.col("whole_item"))
-            .sort(["row", "shared_ngrams", "reference_row"], descending=[False, True, False])
-            .unique("row", keep="first", maintain_order=True)
-        )
-        return best.select(pl.col("row") + offset, "reference_row", "shared_ngrams", "matched_ngram").cast(
-            dict(OUTPUT_SCHEMA)
-        )
+    def batch_pairs(offset: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series, pl.DataFrame]:
+        """The batch's verified pairs (rows made global) without the templates already over the bound within
+        it, its (hash, text document) set of shared n-grams, the rows that overlap without either rule, and
+        one (hash, gram) per n-gram dropped here."""
+        pairs = _batch_pairs(_tokenize(texts.slice(offset, batch_size)), ref).with_columns(pl.col("row") + offset)
+        strict_rows = _best(pairs, n, min_shared, ref, 0.0).get_column("row")
+        no_docs = pl.DataFrame(schema={"hash": pl.UInt64, "doc": pl.Int64})
+        if max_documents is None or pairs.is_empty():
+            return pairs, no_docs, strict_rows, pl.DataFrame(schema={"hash": pl.UInt64, "gram": pl.String})
+        long = pairs.filter(pl.col("g") == n)
+        held = long.select("hash", doc=pl.Series(text_docs[long.get_column("row").to_numpy()])).unique()
+        counts = held.group_by("hash").agg(text_documents=pl.len().cast(pl.Int64)).join(ref_counts, on="hash")
+        over = counts.filter(pl.col("text_documents") + pl.col("ref_documents") > max_documents).select("hash")
+        # a template's pairs grow with the data (one per text holding it per item): drop them per batch
+        dropped = long.join(over, on="hash").unique("hash").select("hash", "gram")
+        kept = pairs.filter((pl.col("g") < n) | ~pl.col("hash").is_in(over.get_column("hash").implode()))
+        return kept, held, strict_rows, dropped
 
     offsets = range(0, len(texts), batch_size)
     # batches are independent and mostly polars/numpy work that releases the GIL: two at a time on two cores
     # (results are put back in batch order, so the output is the same)
-    found = list(_batch_threads().map(batch_result, offsets)) if len(offsets) > 1 else [batch_result(0)]
-    results = [frame for frame in found if frame is not None]
-    return pl.concat(results) if results else _empty()
+    batches = list(_batch_threads().map(batch_pairs, offsets)) if len(offsets) > 1 else [batch_pairs(0)]
+    pairs = pl.concat([b[0] for b in batches]).sort("row", "reference_row", "start")
+    strict_rows = pl.concat([b[2] for b in batches])
+    templates = pl.DataFrame(schema=TEMPLATE_SCHEMA)
+    if max_documents is not None:
+        counts = (
+            pl.concat([b[1] for b in batches])
+            .unique()
+            .group_by("hash")
+            .agg(text_documents=pl.len().cast(pl.Int64))
+            .join(ref_counts, on="hash")
+            .with_columns(documents=pl.col("text_documents") + pl.col("ref_documents"))
+            .filter(pl.col("documents") > max_documents)
+        )
+        grams = pl.concat([pairs.filter(pl.col("g") == n).select("hash", "gram"), *(b[3] for b in batches)]).unique(
+            "hash"
+        )
+        templates = (
+            counts.join(grams, on="hash")
+            .sort(["documents", "gram"], descending=[True, False])
+            .select("gram", pl.col("documents").cast(pl.UInt32))
+        )
+        pairs = pairs.filter((pl.col("g") < n) | ~pl.col("hash").is_in(counts.get_column("hash").implode()))
+    after_documents = _best(pairs, n, min_shared, ref, 0.0)
+    hits = _best(pairs, n, min_shared, ref, min_coverage) if min_coverage > 0 else after_documents
+    return Overlaps(hits.drop("coverage"), strict_rows, after_documents.get_column("row"), templates)
+
+
+def _best(pairs: pl.DataFrame, n: int, min_shared: int, ref: _Reference, min_coverage: float) -> pl.DataFrame:
+    """Per text, the reference item sharing the most distinct grams among those passing `min_shared` and
+    `min_coverage` (ties to the lowest item); OUTPUT_SCHEMA plus `coverage`, sorted by row."""
+    if pairs.is_empty():
+        return _empty().with_columns(coverage=pl.lit(None, pl.Float64))
+    lengths = pl.Series(ref.tokens.lengths, dtype=pl.Int64)
+    grouped = (
+        pairs.group_by("row", "reference_row", maintain_order=True)  # sorted by row, item, start
+        .agg(
+            shared_ngrams=pl.len(),
+            whole_item=(pl.col("g") < n).any(),
+            matched_ngram=pl.col("gram").first(),
+        )
+        .filter((pl.col("shared_ngrams") >= min_shared) | pl.col("whole_item"))
+    )
+    item_grams = lengths.gather(grouped.get_column("reference_row")) - n + 1
+    coverage = (
+        pl.when(pl.col("whole_item"))
+        .then(1.0)
+        .otherwise((pl.col("shared_ngrams") / pl.Series(item_grams).clip(lower_bound=1)).clip(upper_bound=1.0))
+    )
+    return (
+        grouped.with_columns(coverage=coverage)
+        .filter(pl.col("coverage") >= min_coverage)
+        .sort(["row", "shared_ngrams", "reference_row"], descending=[False, True, False])
+        .unique("row", keep="first", maintain_order=True)
+        .select(*OUTPUT_SCHEMA, "coverage")
+        .cast(dict(OUTPUT_SCHEMA))
+    )

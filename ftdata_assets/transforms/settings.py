@@ -219,16 +219,36 @@ class SplitConfig(_Section):
 
 @dataclasses.dataclass(frozen=True)
 class DecontaminationConfig(_Section):
-    """`decontamination:`: the word-run length that makes a train prompt contaminated, and the shortest text
-    compared whole against a benchmark item."""
+    """`decontamination:`: the word-run length that makes a train prompt contaminated, the shortest text
+    compared whole against a benchmark item, and the two rules that tell a template shared by many rows from a
+    leaked held-out prompt (they apply to the held-out check only; the benchmark check stays strict)."""
 
     SECTION: ClassVar[str] = "decontamination"
     ngram: int = 13
     min_words: int = 8
+    max_ngram_docs: int = 10
+    max_ngram_doc_share: float = 0.001
+    min_coverage: float = 0.0
 
     def __post_init__(self) -> None:
-        _integer(self.SECTION, "ngram", self.ngram, low=1)
-        _integer(self.SECTION, "min_words", self.min_words, low=1)
+        s = self.SECTION
+        _integer(s, "ngram", self.ngram, low=1)
+        _integer(s, "min_words", self.min_words, low=1)
+        _integer(s, "max_ngram_docs", self.max_ngram_docs, low=0)
+        _set(
+            self,
+            "max_ngram_doc_share",
+            _number(s, "max_ngram_doc_share", self.max_ngram_doc_share, low=0.0, high=1.0),
+        )
+        _set(self, "min_coverage", _number(s, "min_coverage", self.min_coverage, low=0.0, high=1.0))
+
+    def max_documents(self, documents: int) -> int | None:
+        """The most documents (train + held-out rows) an n-gram may be in before it counts as a template:
+        the larger of `max_ngram_docs` and `max_ngram_doc_share` of `documents`; None when the rule is off
+        (`max_ngram_docs: 0`)."""
+        if self.max_ngram_docs == 0:
+            return None
+        return max(self.max_ngram_docs, math.ceil(self.max_ngram_doc_share * documents))
 
 
 @dataclasses.dataclass(frozen=True)
