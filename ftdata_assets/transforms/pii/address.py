@@ -933,50 +933,104 @@ _TRAILING_POSTCODE = r"[,\s]+0[0-9]{3,5}$"
 """A bare 4-6 digit "postcode" with a trunk 0 at the end of a finding: with digits after it, an area code."""
 
 
+_LITERAL_GROUPS: dict[str, tuple[list[str], bool]] = {
+    "glued": (_GLUED_WORDS, True),
+    "generic": (_GENERIC_UNIT_WORDS, False),
+    "named": (_NAMED_LITERALS, True),
+    "glued_more": (_GLUED_NORDIC, False),
+    "type": (_TYPE_LITERALS, False),
+    "address": (_ADDRESS_LITERALS, False),
+    "house": (_HOUSE_NO_WORDS, False),
+    "military": (["PSC", "CMR", "Unit", "USNS", "USNV", "USS", "USCGC", "APO", "FPO", "DPO"], False),
+    "fr": (_FR_STREET, True),
+    "type_name": (_LOWER_TYPES, False),
+    "ja": (["丁目", "〒"], False),
+    "cjk": (_CJK_CHARS, False),
+    "cyr": (_CYR_LITERALS, False),
+    "other": (_OTHER_LITERALS, False),
+    "ja_street": ([" Street"], False),
+    "vi": (_VI_TYPES, False),
+    "cjk_more": (["省", "市", "区", "區", "县", "縣", "都", "府", "丁目"], False),
+    "cue": (_CUE_LITERALS, True),
+    "label": (_LABEL_WORDS, True),
+}
+"""The literal prefilter of each job (a text it can match holds one; True: in any ASCII case, as
+`contains_any(..., ascii_case_insensitive=True)`). All are found in one Aho-Corasick pass (`_literal_groups`)
+instead of one pass per job: each pass over every text cost about as much as one over all literals."""
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_EXACT_BITS: dict[str, int] = {}
+_FOLDED_BITS: dict[str, int] = {}
+for _i, (_words_of_group, _any_case) in enumerate(_LITERAL_GROUPS.values()):
+    for _w in _words_of_group:
+        if _any_case:
+            _FOLDED_BITS[_w.translate(_ASCII_LOWER)] = _FOLDED_BITS.get(_w.translate(_ASCII_LOWER), 0) | 1 << _i
+        else:
+            _EXACT_BITS[_w] = _EXACT_BITS.get(_w, 0) | 1 << _i
+_ALL_LITERALS = sorted({w for words, _ in _LITERAL_GROUPS.values() for w in words})
+
+
+def _has(group: str) -> pl.Expr:
+    """The text holds a literal of `group` (column `g` of `_literal_groups`)."""
+    return (pl.col("g") & (1 << list(_LITERAL_GROUPS).index(group))) != 0
+
+
+def _literal_groups(base: pl.DataFrame) -> pl.DataFrame:
+    """`base` with `g`: a bit per `_LITERAL_GROUPS` group the text holds a literal of. Every occurrence of
+    every literal (overlapping, any ASCII case) is found once; each distinct occurrence is mapped to its
+    groups: exactly equal to a literal of a case-sensitive group, or equal in ASCII case to one of the
+    others."""
+    hits = base.select(
+        "row", m=pl.col("t").str.extract_many(_ALL_LITERALS, ascii_case_insensitive=True, overlapping=True)
+    ).explode("m")
+    seen = hits["m"].drop_nulls().unique()
+    bits = [_EXACT_BITS.get(x, 0) | _FOLDED_BITS.get(x.translate(_ASCII_LOWER), 0) for x in seen.to_list()]
+    groups = (
+        hits.join(pl.DataFrame({"m": seen, "g": pl.Series(bits, dtype=pl.Int64)}), on="m", how="inner")
+        .group_by("row")
+        .agg(pl.col("g").bitwise_or())
+    )
+    return base.join(groups, on="row", how="left", maintain_order="left").with_columns(pl.col("g").fill_null(0))
+
+
 def _locations(base: pl.DataFrame) -> pl.DataFrame:
     """Every shape over the texts it can be in: most need a digit, the label and cue readers and the
     number-less street forms see every text, the other scripts only texts with a non-ASCII character."""
     t = pl.col("t")
     original, base = base, _unmarked(base)
+    marked = original is not base
+    base = _literal_groups(base)
     num = base.filter(t.str.contains(r"[0-9]"))
     # the shapes in other scripts only look at texts with a non-ASCII character (a cheap byte/char count)
     wide = base.filter(t.str.len_bytes() > t.str.len_chars())
     # two stages: the literals (Aho-Corasick) first, then the ending right before a number ("during 2020"
     # passes the first stage, only real street endings pass both)
-    glued_rows = num.filter(t.str.contains_any(_GLUED_WORDS, ascii_case_insensitive=True))
-    glued_rows = glued_rows.filter(t.str.contains(_GLUED_BEFORE_NUMBER))
-    cue_rows, label_rows = _cue_rows(base), _label_rows(base)
+    glued_rows = num.filter(_has("glued")).filter(t.str.contains(_GLUED_BEFORE_NUMBER))
+    cue_rows, label_rows = base.filter(_has("cue")), base.filter(_has("label"))
     jobs = {
         # shapes that match one non-letter before their value (`_lettered`)
         "glued": (glued_rows, _GLUED),
-        "generic": (num.filter(t.str.contains_any(_GENERIC_UNIT_WORDS)), _GENERIC),
-        "named": (num.filter(t.str.contains_any(_NAMED_LITERALS, ascii_case_insensitive=True)), _NAMED),
+        "generic": (num.filter(_has("generic")), _GENERIC),
+        "named": (num.filter(_has("named")), _NAMED),
         "postal": (num.filter(t.str.contains(_POSTAL_AFTER_NUMBER)), _NAME_NUMBER_POSTAL),
-        "glued_more": (num.filter(t.str.contains_any(_GLUED_NORDIC)), _GLUED_MORE),
-        "type": (num.filter(t.str.contains_any(_TYPE_LITERALS)), _TYPE_FIRST),
+        "glued_more": (num.filter(_has("glued_more")), _GLUED_MORE),
+        "type": (num.filter(_has("type")), _TYPE_FIRST),
         # the others
-        "address": (
-            num.filter(t.str.contains_any(_ADDRESS_LITERALS) & t.str.contains(_NUMBER_BEFORE_NAME)),
-            _ADDRESS,
-        ),
+        "address": (num.filter(_has("address")).filter(t.str.contains(_NUMBER_BEFORE_NAME)), _ADDRESS),
         # patterns that start with their own literals need no prefilter (the regex engine skips to them)
         "numbered": (num, _TYPE_NUMBERED),
         "box": (num, _PO_BOX_WORLD),
-        "house": (num.filter(t.str.contains_any(_HOUSE_NO_WORDS)), _HOUSE_NO),
-        "military": (num, _MILITARY),
-        "fr": (num.filter(t.str.contains_any(_FR_STREET, ascii_case_insensitive=True)), _FR_ADDRESS),
-        "type_name": (base, _TYPE_NAME),
-        "ja": (wide.filter(t.str.contains_any(["丁目", "〒"])), _JA_ADDRESS),
-        "cjk": (wide.filter(t.str.contains_any(_CJK_CHARS)), _CJK_ADDRESS),
-        "cyr": (wide.filter(t.str.contains_any(_CYR_LITERALS)), _CYR_ADDRESS),
-        "other": (wide.filter(t.str.contains_any(_OTHER_LITERALS)), _OTHER_ADDRESS),
+        "house": (num.filter(_has("house")), _HOUSE_NO),
+        "military": (num.filter(_has("military")), _MILITARY),
+        "fr": (num.filter(_has("fr")), _FR_ADDRESS),
+        "type_name": (base.filter(_has("type_name")), _TYPE_NAME),
+        "ja": (wide.filter(_has("ja")), _JA_ADDRESS),
+        "cjk": (wide.filter(_has("cjk")), _CJK_ADDRESS),
+        "cyr": (wide.filter(_has("cyr")), _CYR_ADDRESS),
+        "other": (wide.filter(_has("other")), _OTHER_ADDRESS),
         "world": (wide.filter(t.str.contains(_WORLD_ROWS) & t.str.contains(_D)), _WORLD_ADDRESS),
-        "ja_street": (wide.filter(t.str.contains(" Street", literal=True)), _JA_STREET),
-        "vi": (wide.filter(t.str.contains_any(_VI_TYPES)), _VI_ADDRESS),
-        "cjk_more": (
-            wide.filter(t.str.contains_any(["省", "市", "区", "區", "县", "縣", "都", "府", "丁目"])),
-            _CJK_MORE,
-        ),
+        "ja_street": (wide.filter(_has("ja_street")), _JA_STREET),
+        "vi": (wide.filter(_has("vi")), _VI_ADDRESS),
+        "cjk_more": (wide.filter(_has("cjk_more")), _CJK_MORE),
         "cue": (cue_rows, _CUE),
         "label": (label_rows, _LABEL),
     }
@@ -1056,7 +1110,7 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
             c = c.with_columns(
                 text=pl.when(phone_next).then(pl.col("text").str.replace(_TRAILING_POSTCODE, "")).otherwise("text")
             ).with_columns(end=pl.col("start") + pl.col("text").str.len_chars().cast(pl.Int64))
-        if original is not base:  # the texts as given, not with the marks blanked
+        if marked:  # the texts as given, not with the marks blanked
             c = c.join(original, on="row", how="left").with_columns(
                 text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
             )
