@@ -460,8 +460,15 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
 
 
 @functools.lru_cache(maxsize=1)
-def _places() -> pl.DataFrame:
-    return pl.DataFrame({"pp": _place_phrases()}).with_columns(is_place=pl.lit(True))
+def _place_set() -> frozenset[str]:
+    return frozenset(_place_phrases().to_list())
+
+
+def _is_place(phrases: pl.Series) -> pl.Series:
+    """Which lowercase phrases are places (null: False): a set lookup per run, where a join against the
+    12k place phrases hashed them again for every batch."""
+    places = _place_set()
+    return pl.Series([x in places for x in phrases.to_list()], dtype=pl.Boolean)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1083,13 +1090,14 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     alone = pl.col("n1").is_null() | pl.col("n1").is_in([",", "!", ".", "here"])
     in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
     loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
-    # a run that is a place, or ends one ("San Francisco", "New York"): joins, cheaper than is_in
-    places = _places()
-    runs = runs.with_columns(pp=pl.col("text").str.to_lowercase())
-    runs = runs.join(places, on="pp", how="left").rename({"is_place": "place1"})
-    runs = runs.with_columns(pp=p1 + " " + pl.col("pp")).join(places, on="pp", how="left")
-    # "offices in Austin, Charlotte and London": a place after a place in a list is a place
-    runs = runs.with_columns(pp=p2).join(places.rename({"is_place": "p2_place"}), on="pp", how="left")
+    # a run that is a place, or ends one ("San Francisco", "New York"); "offices in Austin, Charlotte and
+    # London": a place after a place in a list is a place
+    low = runs.select(pl.col("text").str.to_lowercase(), p1, p2)
+    runs = runs.with_columns(
+        place1=_is_place(low["text"]),
+        is_place=_is_place(low.select(p1 + " " + pl.col("text")).to_series()),
+        p2_place=_is_place(low["p2"]),
+    )
     # a single first name that is also a city ("Elizabeth", "Austin") is only vetoed after "in", "to"...
     multi = pl.col("n") >= 2
     place_phrase = (
