@@ -55,9 +55,36 @@ RAW_SCHEMA = pl.Schema(
         "reason": pl.String,  # null = the line became an example
         "detail": pl.String,
         "original": pl.String,
+        "format": pl.String,  # the record shape detected (FORMATS); null when none was (unknown_format, bad JSON)
+        "extras": pl.String,  # compact JSON of a format's provenance fields (FORMAT_EXTRAS), null when none
     }
 )
-"""The raw_* layers: every non-blank input line as read, either an example or a reject with its reason."""
+"""The raw_* layers: every non-blank input line as read, either an example or a reject with its reason.
+
+`format` and `extras` stay in the raw layers (they are not in EXAMPLE_SCHEMA): `extras` can hold unscrubbed
+text (HH's `rejected` answer), which must never reach a curated split; `source_file` + `source_line` link an
+example back to its raw row.
+"""
+
+FORMATS: dict[str, str] = {
+    "chat": "OpenAI chat: `messages` of {role, content}",
+    "sharegpt": "ShareGPT: `conversations` of {from, value}",
+    "alpaca": "Alpaca: `instruction`, optional `input`, `output` or `response` (GPTeacher)",
+    "dolly": "Dolly: `instruction`, `context` as the input, `response`; `category` kept in extras",
+    "prompt_completion": "`prompt` / `completion`, strings or lists of chat messages",
+    "hh": "Anthropic HH: a `chosen` transcript of Human:/Assistant: turns; `rejected` kept in extras",
+    "oasst": "OpenAssistant message tree: `prompt` with nested `replies`, one example per path; `lang` in extras",
+    "chatml": "a `text` field of ChatML turns (<|im_start|>role ... <|im_end|>)",
+    "mapped": "fields mapped to turns by params.yaml `ingest.field_maps`",
+}
+"""The record shapes ingest recognizes (raw `format` values), for the raw metadata and the data card."""
+
+FORMAT_EXTRAS: dict[str, tuple[str, ...]] = {
+    "dolly": ("category",),
+    "hh": ("rejected",),
+    "oasst": ("lang", "message_tree_id", "message_ids"),
+}
+"""Provenance fields each format keeps in the raw `extras` column (never trained on)."""
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 

@@ -1,5 +1,6 @@
 """raw_* assets: every input line as read, as an example or as a reject with its reason, per source."""
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ftdata_assets.defs.partitions import production_log_days, synthetic_batches
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.defs.validation_checks import raw_check_spec, validate_asset
 from ftdata_assets.schema import RAW_SCHEMA
-from ftdata_assets.transforms.ingest import read_raw, repair_counts
+from ftdata_assets.transforms.ingest import field_map_for, format_counts, read_raw, repair_counts
 from ftdata_assets.transforms.settings import IngestConfig
 
 RAW_GROUP = "ingest"
@@ -21,24 +22,48 @@ def read_source_files(
     project: ProjectResource, source: str, files: Iterable[Path], partition: str | None
 ) -> pl.DataFrame:
     ingest = project.settings(IngestConfig)
+    root = project.project.raw_dir
     frames = [
         read_raw(
             path,
             source,
-            root=project.project.raw_dir,
+            root=root,
             partition=partition,
             max_line_bytes=ingest.max_line_bytes,
             max_json_depth=ingest.max_json_depth,
             id_salt=ingest.id_salt,
             leading_assistant=ingest.leading_assistant,
+            field_map=field_map_for(ingest.field_maps or {}, source, _relative(path, root)),
         )
         for path in files
     ]
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=RAW_SCHEMA)
 
 
+def _relative(path: Path, root: Path) -> str:
+    """The file's path under the raw root, lexically as `source_file` (DVC may link data into its cache), as
+    `field_maps` globs see it; its name when it is elsewhere."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return path.name
+
+
+def rows_by_file_and_format(raw: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """{source_file: {format: rows}}: the format detected per file ("none" for rows of no known shape)."""
+    if "format" not in raw.columns or not raw.height:
+        return {}
+    counts = raw.group_by("source_file", pl.col("format").fill_null("none")).len().sort("source_file", "format")
+    out: dict[str, dict[str, int]] = {}
+    for source_file, fmt, n in counts.iter_rows():
+        out.setdefault(source_file, {})[fmt] = int(n)
+    return out
+
+
 def describe_raw(raw: pl.DataFrame, files: list[Path]) -> dict:
-    """Row counts, reject reasons and turn repairs as metadata, so the UI says what a materialization read."""
+    """Row counts, reject reasons, turn repairs and input formats as metadata, so the UI says what a
+    materialization read. `rows_by_format` ({format: {rows, examples, rejected}}) is what the data card's
+    "Rows per input format" table sums over the raw assets."""
     rejected = raw.filter(pl.col("reason").is_not_null())
     repaired = raw.filter(pl.col("reason").is_null() & (pl.col("tags").list.len() > 0))
     by_reason = rejected.group_by("reason").len().sort("reason")
@@ -50,6 +75,8 @@ def describe_raw(raw: pl.DataFrame, files: list[Path]) -> dict:
         "rejected_by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows())),
         "repaired": repaired.height,
         "repaired_by_tag": dg.MetadataValue.json(repair_counts(repaired)),
+        "rows_by_format": dg.MetadataValue.json(format_counts(raw)),
+        "formats_by_file": dg.MetadataValue.json(rows_by_file_and_format(raw)),
     }
 
 

@@ -35,7 +35,15 @@ import polars as pl
 import yaml
 
 from ftdata_assets.atomic_files import write_atomically
-from ftdata_assets.schema import INGEST_TAGS, REASON_DESCRIPTIONS, SOURCES, SPLITS, TAG_DESCRIPTIONS, ReasonCode
+from ftdata_assets.schema import (
+    FORMATS,
+    INGEST_TAGS,
+    REASON_DESCRIPTIONS,
+    SOURCES,
+    SPLITS,
+    TAG_DESCRIPTIONS,
+    ReasonCode,
+)
 from ftdata_assets.transforms.quality import count_tokens
 
 __all__ = [
@@ -76,6 +84,8 @@ OPTIONAL_FACTS: dict[str, str] = {
     "pretty_name": "str: the card's title (default 'ftdata curated fine-tuning dataset')",
     "description": "str: a paragraph under the title",
     "tags": "dict[str, int]: tag -> curated rows carrying it (`tag_counts`); ingest's repairs always listed",
+    "formats": "dict[str, dict[str, int]]: input format -> {rows, examples, rejected} read by ingest "
+    "(`ingest.format_counts` of the raw layers, summed)",
 }
 
 _DEFAULT_NAME = "ftdata curated fine-tuning dataset"
@@ -393,6 +403,33 @@ def render_data_card(facts: Mapping[str, Any]) -> str:
         rows.append([_cell(source), *(_num(v) for v in values), _num(sum(values))])
     rows.append(["**total**", *(_num(split_rows[s]) for s in splits), _num(total)])
     out += _table(["source", *splits, "total"], rows)
+
+    # input formats: what ingest recognized in the raw files
+    if "formats" in facts:
+        formats = facts["formats"]
+        out += [
+            "## Rows per input format",
+            "",
+            "Raw rows by the record shape ingest detected (an OpenAssistant tree gives one row per path; "
+            "`none`: a line of no known shape or unreadable), and how many became examples or were rejected "
+            "at ingest:",
+            "",
+        ]
+        order = [f for f in FORMATS if f in formats] + sorted((f for f in formats if f not in FORMATS), key=_key)
+        format_rows = []
+        for fmt in order:
+            counts = formats[fmt]
+            meaning = FORMATS.get(str(fmt), "no known record shape" if fmt == "none" else "")
+            format_rows.append(
+                [
+                    f"`{_cell(fmt)}`",
+                    _num(int(counts.get("rows", 0))),
+                    _num(int(counts.get("examples", 0))),
+                    _num(int(counts.get("rejected", 0))),
+                    _cell(meaning),
+                ]
+            )
+        out += _table(["format", "rows", "examples", "rejected at ingest", "shape"], format_rows)
 
     # rejects
     rejects = facts["rejects"]

@@ -6,10 +6,28 @@ Pure module (no Dagster). `read_raw` returns every non-blank input record of one
 
 File types (case-insensitive): `.jsonl` / `.ndjson` (optionally `.gz`), `.json` (a top-level array of
 records, or one record, else read as JSON lines; also `.json.gz`), `.parquet`. Any other name, or a folder,
-raises `IngestError`. Record shapes, detected per record in this order (the first key present with a
-non-null value wins, so e.g. a record with both `messages` and `prompt` is chat): OpenAI chat (`messages`),
-ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`), prompt/completion (`prompt`/`completion`,
-strings or TRL-style lists of chat messages).
+raises `IngestError`. Record shapes (`schema.FORMATS`, the raw `format` column), detected per record in this
+order (the first key present with a non-null value wins, so e.g. a record with both `messages` and `prompt` is
+chat): OpenAI chat (`messages`), ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`, or
+`response` as GPTeacher writes it) and Dolly (`instruction`/`context`/`response`/`category`: `context` is the
+input), an OpenAssistant message tree (`prompt` an object with nested `replies`), prompt/completion
+(`prompt`/`completion`, strings or TRL-style lists of chat messages), an Anthropic HH transcript (`chosen`:
+"\n\nHuman: ...\n\nAssistant: ..." turns, each trimmed), a ChatML `text` (`<|im_start|>role\n...<|im_end|>`
+turns; text outside them is `wrong_type`, plain `text` stays `unknown_format`). `ingest.field_maps`
+(`field_map_for`) renames a file's fields first, or makes them turns (`mapped`).
+
+Formats, provenance and the ledger:
+- Provenance a format has beyond the contract's columns (Dolly `category`, HH `rejected`, OASST `lang`,
+  `message_tree_id` and the path's `message_ids`, `schema.FORMAT_EXTRAS`) goes to the raw `extras` column as
+  JSON. It stays in the raw layers: `rejected` is an unscrubbed answer that must never be trained on.
+- An OASST tree gives one example per root-to-leaf path (`_oasst_paths`: the best-ranked answer at each
+  prompter turn, every answered follow-up at each assistant turn; deleted and failed-review messages skipped
+  with their subtrees), all with the tree's line number; its `message_tree_id` is the conversation id when
+  the record has none, so the paths (which share turns) land in one split. A tree is read whole or is one
+  reject. So raw rows = examples + rejects for every format, and rows = records except for trees.
+- A file where no record has a known format and most rows are unknown_format stops the run (`IngestError`
+  naming the file and showing its first record): it is a shape to map, not a file of bad lines. So does a
+  mapped field that no record of the file has. Benchmarks read with `require_format=False`.
 
 Decisions where the contract is silent (also listed in the tests):
 - `source_line` is the physical 1-based line number in the file (blank lines are skipped, not renumbered),
@@ -83,13 +101,14 @@ Decisions where the contract is silent (also listed in the tests):
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import gzip
 import hashlib
 import io
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -98,12 +117,25 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, MESSAGE, RAW_SCHEMA, SOURCES, IngestTag, ReasonCode
+from ftdata_assets.schema import (
+    EXAMPLE_SCHEMA,
+    FORMATS,
+    INGEST_TAGS,
+    MESSAGE,
+    RAW_SCHEMA,
+    SOURCES,
+    IngestTag,
+    ReasonCode,
+)
 
 __all__ = [
     "CONTEXT_HEADER",
+    "FIELD_MAP_TARGETS",
     "LEADING_ASSISTANT_POLICIES",
     "IngestError",
+    "check_field_maps",
+    "field_map_for",
+    "format_counts",
     "read_examples",
     "read_raw",
     "repair_counts",
@@ -183,6 +215,47 @@ _MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC) - _EPOCH
 
 _NO_EXAMPLE = (None,) * 10
 _NO_PROVENANCE = (None,) * 8
+
+# HH transcripts: "\n\nHuman: ...\n\nAssistant: ..." (the first marker may open the text without the blank line).
+_HH_MARKER = re.compile(r"(?:\A|\n\n)(Human|Assistant):[ \t]?")
+_HH_ROLES = {"Human": "user", "Assistant": "assistant"}
+_CHATML_START = "<|im_start|>"
+_CHATML_TURN = re.compile(r"<\|im_start\|>([^\n]*)\n?(.*?)(?:<\|im_end\|>|(?=<\|im_start\|>)|\Z)", re.DOTALL)
+_OASST_ROLES = {"prompter": "user", "assistant": "assistant"}
+
+FIELD_MAP_ROLES: tuple[str, ...] = ("system", "user", "assistant")
+"""Targets of `ingest.field_maps` that make a field one turn of that role (fields of one role are joined)."""
+FIELD_MAP_TARGETS: frozenset[str] = frozenset(
+    [
+        *FIELD_MAP_ROLES,
+        "messages",
+        "conversations",
+        "instruction",
+        "input",
+        "output",
+        "response",
+        "context",
+        "category",
+        "prompt",
+        "completion",
+        "chosen",
+        "rejected",
+        "text",
+        "edited_response",
+        "original_response",
+        "conversation_id",
+        "user_id",
+        "teacher_model",
+        "prompt_template",
+        "author",
+        "reviewed",
+        "license",
+        "created_at",
+        "timestamp",
+    ]
+)
+"""What a mapped field can become: a turn of a role, or a field one of the built-in formats reads."""
+_GLOB_CHARS = frozenset("*?[/.")
 _NO_TAGS: list[str] = []  # shared by every unrepaired example (never mutated)
 
 LEADING_ASSISTANT_POLICIES: tuple[str, ...] = ("drop", "keep_as_context")
@@ -219,11 +292,12 @@ class IngestError(ValueError):
 
 
 class _Reject(Exception):
-    __slots__ = ("detail", "reason")
+    __slots__ = ("detail", "format", "reason")
 
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         self.detail = detail
+        self.format: str | None = None  # the record's shape, when it was recognized before the reject
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -401,38 +475,184 @@ def _side(record: dict, field: str, role: str) -> list[list[str]]:
     raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected a string or an array")
 
 
-def _record_turns(record: dict, has_edit: bool) -> list[list[str]]:
-    """The conversation of a record, by shape; raises _Reject."""
+def _extras(values: dict[str, Any]) -> str | None:
+    kept = {k: v for k, v in values.items() if v is not None}
+    return orjson.dumps(kept).decode() if kept else None
+
+
+def _hh_turns(text: Any, field: str) -> list[list[str]]:
+    """An Anthropic HH transcript ("\n\nHuman: ...\n\nAssistant: ...") as turns, each trimmed."""
+    if type(text) is not str:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(text)}, expected a Human:/Assistant: transcript")
+    text = text.lstrip("\r\n")
+    parts = _HH_MARKER.split(text)
+    if len(parts) < 3:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} holds no Human:/Assistant: turn")
+    if parts[0].strip():
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{field} has text before its first Human:/Assistant: turn")
+    return [[_HH_ROLES[parts[i]], parts[i + 1].strip()] for i in range(1, len(parts), 2)]
+
+
+def _chatml_turns(text: str) -> list[list[str]]:
+    """ChatML turns (<|im_start|>role\ncontent<|im_end|>); text outside the turns is refused, not dropped."""
+    turns = []
+    position = 0
+    for match in _CHATML_TURN.finditer(text):
+        if text[position : match.start()].strip():
+            raise _Reject(ReasonCode.WRONG_TYPE, "text has content outside <|im_start|> ... <|im_end|> turns")
+        position = match.end()
+        raw_role = match.group(1).strip()
+        role = _ROLES.get(raw_role.lower()) or _ROLES.get(raw_role.split(" ")[0].lower())
+        if role is None:
+            raise _Reject(ReasonCode.BAD_ROLE, f"text turn {len(turns)} role {raw_role[:100]!r} is not a known role")
+        turns.append([role, match.group(2).strip("\n")])
+    if text[position:].strip():
+        raise _Reject(ReasonCode.WRONG_TYPE, "text has content outside <|im_start|> ... <|im_end|> turns")
+    return turns
+
+
+def _oasst_usable(node: Any, where: str) -> bool:
+    if type(node) is not dict:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{where} is {_jtype(node)}, expected a message object")
+    return node.get("deleted") is not True and node.get("review_result") is not False
+
+
+def _oasst_rank(node: dict) -> tuple[int, float]:
+    rank = node.get("rank")
+    return (0, rank) if type(rank) in (int, float) else (1, 0.0)  # unranked replies after ranked ones
+
+
+def _oasst_paths(
+    node: dict, where: str = "prompt", turns: tuple = (), ids: tuple = ()
+) -> list[tuple[list[list[str]], list[Any]]]:
+    """(turns, message ids) per root-to-leaf path of an OASST (sub)tree, each ending on an assistant message.
+
+    At a prompter message only its best-ranked usable assistant reply is followed (lower `rank` is better;
+    the first unranked one when none is ranked): the other answers lost the ranking. At an assistant
+    message every usable prompter reply that gets an answer starts its own path; with none, the path ends
+    there (an unanswered follow-up adds nothing). Deleted messages and ones that failed review
+    (`review_result` false) are skipped with their subtrees. Recursion depth is bounded by the JSON nesting
+    (two levels per message, and orjson stops at 1024).
+    """
+    role = _OASST_ROLES.get(node.get("role"))  # type: ignore[arg-type]
+    if role is None:
+        raise _Reject(ReasonCode.BAD_ROLE, f"{where}.role {str(node.get('role'))[:100]!r} is not prompter/assistant")
+    text = node.get("text")
+    if type(text) is not str:
+        kind = ReasonCode.MISSING_FIELD if text is None else ReasonCode.WRONG_TYPE
+        raise _Reject(kind, f"{where}.text is {_jtype(text)}, expected a string")
+    turns = (*turns, [role, text])
+    ids = (*ids, node.get("message_id"))
+    replies = node.get("replies") or []
+    if type(replies) is not list:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"{where}.replies is {_jtype(replies)}, expected an array")
+    usable = [
+        (reply, f"{where}.replies[{i}]")
+        for i, reply in enumerate(replies)
+        if _oasst_usable(reply, f"{where}.replies[{i}]")
+    ]
+    if role == "user":
+        answers = [pair for pair in usable if pair[0].get("role") == "assistant"]
+        if not answers:
+            return []
+        best = min(range(len(answers)), key=lambda i: (_oasst_rank(answers[i][0]), i))
+        return _oasst_paths(answers[best][0], answers[best][1], turns, ids)
+    paths = [
+        path for reply, at in usable if reply.get("role") != "assistant" for path in _oasst_paths(reply, at, turns, ids)
+    ]
+    return paths or [([list(turn) for turn in turns], list(ids))]
+
+
+def _record_turns(
+    record: dict, has_edit: bool, mapped: list[list[str]] | None = None
+) -> tuple[str, list[list[list[str]]], list[str | None], Any]:
+    """(format, conversations, extras per conversation, conversation key) of a record; raises _Reject.
+
+    Every format gives one conversation except an OASST tree (one per path). The conversation key (an OASST
+    `message_tree_id`) stands in for a missing `conversation_id`, so a tree's paths share a split.
+    """
+    if mapped is not None:
+        return "mapped", [mapped], [None], None
     if record.get("messages") is not None:
-        return _turns(record["messages"], "messages", "role", "content")
+        return "chat", [_turns(record["messages"], "messages", "role", "content")], [None], None
     if record.get("conversations") is not None:
-        return _turns(record["conversations"], "conversations", "from", "value")
+        turns = _turns(record["conversations"], "conversations", "from", "value")
+        return "sharegpt", [turns], [None], None
     if record.get("instruction") is not None:
-        instruction = record["instruction"]
-        if type(instruction) is not str:
-            raise _Reject(ReasonCode.WRONG_TYPE, f"instruction is {_jtype(instruction)}, expected a string")
-        if not instruction or instruction.isspace():
-            raise _Reject(ReasonCode.EMPTY_CONTENT, "instruction is blank")
-        extra = _opt_str(record, "input")
-        user = f"{instruction}\n\n{extra}" if extra and not extra.isspace() else instruction
-        turns = [["user", user]]
-        output = _opt_str(record, "output")
-        if output is not None:
-            turns.append(["assistant", output])
-        elif not has_edit:
-            raise _Reject(ReasonCode.MISSING_FIELD, "output is missing (Alpaca record)")
-        return turns
-    if record.get("prompt") is not None:
-        turns = _side(record, "prompt", "user")
-        if record.get("completion") is not None:
-            turns.extend(_side(record, "completion", "assistant"))
-        elif not has_edit:
-            raise _Reject(ReasonCode.MISSING_FIELD, "completion is missing (prompt/completion record)")
-        return turns
+        dolly = record.get("context") is not None or record.get("category") is not None
+        fmt = "dolly" if dolly else "alpaca"
+        try:
+            instruction = record["instruction"]
+            if type(instruction) is not str:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"instruction is {_jtype(instruction)}, expected a string")
+            if not instruction or instruction.isspace():
+                raise _Reject(ReasonCode.EMPTY_CONTENT, "instruction is blank")
+            extra = _opt_str(record, "input")
+            if extra is None:
+                extra = _opt_str(record, "context")
+            user = f"{instruction}\n\n{extra}" if extra and not extra.isspace() else instruction
+            turns = [["user", user]]
+            output = _opt_str(record, "output")
+            if output is None:
+                output = _opt_str(record, "response")
+            if output is not None:
+                turns.append(["assistant", output])
+            elif not has_edit:
+                raise _Reject(ReasonCode.MISSING_FIELD, f"output (or response) is missing ({fmt} record)")
+            extras = _extras({"category": _opt_str(record, "category")}) if dolly else None
+        except _Reject as rejected:
+            rejected.format = fmt
+            raise
+        return fmt, [turns], [extras], None
+    prompt = record.get("prompt")
+    if type(prompt) is dict and ("replies" in prompt or "message_id" in prompt or "message_tree_id" in record):
+        try:
+            if not _oasst_usable(prompt, "prompt"):
+                raise _Reject(ReasonCode.EMPTY_CONTENT, "the tree's prompt is deleted or failed review")
+            paths = _oasst_paths(prompt)
+            if not paths:
+                raise _Reject(
+                    ReasonCode.EMPTY_CONTENT, "no usable assistant reply (deleted, failed review, or none) in the tree"
+                )
+        except _Reject as rejected:
+            rejected.format = "oasst"
+            raise
+        tree = record.get("message_tree_id", prompt.get("message_tree_id"))
+        lang = prompt.get("lang") if type(prompt.get("lang")) is str else None
+        extras = [_extras({"lang": lang, "message_tree_id": tree, "message_ids": ids}) for _, ids in paths]
+        return "oasst", [turns for turns, _ in paths], extras, tree
+    if prompt is not None:
+        try:
+            turns = _side(record, "prompt", "user")
+            if record.get("completion") is not None:
+                turns.extend(_side(record, "completion", "assistant"))
+            elif not has_edit:
+                raise _Reject(ReasonCode.MISSING_FIELD, "completion is missing (prompt/completion record)")
+        except _Reject as rejected:
+            rejected.format = "prompt_completion"
+            raise
+        return "prompt_completion", [turns], [None], None
+    if record.get("chosen") is not None:
+        try:
+            turns = _hh_turns(record["chosen"], "chosen")
+            rejected_text = record.get("rejected")
+            extras = _extras({"rejected": rejected_text if type(rejected_text) is str else None})
+        except _Reject as rejected:
+            rejected.format = "hh"
+            raise
+        return "hh", [turns], [extras], None
+    text = record.get("text")
+    if type(text) is str and _CHATML_START in text:
+        try:
+            turns = _chatml_turns(text)
+        except _Reject as rejected:
+            rejected.format = "chatml"
+            raise
+        return "chatml", [turns], [None], None
     keys = ", ".join(sorted(str(k)[:40] for k in record)[:20]) or "none"
     raise _Reject(
         ReasonCode.UNKNOWN_FORMAT,
-        f"no messages, conversations, instruction or prompt field (keys: {keys})",
+        f"no messages, conversations, instruction, prompt, chosen or ChatML text field (keys: {keys})",
     )
 
 
@@ -443,9 +663,20 @@ class _Builder:
     """Accumulates rows as tuples and flat message columns; one frame is built at the end."""
 
     def __init__(
-        self, source: str, salt: str, max_line_bytes: int, max_json_depth: int, leading_assistant: str = "drop"
+        self,
+        source: str,
+        salt: str,
+        max_line_bytes: int,
+        max_json_depth: int,
+        leading_assistant: str = "drop",
+        field_map: Mapping[str, str] | None = None,
     ) -> None:
         self.source = source
+        self.field_map = dict(field_map or {})
+        self.map_roles = {t for t in self.field_map.values() if t in FIELD_MAP_ROLES}
+        self.mapped_seen: set[str] = set()  # mapped fields some record of the file has
+        self.first_record: str | None = None  # shown when no record of the file matches a format
+        self.fmt: str | None = None  # the format of the record being added, for its reject
         self.keep_leading = leading_assistant == "keep_as_context"
         self.leading_tag = IngestTag.LEADING_TURNS_AS_CONTEXT if self.keep_leading else IngestTag.DROPPED_LEADING_TURNS
         self.salt = salt
@@ -453,7 +684,7 @@ class _Builder:
         self.max_json_depth = max_json_depth
         self.is_feedback = source == "feedback"
         # (source_line, example_id, conversation_id, user_id, teacher_model, prompt_template, author,
-        #  reviewed, license, created_at_us, original_response, reason, detail, original, tags)
+        #  reviewed, license, created_at_us, original_response, reason, detail, original, tags, format, extras)
         self.rows: list[tuple] = []
         self.offsets: list[int] = [0]
         # Roles and contents of all examples, flat, split by offsets: plain strings, which the garbage
@@ -467,8 +698,9 @@ class _Builder:
     def reject(self, line_no: int, reason: str, detail: str, original: str) -> None:
         if self.note:
             detail = f"{detail}; {self.note}"
-        self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original, None))
+        self.rows.append((line_no, *_NO_EXAMPLE, reason, detail, original, None, self.fmt, None))
         self.offsets.append(self.offsets[-1])
+        self.fmt = None
 
     def reject_too_long(self, line_no: int, head: bytes, total: int) -> None:
         """`head` is the line or its first bytes, `total` the line's length without terminator."""
@@ -534,12 +766,20 @@ class _Builder:
                 _original(original),
             )
             return
+        if self.first_record is None:
+            self.first_record = _original(original)
         try:
             self.add_record(line_no, record)
         except _Reject as rejected:
             self.reject(line_no, rejected.reason, rejected.detail, _original(original))
+        self.fmt = None
 
     def add_record(self, line_no: int, record: dict) -> None:
+        mapped = None
+        if self.field_map:
+            if self.map_roles:
+                self.fmt = "mapped"  # also the format of a reject for a missing mapped field
+            record, mapped = self.map_record(record)
         edited = record.get("edited_response")
         original_response = _opt_str(record, "original_response")
         if edited is None:
@@ -551,14 +791,86 @@ class _Builder:
         elif type(edited) is not str:
             raise _Reject(ReasonCode.WRONG_TYPE, f"edited_response is {_jtype(edited)}, expected a string")
 
-        turns = _record_turns(record, edited is not None)
-
+        try:
+            fmt, conversations, extras, tree = _record_turns(record, edited is not None, mapped)
+        except _Reject as rejected:
+            self.fmt = rejected.format
+            raise
+        self.fmt = fmt
         system = record.get("system")
-        if system is not None:
-            if type(system) is not str:
-                raise _Reject(ReasonCode.WRONG_TYPE, f"system is {_jtype(system)}, expected a string")
-            if system and not system.isspace() and (not turns or turns[0][0] != "system"):
-                turns.insert(0, ["system", system])
+        if system is not None and type(system) is not str:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"system is {_jtype(system)}, expected a string")
+        # Every conversation of the record is checked before any is committed: a record is whole or a reject.
+        built = [self.example(turns, system, edited, original_response) for turns in conversations]
+        provenance = self.provenance(record, tree)
+        for (example_id, roles, contents, tags, response), extra in zip(built, extras, strict=True):
+            self.rows.append((line_no, example_id, *provenance, response, None, None, None, tags, fmt, extra))
+            self.roles += roles
+            self.contents += contents
+            self.offsets.append(len(self.roles))
+
+    def provenance(self, record: dict, tree: Any) -> tuple:
+        """(conversation_id, user_id, teacher_model, prompt_template, author, reviewed, license, created_at)."""
+        if tree is not None and record.get("conversation_id") is None:
+            record = {**record, "conversation_id": tree if type(tree) in (str, int) else None}
+        if _PROVENANCE_KEYS.isdisjoint(record):  # the common case: no provenance at all
+            return _NO_PROVENANCE
+        reviewed = record.get("reviewed")
+        if reviewed is not None and type(reviewed) is not bool:
+            raise _Reject(ReasonCode.WRONG_TYPE, f"reviewed is {_jtype(reviewed)}, expected a boolean")
+        salt = self.salt
+        return (
+            _hash_id(salt, record.get("conversation_id"), "conversation_id"),
+            _hash_id(salt, record.get("user_id"), "user_id"),
+            _opt_str(record, "teacher_model"),
+            _opt_str(record, "prompt_template"),
+            _opt_str(record, "author"),
+            reviewed,
+            _opt_str(record, "license"),
+            _created_at_us(record),
+        )
+
+    def map_record(self, record: dict) -> tuple[dict, list[list[str]] | None]:
+        """Apply `ingest.field_maps`: rename fields, or make them turns (fields of one role joined by a blank line)."""
+        out = dict(record)
+        by_role: dict[str, list[str]] = {}
+        for field, target in self.field_map.items():
+            if field not in record:
+                continue
+            self.mapped_seen.add(field)
+            value = out.pop(field)
+            if target not in FIELD_MAP_ROLES:
+                out[target] = value
+                continue
+            if value is None:
+                continue
+            if type(value) is not str:
+                raise _Reject(
+                    ReasonCode.WRONG_TYPE,
+                    f"{field} is {_jtype(value)}, expected a string (ingest.field_maps makes it the {target} turn)",
+                )
+            by_role.setdefault(target, []).append(value)
+        if not self.map_roles:
+            return out, None
+        for role in ("user", "assistant"):
+            if (
+                role in self.map_roles
+                and role not in by_role
+                and not (role == "assistant" and out.get("edited_response"))
+            ):
+                fields = " or ".join(f for f, t in self.field_map.items() if t == role)
+                raise _Reject(
+                    ReasonCode.MISSING_FIELD, f"{fields} is missing (ingest.field_maps makes it the {role} turn)"
+                )
+        turns = [[role, "\n\n".join(by_role[role])] for role in FIELD_MAP_ROLES if role in by_role]
+        return out, turns
+
+    def example(
+        self, turns: list[list[str]], system: str | None, edited: str | None, original_response: str | None
+    ) -> tuple[str, list[str], list[str], list[str], str | None]:
+        """(example_id, roles, contents, tags, original_response) of one conversation, repaired; raises _Reject."""
+        if system and not system.isspace() and (not turns or turns[0][0] != "system"):
+            turns.insert(0, ["system", system])
 
         if edited is not None:
             last = turns[-1][0] if turns else None
@@ -572,7 +884,6 @@ class _Builder:
                     f"edited_response needs a context ending with a user turn; it ends with {last or 'nothing'}",
                 )
             turns.append(["assistant", edited])
-
         blanks = 0
         for i, turn in enumerate(turns):
             content = turn[1]
@@ -620,35 +931,7 @@ class _Builder:
 
         # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
         example_id = hashlib.sha256(orjson.dumps(turns)).hexdigest()
-        if _PROVENANCE_KEYS.isdisjoint(record):  # the common case: no provenance at all
-            row = (line_no, example_id, *_NO_PROVENANCE, original_response, None, None, None, tags)
-        else:
-            reviewed = record.get("reviewed")
-            if reviewed is not None and type(reviewed) is not bool:
-                raise _Reject(ReasonCode.WRONG_TYPE, f"reviewed is {_jtype(reviewed)}, expected a boolean")
-            salt = self.salt
-            row = (
-                line_no,
-                example_id,
-                _hash_id(salt, record.get("conversation_id"), "conversation_id"),
-                _hash_id(salt, record.get("user_id"), "user_id"),
-                _opt_str(record, "teacher_model"),
-                _opt_str(record, "prompt_template"),
-                _opt_str(record, "author"),
-                reviewed,
-                _opt_str(record, "license"),
-                _created_at_us(record),
-                original_response,
-                None,
-                None,
-                None,
-                tags,
-            )
-        # Only now (nothing can raise any more) the row and its messages are committed together.
-        self.rows.append(row)
-        self.roles += roles
-        self.contents += [turn[1] for turn in turns]
-        self.offsets.append(len(self.roles))
+        return example_id, roles, [turn[1] for turn in turns], tags, original_response
 
     def repair_leading(self, turns: list[list[str]], roles: list[str]) -> list[list[str]]:
         """Drop the assistant/tool turns before the first system or user turn, or fold them into a system turn
@@ -669,7 +952,7 @@ class _Builder:
     def frame(self, source_file: str, partition: str | None) -> pl.DataFrame:
         n = len(self.rows)
         rows = self.rows
-        columns = [[row[j] for row in rows] for j in range(15)]
+        columns = [[row[j] for row in rows] for j in range(17)]
         (
             lines,
             ids,
@@ -686,6 +969,8 @@ class _Builder:
             detail,
             orig,
             tags,
+            fmt,
+            extras,
         ) = columns
         flat = pl.DataFrame(
             {
@@ -723,6 +1008,8 @@ class _Builder:
                 "reason": text(reason),
                 "detail": text(detail),
                 "original": text(orig),
+                "format": text(fmt),
+                "extras": text(extras),
             }
         )
         return frame.cast(dict(RAW_SCHEMA)).select(list(RAW_SCHEMA))
@@ -948,6 +1235,92 @@ def _source_file(path: Path, root: Path | None) -> str:
 # ------------------------------------------------------------------------------------------- public API
 
 
+def check_field_maps(field_maps: Mapping[str, Any], where: str = "params.yaml `ingest.field_maps`") -> dict:
+    """`ingest.field_maps` as {source name or file glob: {field: target}}, or ValueError naming what is wrong.
+
+    A key is a source (`expert`) or a glob over the file's path under the raw root (`expert/faq_*.jsonl`; one
+    without a `/` is matched against the file name). A target is a role (`system`, `user`, `assistant`: the
+    field becomes that turn) or a field a built-in format reads (`instruction`, `output`, `messages`, ...).
+    """
+    if not isinstance(field_maps, Mapping):
+        raise ValueError(f"{where} must be a mapping of source names or file globs to field mappings")
+    checked: dict[str, dict[str, str]] = {}
+    for key, mapping in field_maps.items():
+        if not isinstance(key, str) or not (key in SOURCES or _GLOB_CHARS & set(key)):
+            raise ValueError(
+                f"{where}: {key!r} is neither a source ({', '.join(SOURCES)}) nor a file glob (like expert/*.jsonl)"
+            )
+        if not isinstance(mapping, Mapping) or not mapping:
+            raise ValueError(f"{where}.{key} must be a non-empty mapping of field: target, like {{question: user}}")
+        for field, target in mapping.items():
+            if not isinstance(field, str) or not field:
+                raise ValueError(f"{where}.{key}: {field!r} is not a field name")
+            if not isinstance(target, str) or target not in FIELD_MAP_TARGETS:
+                raise ValueError(
+                    f"{where}.{key}: {field!r} maps to {target!r}, which is not a role or a field ingest reads; "
+                    f"expected one of {sorted(FIELD_MAP_TARGETS)}"
+                )
+        checked[key] = dict(mapping)
+    return checked
+
+
+def field_map_for(field_maps: Mapping[str, Mapping[str, str]], source: str, source_file: str) -> dict[str, str]:
+    """The mapping for one file: its source's, then every matching glob's on top (in params.yaml order)."""
+    merged = dict(field_maps.get(source) or {})
+    name = source_file.rsplit("/", 1)[-1]
+    for key, mapping in field_maps.items():
+        if key in SOURCES:
+            continue
+        if fnmatch.fnmatchcase(source_file if "/" in key else name, key):
+            merged.update(mapping)
+    return merged
+
+
+def format_counts(raw: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """{format: {"rows", "examples", "rejected"}} of a RAW_SCHEMA frame; rows of no format under "none".
+
+    rows = examples + rejected for each format: the per-format ledger of what ingest read.
+    """
+    if "format" not in raw.columns or not raw.height:
+        return {}
+    counts = (
+        raw.group_by(pl.col("format").fill_null("none"))
+        .agg(rows=pl.len(), rejected=pl.col("reason").is_not_null().sum())
+        .sort("format")
+    )
+    return {
+        fmt: {"rows": int(rows), "examples": int(rows - rejected), "rejected": int(rejected)}
+        for fmt, rows, rejected in counts.iter_rows()
+    }
+
+
+def _check_formats(builder: _Builder, path: Path, require_format: bool) -> None:
+    """Stop on a file ingest cannot make sense of: a mapped field no record has, or records of no known format."""
+    if builder.first_record is None:
+        return
+    missing = [field for field in builder.field_map if field not in builder.mapped_seen]
+    if missing:
+        raise IngestError(
+            f"cannot read {path}: params.yaml `ingest.field_maps` maps {', '.join(map(repr, missing))}, which no "
+            f"record of the file has; first record: {builder.first_record[:500]}"
+        )
+    if not require_format:
+        return
+    reasons = [row[11] for row in builder.rows]
+    unknown = reasons.count(ReasonCode.UNKNOWN_FORMAT)
+    if unknown * 2 > len(reasons) and all(row[15] is None for row in builder.rows):
+        hint = (
+            "it looks like OpenAssistant's flat message list (one message per row, linked by parent_id): "
+            "use the message-tree export (*.trees.jsonl), whose records nest their replies"
+            if all(f'"{key}"' in builder.first_record for key in ("message_id", "parent_id", "role"))
+            else "map its fields to turns in params.yaml `ingest.field_maps` (e.g. {question: user, answer: assistant})"
+        )
+        raise IngestError(
+            f"cannot read {path}: none of its records matches a known format ({', '.join(FORMATS)}); {hint}; "
+            f"first record: {builder.first_record[:500]}"
+        )
+
+
 def read_raw(
     path: str | Path,
     source: str,
@@ -958,12 +1331,17 @@ def read_raw(
     max_json_depth: int = 32,
     id_salt: str = "ftdata-v1",
     leading_assistant: str = "drop",
+    field_map: Mapping[str, str] | None = None,
+    require_format: bool = True,
 ) -> pl.DataFrame:
     """Every non-blank record of one file, in file order, as one frame with `schema.RAW_SCHEMA`.
 
     A row is an example (`reason` null, `original` null) or a reject (`reason`, `detail`, `original` set;
-    the example columns null except source, source_file, source_line, partition).
-    Raises ValueError for an unknown extension or source, IngestError if the file cannot be read at all.
+    the example columns null except source, source_file, source_line, partition). An OASST tree gives one
+    row per path. `field_map` is this file's `ingest.field_maps` entry (`field_map_for`).
+    Raises ValueError for an unknown extension or source or a bad `field_map`, IngestError if the file cannot
+    be read at all, if a mapped field is in none of its records, or (with `require_format`) if most of its
+    rows are unknown_format and none has a known format (a shape to map, not bad lines to reject).
     """
     path = Path(path)
     if source not in SOURCES:
@@ -975,14 +1353,17 @@ def read_raw(
             f"ingest.leading_assistant is {leading_assistant!r}; "
             f"expected one of {', '.join(LEADING_ASSISTANT_POLICIES)}"
         )
+    if field_map:
+        field_map = check_field_maps({source: field_map}, f"ingest.field_maps for {path}")[source]
     kind = _kind(path)
     source_file = _source_file(path, root)
-    builder = _Builder(source, id_salt, max_line_bytes, max_json_depth, leading_assistant)
+    builder = _Builder(source, id_salt, max_line_bytes, max_json_depth, leading_assistant, field_map)
     if path.stat().st_size > 0:
         if kind == "parquet":
             _read_parquet(path, builder)
         else:
             _read_text_file(path, kind, builder)
+    _check_formats(builder, path, require_format)
     return builder.frame(source_file, partition)
 
 
@@ -1014,6 +1395,8 @@ def read_examples(
     max_json_depth: int = 32,
     id_salt: str = "ftdata-v1",
     leading_assistant: str = "drop",
+    field_map: Mapping[str, str] | None = None,
+    require_format: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(examples with `schema.EXAMPLE_SCHEMA`, rejects with `schema.REJECT_SCHEMA`), both in line order."""
     return split_raw(
@@ -1026,6 +1409,8 @@ def read_examples(
             max_json_depth=max_json_depth,
             id_salt=id_salt,
             leading_assistant=leading_assistant,
+            field_map=field_map,
+            require_format=require_format,
         )
     )
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 
 from ftdata_assets.schema import SOURCES, SPLITS
 from ftdata_assets.transforms.dedup import DEFAULT_SOURCE_PRIORITY
-from ftdata_assets.transforms.ingest import LEADING_ASSISTANT_POLICIES
+from ftdata_assets.transforms.ingest import LEADING_ASSISTANT_POLICIES, check_field_maps
 from ftdata_assets.transforms.prompts import CONFLICT_KINDS
 from ftdata_assets.transforms.semantic_dedup import DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS
 
@@ -112,13 +112,15 @@ def _set(obj: object, name: str, value: Any) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class IngestConfig(_Section):
-    """`ingest:`: limits on one input line and the salt of hashed conversation/user ids."""
+    """`ingest:`: limits on one input line, the salt of hashed conversation/user ids, per-source field maps."""
 
     SECTION: ClassVar[str] = "ingest"
     max_line_bytes: int
     max_json_depth: int
     id_salt: str
     leading_assistant: str = "drop"
+    field_maps: Mapping[str, Mapping[str, str]] | None = None
+    """{source or file glob: {field: role or known field}}; None or {} maps nothing (`ingest.check_field_maps`)."""
 
     def __post_init__(self) -> None:
         s = self.SECTION
@@ -126,6 +128,11 @@ class IngestConfig(_Section):
         _integer(s, "max_json_depth", self.max_json_depth, low=1)
         _text(s, "id_salt", self.id_salt)
         _choice(s, "leading_assistant", self.leading_assistant, LEADING_ASSISTANT_POLICIES)
+        try:
+            maps = check_field_maps(self.field_maps or {}, _where(s, "field_maps"))
+        except ValueError as error:
+            raise ParamsError(str(error)) from None
+        _set(self, "field_maps", maps)
 
 
 @dataclasses.dataclass(frozen=True)
