@@ -153,10 +153,80 @@ def cmd_summary(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def project_version(project: Project) -> str:
+    """What `ftdata profile` records as the version its bounds came from: `git describe` of the project."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "describe", "--tags", "--always", "--dirty"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unversioned"
+
+
+def profile_warn_bounds(project: Project, *, version: str, margin: float, spread: float, write: bool) -> int:
+    """Profile every suite's warn bounds from the current version's layers; print what changed."""
+    from ftdata_assets.validation import _context, profile_project
+
+    results = profile_project(
+        project.root,
+        version=version,
+        context=_context(project.root / "params.yaml"),
+        margin=margin,
+        spread=spread,
+        write=write,
+    )
+    if not results:
+        print(
+            f"ftdata profile: no layer of a version under {project.interim_dir} or {project.curated_dir}; "
+            "run `ftdata run` first",
+            file=sys.stderr,
+        )
+        return 2
+    for name, result in results.items():
+        profile = result.suite["meta"]["profile"]
+        print(f"{name}: {len(result.changes)} warn bound(s) changed ({profile['rows']} rows, {profile['source']})")
+        for label, old, new in result.changes:
+            changed = {k: f"{old.get(k)!r} -> {v!r}" for k, v in new.items() if old.get(k) != v}
+            print(f"  {label}: " + ", ".join(f"{k} {text}" for k, text in sorted(changed.items())))
+    where = "written to expectations/ (review `git diff expectations/`)" if write else "not written (--dry-run)"
+    print(f"bounds from version {version}: {where}")
+    return 0
+
+
+def cmd_profile(project: Project, args: argparse.Namespace) -> int:
+    version = args.version or project_version(project)
+    return profile_warn_bounds(project, version=version, margin=args.margin, spread=args.spread, write=not args.dry_run)
+
+
+def first_release_profile(project: Project, name: str) -> int:
+    """After the first release's run: when no suite has bounds profiled from the user's data yet, profile them
+    from this version, so the next versions' drift warnings compare with the user's data, not the sample. The
+    expectations folder is a dependency of the DVC stage; warn bounds never block and never change an output,
+    so the stage is re-recorded (`dvc commit`) instead of rerun, and the release commit holds both."""
+    from ftdata_assets.validation import user_profile_exists
+    from ftdata_assets.versioning import dvc
+
+    if user_profile_exists(project.root / "expectations"):
+        return 0
+    print(f"ftdata release: no warn bounds profiled from your data yet: profiling them from {name}")
+    code = profile_warn_bounds(project, version=name, margin=0.1, spread=0.5, write=True)
+    if code != 0:
+        return code
+    return dvc(project, "commit", "--force", "--quiet", "curate", check=False)
+
+
 def cmd_release(project: Project, args: argparse.Namespace) -> int:
     from ftdata_assets.versioning import release
 
-    return release(project, args.name, run_job=lambda: cmd_run(project, argparse.Namespace(sample=False, push=False)))
+    def run_job() -> int:
+        code = cmd_run(project, argparse.Namespace(sample=False, push=False))
+        return first_release_profile(project, args.name) if code == 0 else code
+
+    return release(project, args.name, run_job=run_job)
 
 
 def cmd_diff(project: Project, args: argparse.Namespace) -> int:
@@ -178,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print the last run's row ledger")
     release = sub.add_parser("release", help="run the main job on a clean tree, commit, tag NAME, `dvc push`")
     release.add_argument("name", help="the git tag of this dataset version, e.g. v3")
+    profile = sub.add_parser(
+        "profile", help="profile the warn-level drift bounds of expectations/ from the current version's layers"
+    )
+    profile.add_argument("--version", default=None, help="recorded as the bounds' version (default: git describe)")
+    profile.add_argument("--margin", type=float, default=0.1, help="shares: observed +- this (absolute)")
+    profile.add_argument("--spread", type=float, default=0.5, help="lengths/counts: observed max x (1 + this)")
+    profile.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
     diff = sub.add_parser("diff", help="examples added/removed/changed/moved per split between two revisions")
     diff.add_argument("a", help="old revision (a release tag, branch or commit)")
     diff.add_argument("b", help="new revision")
@@ -193,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": cmd_summary,
         "release": cmd_release,
         "diff": cmd_diff,
+        "profile": cmd_profile,
     }
     return handlers[args.command](project, args)
 

@@ -108,6 +108,7 @@ class ValidationOutcome:
     rows: int
     failures: tuple[FailedExpectation, ...]
     seconds: float
+    bounds_from: str = ""  # which version the suite's warn bounds were profiled from (`bounds_provenance`)
 
     @property
     def errors(self) -> tuple[FailedExpectation, ...]:
@@ -279,6 +280,7 @@ def validate_frame(frame: pl.DataFrame, suite_name: str, *, directory: Path | st
         rows=frame.height,
         failures=tuple(_failure(r) for r in failed),
         seconds=time.perf_counter() - start,
+        bounds_from=bounds_provenance(suite.meta),
     )
 
 
@@ -353,6 +355,7 @@ def check_result(
         "failures": dg.MetadataValue.md(failures_markdown(outcome)),
         "failed_expectations": dg.MetadataValue.json([f.to_dict() for f in outcome.failures]),
         "validation_seconds": round(outcome.seconds, 3),
+        "warn_bounds_from": outcome.bounds_from,
     }
     key = dg.AssetKey.from_coercible(asset_key) if asset_key is not None else None
     return dg.AssetCheckResult(
@@ -485,6 +488,225 @@ def profile_suite(
     suite_name = SUITE_FOR_LAYER.get(layer, layer)
     profiled = profile_view(view(suite_name, frame, **context), margin=margin)
     return merge_profile(existing, profiled, suite_name)
+
+
+# ----------------------------------------------------------------------------- warn bounds from the user's data
+
+PROFILE_META_KEY = "profile"
+"""The suite's `meta.profile`: where its warn-level bounds came from (`source`, `version`, `data_sha256`, `rows`,
+`margin`, `spread`, `updated`). The bundled suites say `source: bundled sample`; `ftdata profile` writes the
+user's own. The check's metadata repeats it (`warn_bounds_from`)."""
+BUNDLED_SOURCE = "bundled sample"
+PARAMS_RELATIVE_COLUMNS = frozenset(
+    {"train_share_deviation", "validation_share_deviation", "test_share_deviation", "max_source_gap_train_test"}
+)
+"""Warn columns whose bounds are tolerances around params.yaml (split.ratios), not a property of the data: they
+are never profiled."""
+
+LAYER_FILES: dict[str, tuple[str, ...]] = {
+    "raw": ("data/interim/raw_*.parquet", "data/interim/raw_*/*.parquet"),
+    "normalized_examples": ("data/interim/normalized_examples.parquet",),
+    "rejects": ("data/interim/rejects.parquet",),
+    "scrubbed_examples": ("data/interim/scrubbed_examples.parquet",),
+    "scored_examples": ("data/interim/scored_examples.parquet",),
+    "deduplicated_examples": ("data/interim/deduplicated_examples.parquet",),
+    "reviewed_examples": ("data/interim/reviewed_examples.parquet",),
+    "split_assignments": ("data/interim/split_assignments.parquet",),
+    "splits": ("data/curated/{split}.parquet",),
+    "split_summary": ("data/curated/{split}.parquet",),
+}
+"""Where the current version's layers are, per suite, relative to the project root (data/interim holds the last
+run's layers: the runner clears it before a rebuild; the splits are the published curated files)."""
+
+
+@dataclass(frozen=True)
+class ProfiledSuite:
+    """One suite after profiling: the new JSON and which warn expectations got new bounds (old -> new)."""
+
+    suite: dict[str, Any]
+    changes: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]
+    skipped: tuple[str, ...]
+
+
+def _label(expectation: Mapping[str, Any]) -> str:
+    return f"{expectation['type']}({expectation.get('kwargs', {}).get('column')})"
+
+
+def _number_bounds(kwargs: dict[str, Any], lo: float, hi: float, integer: bool) -> dict[str, Any]:
+    """New kwargs with the bounds the existing expectation has (an upper-only bound stays upper-only)."""
+    out = dict(kwargs)
+    if "min_value" in kwargs:
+        out["min_value"] = _round_out(lo, False, integer)
+    if "max_value" in kwargs:
+        out["max_value"] = _round_out(hi, True, integer)
+    return out
+
+
+def profiled_warn_kwargs(
+    expectation: Mapping[str, Any], frame: pl.DataFrame, *, margin: float = 0.1, spread: float = 0.5
+) -> dict[str, Any] | None:
+    """New kwargs for one warn expectation observed on a good view, or None when it is not profiled.
+
+    - shares (a boolean column's mean, a `share_*` column): the observed share +- `margin`, within [0, 1];
+    - means of numbers: the observed mean / (1 + spread) .. * (1 + spread) (lengths drift by ratios);
+    - per-row ranges of numbers (the longest turn, the most messages): the observed max * (1 + spread) and min /
+      (1 + spread), never narrower than the existing bound (a domain limit the data can only widen);
+    - value sets: the observed values (at most 20);
+    - columns that are tolerances around params.yaml (PARAMS_RELATIVE_COLUMNS) and columns the view lacks: None.
+    """
+    kwargs = dict(expectation.get("kwargs") or {})
+    column = kwargs.get("column")
+    if column is None or column in PARAMS_RELATIVE_COLUMNS or column not in frame.columns:
+        return None
+    series = frame.get_column(column).drop_nulls()
+    if series.is_empty():
+        return None
+    kind, dtype = expectation["type"], series.dtype
+    is_share = dtype == pl.Boolean or column.startswith("share_")
+    if kind in ("expect_column_mean_to_be_between", "expect_column_values_to_be_between") and is_share:
+        if kind == "expect_column_values_to_be_between" and not column.startswith("share_"):
+            return None  # a boolean's values: a set, not a range
+        value = float(series.cast(pl.Float64).mean())
+        out = dict(kwargs)
+        if "min_value" in kwargs:
+            out["min_value"] = max(0.0, _round_out(value - margin, False, False))
+            floor = kwargs["min_value"]
+            if isinstance(floor, int | float) and 0 < floor <= value:
+                out["min_value"] = max(out["min_value"], floor)  # a domain floor the data meets (refusals exist)
+        if "max_value" in kwargs:
+            out["max_value"] = min(1.0, _round_out(value + margin, True, False))
+        return out
+    if kind == "expect_column_mean_to_be_between" and dtype.is_numeric():
+        mean = float(series.mean())
+        return _number_bounds(kwargs, mean / (1 + spread), mean * (1 + spread), False)
+    if kind == "expect_column_values_to_be_between" and dtype.is_numeric():
+        # a per-row limit (the longest turn, the most messages) is a domain limit the data can only widen:
+        # one version's longest chat x 1.5 would make the next version's longer one a false alarm
+        integer = dtype.is_integer()
+        lo, hi = float(series.min()), float(series.max())
+        lo, hi = (lo / (1 + spread) if lo >= 0 else lo * (1 + spread)), hi * (1 + spread)
+        if isinstance(kwargs.get("min_value"), int | float):
+            lo = min(lo, kwargs["min_value"])
+        if isinstance(kwargs.get("max_value"), int | float):
+            hi = max(hi, kwargs["max_value"])
+        return _number_bounds(kwargs, lo, hi, integer)
+    if kind == "expect_column_values_to_be_in_set":
+        distinct = series.unique().sort()
+        return {**kwargs, "value_set": distinct.to_list()} if distinct.len() <= 20 else None
+    return None
+
+
+def profile_warn_bounds(
+    existing: Mapping[str, Any],
+    frame: pl.DataFrame,
+    provenance: Mapping[str, Any],
+    *,
+    margin: float = 0.1,
+    spread: float = 0.5,
+) -> ProfiledSuite:
+    """The suite with every warn-level bound re-observed on `frame` (the suite's flat view of a good version);
+    error expectations, their order, severity and why are untouched, nothing is added. `meta.profile` records
+    `provenance` (source, version, data digest) with the margins and the updated expectations."""
+    expectations, changes, skipped = [], [], []
+    for expectation in existing.get("expectations", []):
+        new = expectation
+        if (expectation.get("meta") or {}).get("severity") == "warn":
+            kwargs = profiled_warn_kwargs(expectation, frame, margin=margin, spread=spread)
+            if kwargs is None:
+                skipped.append(_label(expectation))
+            elif kwargs != expectation.get("kwargs"):
+                changes.append((_label(expectation), dict(expectation.get("kwargs") or {}), kwargs))
+                new = {**expectation, "kwargs": kwargs}
+        expectations.append(new)
+    meta = dict(existing.get("meta") or {})
+    meta[PROFILE_META_KEY] = {
+        **provenance,
+        "rows": frame.height,
+        "margin": margin,
+        "spread": spread,
+        "not_profiled": sorted(skipped),
+    }
+    suite = {**existing, "meta": meta, "expectations": expectations}
+    return ProfiledSuite(suite, tuple(changes), tuple(skipped))
+
+
+def layer_paths(root: Path, suite_name: str) -> list[Path]:
+    """The current version's Parquet files of a suite's layer (LAYER_FILES), sorted; [] when absent."""
+    paths: list[Path] = []
+    for pattern in LAYER_FILES.get(suite_name, ()):
+        if "{split}" in pattern:
+            found = [root / pattern.format(split=split) for split in ("train", "validation", "test")]
+            paths += found if all(p.is_file() for p in found) else []
+        else:
+            paths += sorted(p for p in root.glob(pattern) if p.is_file())
+    return paths
+
+
+def data_digest(root: Path, paths: Sequence[Path]) -> str:
+    """sha256 over (relative path, sha256 of the bytes) of each file: the same data, the same digest."""
+    import hashlib
+
+    outer = hashlib.sha256()
+    for path in sorted(paths):
+        inner = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(2**20), b""):
+                inner.update(block)
+        outer.update(f"{path.relative_to(root).as_posix()}\0{inner.hexdigest()}\n".encode())
+    return outer.hexdigest()
+
+
+def user_profile_exists(directory: Path | str | None = None) -> bool:
+    """Whether any suite's warn bounds were already profiled from the user's data (not the bundled sample)."""
+    for path in sorted(Path(directory or EXPECTATIONS_DIR).glob("*.json")):
+        profile = (json.loads(path.read_text()).get("meta") or {}).get(PROFILE_META_KEY) or {}
+        if profile and profile.get("source") != BUNDLED_SOURCE:
+            return True
+    return False
+
+
+def profile_project(
+    root: Path,
+    *,
+    version: str,
+    context: Mapping[str, Any],
+    directory: Path | str | None = None,
+    margin: float = 0.1,
+    spread: float = 0.5,
+    write: bool = True,
+) -> dict[str, ProfiledSuite]:
+    """Every suite's warn bounds profiled from the project's current version (LAYER_FILES) and, with `write`,
+    written back (stable JSON). Suites whose layer has no file are left as they are (not in the result)."""
+    directory = Path(directory or root / "expectations")
+    results: dict[str, ProfiledSuite] = {}
+    for suite_name in sorted(LAYER_FILES):
+        paths = layer_paths(root, suite_name)
+        if not paths or not suite_path(suite_name, directory).exists():
+            continue
+        frame = _read_layer(suite_name, paths)
+        provenance = {
+            "source": "user data: " + ", ".join(sorted({p.parent.relative_to(root).as_posix() for p in paths})),
+            "version": version,
+            "data_sha256": data_digest(root, paths),
+            "files": len(paths),
+        }
+        flat = view(suite_name, frame, **context)
+        result = profile_warn_bounds(
+            read_suite_json(suite_name, directory), flat, provenance, margin=margin, spread=spread
+        )
+        results[suite_name] = result
+        if write:
+            write_suite(result.suite, directory)
+    return results
+
+
+def bounds_provenance(meta: Mapping[str, Any] | None) -> str:
+    """One line for the check's metadata: which version the warn bounds were profiled from."""
+    profile = (meta or {}).get(PROFILE_META_KEY) or {}
+    if not profile:
+        return "not recorded (hand-written bounds)"
+    digest = str(profile.get("data_sha256", ""))[:12]
+    return f"{profile.get('source')}, version {profile.get('version')}" + (f", data sha256 {digest}" if digest else "")
 
 
 # ------------------------------------------------------------------------------------------------- CLI
