@@ -69,6 +69,12 @@ class Project:
         return self.root / "data" / "curated"
 
     @property
+    def release_staging_dir(self) -> Path:
+        """Where a release is written and checked before `curated_release` publishes it into curated_dir: a
+        release whose blocking checks fail never reaches the files trainers pull."""
+        return self.interim_dir / "release"
+
+    @property
     def splits_dir(self) -> Path:
         """The split registry (example_id -> split of every version so far): what freezes the test set."""
         return self.root / "data" / "splits"

@@ -1,11 +1,12 @@
 """Faults: a main job killed with SIGKILL at any point, a DVC remote that cannot be written, and determinism.
 
 - SIGKILL: `ftdata materialize` (the DVC stage's command) is killed, process group and all, at several points of
-  one project's life (after an ingest step, in the middle of `curate`, while the curated files are being written,
-  after a seeded random delay). After each kill every visible file under data/ is whole and readable, temp files
-  are hidden, the next run removes the ones the killed run left, and the last run, left to finish, writes
-  the same bytes as an uninterrupted run in another folder. The kills are chained (each run after a kill is the
-  next one killed) to keep the file to a few minutes; the final complete run starts from what all of them left.
+  one project's life (after an ingest step, in the middle of `curate`, while the release is being staged in
+  data/interim/release, while it is being published into data/curated, after a seeded random delay). After each
+  kill every visible file under data/ is whole and readable, temp files are hidden, the next run removes the ones
+  the killed run left, and the last run, left to finish, writes the same bytes as an uninterrupted run in another
+  folder. The kills are chained (each run after a kill is the next one killed) to keep the file to a few minutes;
+  the final complete run starts from what all of them left.
 - Remotes: `ftdata run` with an unreachable (a path under a regular file) or read-only (a read-only bind mount in a
   private mount namespace) remote stops before running anything, names the remote and says what to do, and
   leaves dvc.lock and data/raw.dvc byte-identical; a push that fails after `dvc repro` puts them back.
@@ -321,9 +322,9 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
     left_behind: list[Path] = []  # temp files a kill left; the next run must remove them
     report = []
 
-    def curated_changed(before: dict[Path, float]) -> Callable[[], bool]:
+    def changed(folder: Path, before: dict[Path, float]) -> Callable[[], bool]:
         def check() -> bool:
-            for path in entries(root / "data" / "curated"):
+            for path in entries(folder):
                 try:
                     if before.get(path) != path.stat().st_mtime_ns:
                         return True
@@ -366,12 +367,21 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
     watched.poll_until(lambda: bool(temp_files(root, ("interim",))), timeout=15)
     killed("during curate", watched)
 
-    # 3. While the curated splits, exports and data card are being written: on the first change under data/curated.
+    # 3. While the curated splits, exports and data card are being written (staged): on the first change under
+    # data/interim/release.
+    staging = root / "data" / "interim" / "release"
+    watched = start()
+    assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
+    before = {p: p.stat().st_mtime_ns for p in entries(staging)}
+    assert watched.poll_until(changed(staging, before), timeout=300), "no release file was staged"
+    killed("staging the release", watched)
+
+    # 3b. While the staged release is being published: on the first change under data/curated.
     watched = start()
     assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
     before = {p: p.stat().st_mtime_ns for p in entries(root / "data" / "curated")}
-    assert watched.poll_until(curated_changed(before), timeout=300), "no curated file was written"
-    killed("writing data/curated", watched)
+    assert watched.poll_until(changed(root / "data" / "curated", before), timeout=300), "nothing was published"
+    killed("publishing data/curated", watched)
 
     # 4. After a seeded random delay.
     delay = rng.uniform(2.0, 40.0)

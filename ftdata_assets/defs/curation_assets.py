@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from ftdata_assets.defs.io import write_json_atomically
+from ftdata_assets.defs.io import declared_files, write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import ReasonCode
 from ftdata_assets.transforms.ingest import repair_counts, split_raw
@@ -157,6 +157,7 @@ def rejects(
             description="rows_in == curated + rejected + held_for_review: no row lost or counted twice.",
         )
     ],
+    metadata=declared_files("data/metrics/ledger.json"),
     description="The row ledger (data/metrics/ledger.json, a DVC metric): where every input row went.",
 )
 def ledger(

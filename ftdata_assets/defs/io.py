@@ -4,8 +4,12 @@ dagster-polars does not work with polars 2.x, and this is all we need: one Parqu
 partition), written to a temporary file in the same directory and renamed into place.
 """
 
+import filecmp
 import json
+import shutil
 import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,14 @@ from upath import UPath
 from ftdata_assets.atomic_files import write_atomically, write_bytes_atomically
 
 PARQUET_WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "statistics": True}
+FILES_KEY = "ftdata/files"
+"""Definition metadata of an asset that writes files itself (not through an IO manager): the project-relative
+paths (glob patterns) it writes, so the graph names every file a run leaves under data/."""
+
+
+def declared_files(*patterns: str) -> dict[str, dg.MetadataValue]:
+    """`metadata=` of an asset (or AssetOut/AssetSpec) that writes these files (project-relative globs)."""
+    return {FILES_KEY: dg.MetadataValue.json(list(patterns))}
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
@@ -34,6 +46,56 @@ def wants_lazy_frame(annotation: Any) -> bool:
 def write_json_atomically(payload: dict, path: Path) -> None:
     """Metrics files (DVC metrics) get the same temp-file-and-rename treatment as the Parquet outputs."""
     write_bytes_atomically(path, (json.dumps(payload, indent=2) + "\n").encode())
+
+
+def is_temp_file(path: Path) -> bool:
+    """A temp file of `write_atomically` (`.<name>.<pid>.<random>.tmp`): left to `remove_stale_temp_files`,
+    which knows whether its writer still runs."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+@dataclass
+class Published:
+    """What `publish_files` did: files replaced, files already identical, files of the old release removed."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def publish_files(staging: Path, target: Path, names: Iterable[str]) -> Published:
+    """Make `target` hold exactly the staged files `names` (paths relative to both folders), with their bytes.
+
+    Each file is copied to a temp file beside its target and renamed over it, so a reader (or a crash) sees the
+    old file or the new one, never half of one; files already identical are left alone, and files under
+    `target` that the new release does not have are removed last. A crash midway leaves whole files of both
+    releases; publishing again from the same staging folder finishes the job. The staged files stay where
+    they are (they are the stored values of the staged assets). A missing staged file stops the publish
+    before anything under `target` changes: an incomplete release is never published."""
+    wanted = sorted(set(names))
+    missing = [name for name in wanted if not (staging / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"the staged release in {staging} lacks {', '.join(missing)}; nothing was published")
+    done = Published()
+    for name in wanted:
+        source, destination = staging / name, target / name
+        if destination.is_file() and filecmp.cmp(source, destination, shallow=False):
+            done.unchanged.append(name)
+            continue
+        with source.open("rb") as staged:
+            write_atomically(destination, lambda handle, staged=staged: shutil.copyfileobj(staged, handle, 2**20))
+        done.written.append(name)
+    keep = set(wanted)
+    for path in sorted(target.rglob("*"), reverse=True) if target.is_dir() else []:
+        name = path.relative_to(target).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif name not in keep and not is_temp_file(path):
+            path.unlink()
+            done.removed.append(name)
+    done.removed.sort()
+    return done
 
 
 class _PolarsParquetUPathIOManager(dg.UPathIOManager):

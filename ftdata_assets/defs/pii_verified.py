@@ -1,6 +1,7 @@
 """Where the `no_pii_left` re-scan leaves the keys of the texts it found clean, for the later layers' checks.
 
-A working file under data/interim (not a DVC output): one Parquet per detector fingerprint, so a changed
+The `pii_verified` asset (an output of scrubbed_examples' step; the checks that read it depend on it): a working
+file under data/interim (not a DVC output), one Parquet per detector fingerprint, so a changed
 detector, lexicon, polars or PII settings (allow-list, recognizer registry) never reuses an old verdict.
 Missing or unreadable means "nothing verified": the checks then re-scan every text, which is slower and gives
 the same answers.
@@ -15,6 +16,8 @@ from ftdata_assets.project import Project
 from ftdata_assets.transforms.pii_report import VERIFIED_SCHEMA, Settings, detector_fingerprint
 
 FOLDER = "pii_verified"
+VERIFIED_FILES = f"data/interim/{FOLDER}/*.parquet"
+"""The files of the `pii_verified` asset (project-relative glob: one per detector fingerprint)."""
 
 
 def verified_path(project: Project, settings: Settings) -> Path:

@@ -1,5 +1,9 @@
 """What trainers get besides the Parquet splits: OpenAI chat JSONL and Alpaca JSON exports, the data card
-(data/curated/README.md, a Hugging Face dataset card with plots) and the DVC metrics and plots of a version."""
+(README.md, a Hugging Face dataset card with plots) and the DVC metrics and plots of a version.
+
+A release is staged, checked, then published: the splits, exports and card are written to
+data/interim/release/, and `curated_release`, downstream of every blocking check on them, copies them into
+data/curated/. A failed check skips it, so data/curated keeps the last release that passed."""
 
 import hashlib
 import subprocess
@@ -11,7 +15,7 @@ import yaml
 
 import ftdata_assets
 from ftdata_assets.atomic_files import write_bytes_atomically
-from ftdata_assets.defs.io import write_json_atomically
+from ftdata_assets.defs.io import declared_files, publish_files, write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import SPLITS
 from ftdata_assets.transforms.data_card import (
@@ -28,26 +32,51 @@ from ftdata_assets.transforms.quality import template_concentration
 
 SPLIT_INS = {split: dg.AssetIn() for split in SPLITS}
 PLOT_FILE = "plots/token_lengths.png"
-
-
-@dg.asset(
-    group_name="release",
-    kinds={"json"},
-    ins=SPLIT_INS,
-    description=(
-        "data/curated/openai/<split>.jsonl (OpenAI fine-tuning chat format, checked against its rules) and "
-        "data/curated/alpaca/<split>.json (instruction-shaped rows: one user turn, one assistant turn)."
-    ),
+CARD_FILE = "README.md"
+EXPORT_FILES: tuple[str, ...] = (
+    *(f"openai/{split}.jsonl" for split in SPLITS),
+    *(f"alpaca/{split}.json" for split in SPLITS),
 )
-def dataset_exports(
-    project: ProjectResource, train: pl.DataFrame, validation: pl.DataFrame, test: pl.DataFrame
-) -> dg.MaterializeResult:
-    curated = project.project.curated_dir
+RELEASE_FILES: tuple[str, ...] = (*(f"{split}.parquet" for split in SPLITS), *EXPORT_FILES, PLOT_FILE, CARD_FILE)
+"""Every file of a release, relative to the staging folder and to data/curated: what `curated_release`
+publishes, and all that data/curated holds after it."""
+STAGING = "data/interim/release"
+METRICS = "data/metrics"
+
+
+def staged(*names: str) -> dict[str, dg.MetadataValue]:
+    return declared_files(*(f"{STAGING}/{name}" for name in names))
+
+
+@dg.multi_asset(
+    group_name="release",
+    ins=SPLIT_INS,
+    outs={
+        "dataset_exports": dg.AssetOut(
+            kinds={"json"},
+            dagster_type=dg.Nothing,
+            metadata=staged(*EXPORT_FILES),
+            description=(
+                "openai/<split>.jsonl (OpenAI fine-tuning chat format, checked against its rules) and "
+                "alpaca/<split>.json (instruction-shaped rows: one user turn, one assistant turn), staged in "
+                f"{STAGING}/ for curated_release."
+            ),
+        ),
+        "exports_metrics": dg.AssetOut(
+            kinds={"json"},
+            dagster_type=dg.Nothing,
+            metadata=declared_files(f"{METRICS}/exports.json"),
+            description=f"{METRICS}/exports.json (DVC metric): rows per split and export, left-out rows by problem.",
+        ),
+    },
+)
+def dataset_exports(project: ProjectResource, train: pl.DataFrame, validation: pl.DataFrame, test: pl.DataFrame):
+    staging = project.project.release_staging_dir
     report: dict[str, dict] = {}
     problems = []
     for split, frame in zip(SPLITS, (train, validation, test), strict=True):
-        left_out = write_openai_jsonl(frame, curated / "openai" / f"{split}.jsonl")
-        alpaca_rows = write_alpaca_json(frame, curated / "alpaca" / f"{split}.json")
+        left_out = write_openai_jsonl(frame, staging / "openai" / f"{split}.jsonl")
+        alpaca_rows = write_alpaca_json(frame, staging / "alpaca" / f"{split}.json")
         report[split] = {
             "rows": frame.height,
             "openai_rows": frame.height - left_out.get_column("example_id").n_unique(),
@@ -57,16 +86,18 @@ def dataset_exports(
         problems.append(left_out.with_columns(split=pl.lit(split)))
     left_out_all = pl.concat(problems)
     by_problem = dict(left_out_all.group_by("problem").len().sort("problem").iter_rows())
-    write_json_atomically(
-        {"splits": report, "openai_problems": by_problem}, project.project.metrics_dir / "exports.json"
-    )
-    return dg.MaterializeResult(
+    metrics_path = project.project.metrics_dir / "exports.json"
+    write_json_atomically({"splits": report, "openai_problems": by_problem}, metrics_path)
+    yield dg.Output(None, output_name="exports_metrics", metadata={"path": dg.MetadataValue.path(str(metrics_path))})
+    yield dg.Output(
+        None,
+        output_name="dataset_exports",
         metadata={
             "exports": dg.MetadataValue.json(report),
             "openai_left_out_by_problem": dg.MetadataValue.json(by_problem),
             "left_out_examples": dg.MetadataValue.json(left_out_all.head(20).to_dicts()),
-            "folder": dg.MetadataValue.path(str(curated)),
-        }
+            "folder": dg.MetadataValue.path(str(staging)),
+        },
     )
 
 
@@ -162,17 +193,36 @@ def card_facts(
     }
 
 
-@dg.asset(
+@dg.multi_asset(
     group_name="release",
-    kinds={"markdown"},
     ins={**SPLIT_INS, "rejects": dg.AssetIn(), "scrubbed_examples": dg.AssetIn(), "reviewed_examples": dg.AssetIn()},
     deps=["dataset_exports"],  # the card lists the hashes of the exports
-    description=(
-        "data/curated/README.md: the data card (a Hugging Face dataset card, so `load_dataset('data/curated')` "
-        "finds the splits): counts per source, split and reject reason, PII, duplicates, refusal share, "
-        "template concentration, languages, token-length plots, params and the hashes of inputs and outputs. "
-        "Also writes the DVC metrics data/metrics/dataset.json and the plot data/metrics/token_lengths.csv."
-    ),
+    outs={
+        "data_card": dg.AssetOut(
+            kinds={"markdown"},
+            dagster_type=dg.Nothing,
+            metadata=staged(CARD_FILE, PLOT_FILE),
+            description=(
+                "README.md: the data card (a Hugging Face dataset card, so `load_dataset('data/curated')` finds "
+                "the splits): counts per source, split and reject reason, PII, duplicates, refusal share, template "
+                "concentration, languages, token-length plots, params and the hashes of inputs and outputs. Staged "
+                f"in {STAGING}/ with its plot {PLOT_FILE}, for curated_release."
+            ),
+        ),
+        "dataset_metrics": dg.AssetOut(
+            kinds={"json"},
+            dagster_type=dg.Nothing,
+            metadata=declared_files(f"{METRICS}/dataset.json"),
+            description=f"{METRICS}/dataset.json (DVC metric): split sizes, source mix, refusal and template "
+            "shares, languages, token lengths, benchmark contamination.",
+        ),
+        "token_lengths_plot": dg.AssetOut(
+            kinds={"csv"},
+            dagster_type=dg.Nothing,
+            metadata=declared_files(f"{METRICS}/token_lengths.csv"),
+            description=f"{METRICS}/token_lengths.csv (DVC plot): examples per token-length bin and split.",
+        ),
+    },
 )
 def data_card(
     project: ProjectResource,
@@ -182,16 +232,21 @@ def data_card(
     rejects: pl.DataFrame,
     scrubbed_examples: pl.DataFrame,
     reviewed_examples: pl.DataFrame,
-) -> dg.MaterializeResult:
-    curated, metrics_dir = project.project.curated_dir, project.project.metrics_dir
+):
+    staging, metrics_dir = project.project.release_staging_dir, project.project.metrics_dir
     rows = with_token_counts(released_rows({"train": train, "validation": validation, "test": test}, reviewed_examples))
     histogram = token_length_histogram(rows, bins=20)
-    plot_length_histograms(histogram, curated / PLOT_FILE)
+    plot_length_histograms(histogram, staging / PLOT_FILE)
     plot_table = histogram.pivot(on="split", index=["bin_start", "bin_end"], values="count").sort("bin_start")
     write_bytes_atomically(metrics_dir / "token_lengths.csv", plot_table.write_csv().encode())
-    facts = card_facts(project, rows, rejects, scrubbed_examples, reviewed_examples, curated)
+    yield dg.Output(
+        None,
+        output_name="token_lengths_plot",
+        metadata={"path": dg.MetadataValue.path(str(metrics_dir / "token_lengths.csv"))},
+    )
+    facts = card_facts(project, rows, rejects, scrubbed_examples, reviewed_examples, staging)
     card = render_data_card(facts)
-    write_bytes_atomically(curated / "README.md", card.encode())
+    write_bytes_atomically(staging / CARD_FILE, card.encode())
     summary = {
         "splits": {split: frame.height for split, frame in zip(SPLITS, (train, validation, test), strict=True)},
         "by_source": facts["counts"],
@@ -204,14 +259,47 @@ def data_card(
         "benchmark_contamination": facts["rejects"].get("benchmark_contamination", 0),
     }
     write_json_atomically(summary, metrics_dir / "dataset.json")
-    return dg.MaterializeResult(
+    yield dg.Output(
+        None, output_name="dataset_metrics", metadata={"path": dg.MetadataValue.path(str(metrics_dir / "dataset.json"))}
+    )
+    yield dg.Output(
+        None,
+        output_name="data_card",
         metadata={
             "card": dg.MetadataValue.md(card.split("\n---\n", 1)[-1]),
-            "path": dg.MetadataValue.path(str(curated / "README.md")),
+            "path": dg.MetadataValue.path(str(staging / CARD_FILE)),
             "splits": dg.MetadataValue.json(summary["splits"]),
             "refusal_share": summary["refusal_share"],
             "git_revision": git_revision(project.project.root),
             "input_hashes": dg.MetadataValue.json(facts["input_hashes"]),
             "output_hashes": dg.MetadataValue.json(facts["output_hashes"]),
+        },
+    )
+
+
+@dg.asset(
+    group_name="release",
+    kinds={"parquet", "json", "markdown"},
+    # every staged file of the release and the ledger: a failed blocking check on them (splits_disjoint,
+    # splits_expectations, ledger_balances, and every one upstream) skips this. split_registry comes after it,
+    # so a version that was not published (a failed check, a crash) never freezes its test set.
+    deps=[*SPLITS, "dataset_exports", "data_card", "ledger"],
+    metadata=declared_files(*(f"data/curated/{name}" for name in RELEASE_FILES)),
+    description=(
+        f"data/curated/: the release trainers `dvc pull` ({', '.join(RELEASE_FILES)}), published from {STAGING}/ "
+        "only after the blocking checks on the staged files passed. Each file is replaced atomically; files of "
+        "the previous release that this one no longer has are removed; a failed check leaves the folder as it was."
+    ),
+)
+def curated_release(project: ProjectResource) -> dg.MaterializeResult:
+    target = project.project.curated_dir
+    published = publish_files(project.project.release_staging_dir, target, RELEASE_FILES)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "files": len(RELEASE_FILES),
+            "written": dg.MetadataValue.json(published.written),
+            "unchanged": dg.MetadataValue.json(published.unchanged),
+            "removed": dg.MetadataValue.json(published.removed),
         }
     )

@@ -1,11 +1,20 @@
-"""The release splits: split_assignments (groups, frozen registry, decontamination), train/validation/test,
-and split_registry (written only after the ledger balances, so a failed version never freezes anything)."""
+"""The release splits: split_assignments (groups, frozen registry, decontamination), train/validation/test
+(staged in data/interim/release/, published by `curated_release` once their blocking checks pass), and
+split_registry (written once the version is published, so a failed version never freezes anything).
+
+The registry file is two assets: `released_split_registry`, the registry of the versions released so far (an
+observable source: its data version is the file's hash), which split_assignments reads, and `split_registry`,
+the same file rewritten with this version's rows at the end of a release."""
+
+import hashlib
+import shutil
 
 import dagster as dg
 import polars as pl
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from pydantic import Field
 
-from ftdata_assets.defs.io import write_parquet_atomically
+from ftdata_assets.defs.io import declared_files, write_parquet_atomically
 from ftdata_assets.defs.resources import ProjectResource, with_run_config
 from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS
 from ftdata_assets.transforms.benchmarks import read_benchmarks
@@ -16,6 +25,9 @@ from ftdata_assets.transforms.settings import DecontaminationConfig, DedupConfig
 from ftdata_assets.transforms.split import REGISTRY_SCHEMA, assign_splits, split_groups, updated_registry
 
 REGISTRY_FILE = "registry.parquet"
+REGISTRY_PATH = f"data/splits/{REGISTRY_FILE}"
+NO_REGISTRY = "absent"
+"""The data version of `released_split_registry` before any version was released."""
 MAX_GROUPING_ROUNDS = 5
 LEAK_THRESHOLD_KEY = "leak_threshold_used"
 """split_assignments' metadata: the leak threshold its groups were built at, which splits_disjoint then checks."""
@@ -53,9 +65,48 @@ def read_registry(project: ProjectResource) -> pl.DataFrame:
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=REGISTRY_SCHEMA)
 
 
+def registry_version(project: ProjectResource) -> str:
+    """The data version of the registry file: its sha256 (NO_REGISTRY when no version was released yet)."""
+    path = project.project.splits_dir / REGISTRY_FILE
+    if not path.is_file():
+        return NO_REGISTRY
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dg.observable_source_asset(
+    group_name="release",
+    metadata=declared_files(REGISTRY_PATH),
+    description=(
+        f"{REGISTRY_PATH} as the earlier versions released it (example_id -> split): what split_assignments "
+        "reads to keep the test set frozen. Written by the split_registry asset; its data version is the file's "
+        "sha256 (`absent` before the first release)."
+    ),
+)
+def released_split_registry(project: ProjectResource) -> dg.DataVersion:
+    return dg.DataVersion(registry_version(project))
+
+
+def registry_observation(project: ProjectResource, registry: pl.DataFrame) -> dg.AssetObservation:
+    """What split_assignments read, recorded against released_split_registry: the run's lineage shows which
+    version of the registry a release was assigned from, even when nobody observed the source first."""
+    return dg.AssetObservation(
+        asset_key=released_split_registry.key,
+        metadata={
+            "rows": registry.height,
+            "path": dg.MetadataValue.path(str(project.project.splits_dir / REGISTRY_FILE)),
+        },
+        tags={DATA_VERSION_TAG: registry_version(project)},
+    )
+
+
 @dg.asset(
     group_name="release",
     kinds={"polars", "parquet"},
+    deps=[released_split_registry],
     description=(
         "Every releasable row with its `split`: groups (conversation, same-question cluster, near-duplicate user "
         "turns, transitively) never straddle splits; the split registry of earlier versions is honoured (a test "
@@ -83,6 +134,7 @@ def split_assignments(
         leak_components(dedup, split.leak_threshold, prompt_hashes),
     ]
     registry = read_registry(project)
+    context.log_event(registry_observation(project, registry))
     benchmarks, problems = read_benchmarks(project.project.benchmarks_dir)
     if problems.height:
         context.log.warning(f"{problems.height} benchmark record(s) had no readable prompt; see the asset metadata")
@@ -159,7 +211,10 @@ def split_assignments(
             group_name="release",
             kinds={"polars", "parquet"},
             io_manager_key="curated_io_manager",
-            description=f"The curated {split} split (data/curated/{split}.parquet), what trainers `dvc pull`.",
+            description=(
+                f"The curated {split} split, staged as data/interim/release/{split}.parquet; `curated_release` "
+                f"publishes it to data/curated/{split}.parquet (what trainers `dvc pull`) once the checks pass."
+            ),
         )
         for split in SPLITS
     },
@@ -177,6 +232,8 @@ def split_assignments(
     ],
 )
 def curated_splits(context: dg.AssetExecutionContext, project: ProjectResource, split_assignments: pl.DataFrame):
+    # A release starts here: the staging folder holds this release's files only (the data card lists them).
+    shutil.rmtree(project.project.release_staging_dir, ignore_errors=True)
     clean = split_assignments.filter(pl.col("contaminated_by").is_null())
     splits = {
         split: clean.filter(pl.col("split") == split)
@@ -247,10 +304,12 @@ def leak_check(dedup: DedupConfig, leak_threshold: float, splits: dict[str, pl.D
 @dg.asset(
     group_name="release",
     kinds={"parquet"},
-    deps=["ledger", "train", "validation", "test"],
+    deps=[released_split_registry, "ledger", "train", "validation", "test", "curated_release"],
+    metadata=declared_files(REGISTRY_PATH),
     description=(
-        "data/splits/registry.parquet: example_id -> split for every example released so far. The next version "
-        "reads it, so the test set stays frozen. Written last, after the blocking checks upstream passed."
+        f"{REGISTRY_PATH}: example_id -> split for every example released so far. The next version reads it "
+        "(as released_split_registry), so the test set stays frozen. Written last, once curated_release has "
+        "published the version (so after every blocking check upstream passed)."
     ),
 )
 def split_registry(project: ProjectResource, split_assignments: pl.DataFrame) -> dg.MaterializeResult:

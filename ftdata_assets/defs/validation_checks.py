@@ -30,6 +30,12 @@ VALIDATED_LAYERS: tuple[str, ...] = (  # the partitioned raw assets validate ins
     "raw_expert",
     "raw_feedback",
 )
+READS_PII_VERIFIED: frozenset[str] = frozenset(
+    {"scrubbed_examples", "scored_examples", "deduplicated_examples", "reviewed_examples"}
+)
+"""Layers whose views re-scan the texts for PII, skipping those in the `pii_verified` file: their checks depend
+on that asset (the layers upstream of scrubbing must not: it is downstream of them)."""
+PII_VERIFIED = "pii_verified"
 SUITE_OF_ASSET = {
     "ingest_rejects": "rejects",
     "raw_expert": "raw",
@@ -39,21 +45,22 @@ SUITE_OF_ASSET = {
 }
 
 
-def layer_context(project: ProjectResource) -> dict:
+def layer_context(project: ProjectResource, *, with_verified: bool = True) -> dict:
     """What the views need: the PII allow-list from params.yaml (so brand names are not leftover people), the
-    whole PII settings (allow-list + recognizer registry, `pii_settings`), and the texts `no_pii_left` already
-    found clean under those settings (so only new or edited texts are re-scanned)."""
+    whole PII settings (allow-list + recognizer registry, `pii_settings`), and, `with_verified`, the texts
+    `no_pii_left` already found clean under those settings (so only new or edited texts are re-scanned)."""
     settings = PiiSettings.from_params(project.params("pii"))
     return {
         "allow_list": list(settings.allow_list),
         "pii_settings": settings,
-        "verified": load_verified(project.project, settings),
+        "verified": load_verified(project.project, settings) if with_verified else None,
     }
 
 
 def validate_asset(project: ProjectResource, asset: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
     suite = SUITE_OF_ASSET.get(asset, asset)
-    outcome = validate_layer(suite, frame, directory=project.project.root / "expectations", **layer_context(project))
+    context = layer_context(project, with_verified=asset in READS_PII_VERIFIED)
+    outcome = validate_layer(suite, frame, directory=project.project.root / "expectations", **context)
     return check_result(outcome, asset_key=asset, check_name=f"{asset}_expectations", warn_fails=True)
 
 
@@ -75,6 +82,7 @@ def expectations_check(asset: str) -> dg.AssetChecksDefinition:
         asset=asset,
         name=f"{asset}_expectations",
         blocking=True,
+        additional_deps=[PII_VERIFIED] if asset in READS_PII_VERIFIED else None,
         description=f"expectations/{SUITE_OF_ASSET.get(asset, asset)}.json on a flat view of {asset}; "
         "error-level failures block downstream assets, warn-level ones (drift) only warn.",
     )(_check)
@@ -88,6 +96,7 @@ layer_checks = [expectations_check(asset) for asset in VALIDATED_LAYERS]
     name="splits_expectations",
     blocking=True,
     additional_ins={"train": dg.AssetIn(), "validation": dg.AssetIn()},
+    additional_deps=[PII_VERIFIED],  # the no-PII expectation skips the texts no_pii_left verified
     description=(
         "expectations/splits.json on the three splits together (contract, ids unique across splits, one "
         "conversation per split, no PII) and expectations/split_summary.json (ratios within tolerance of "
