@@ -1054,13 +1054,11 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
     return _typed(pl.concat(parts), "PERSON")
 
 
-def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
-    if tok.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    runs = _runs(_members(_kept_tokens(tok)))
-    if runs.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    runs = _run_context(runs, tok)
+@functools.lru_cache(maxsize=1)
+def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
+    """The rules of `_cased_persons` as expressions over a run's columns (its own, its neighbours', the
+    place lookups): the pieces that become columns, `accept`, `rest` and `can_join`. Built once: building
+    them cost more than running them on a batch's few thousand runs."""
     p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
     intro = (
@@ -1118,14 +1116,6 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     alone = pl.col("n1").is_null() | pl.col("n1").is_in([",", "!", ".", "here"])
     in_place_list = p1.is_in([",", "and", "or", "&", "/"]) & pl.col("p2_place").fill_null(False)
     loc_veto = (p1.is_in(_LOC_PREV1) | in_place_list).fill_null(False) & pl.col("single_place") & (pl.col("n") == 1)
-    # a run that is a place, or ends one ("San Francisco", "New York"); "offices in Austin, Charlotte and
-    # London": a place after a place in a list is a place
-    low = runs.select(pl.col("text").str.to_lowercase(), p1, p2)
-    runs = runs.with_columns(
-        place1=_is_place(low["text"]),
-        is_place=_is_place(low.select(p1 + " " + pl.col("text")).to_series()),
-        p2_place=_is_place(low["p2"]),
-    )
     # a single first name that is also a city ("Elizabeth", "Austin") is only vetoed after "in", "to"...
     multi = pl.col("n") >= 2
     place_phrase = (
@@ -1157,7 +1147,6 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
             & pl.any_horizontal(pl.col(c).str.contains(r"^[a-z]") for c in ("p1", "p2", "n1", "n2")).fill_null(False)
         ),
     }
-    runs = runs.with_columns(**pieces)
     strong, honor, weak, weak_person, org, street, sentence_start, alone, loc_veto, place_phrase, mid_loc = (
         pl.col(k) for k in pieces if k not in ("intro_label", "foreign")
     )
@@ -1204,9 +1193,7 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     # "-Wuninitialized", "-Wstack-protector": glued to a dash, a word is a command-line option
     flag = (pl.col("glued") & (p1 == "-")).fill_null(False)
     lone_caps = (pl.col("n_caps") > 0) & (n == 1) & ~strong & ~weak_person & ~alone
-    runs = runs.with_columns(
-        accept=(accept & ~org & ~lone_caps & ~flag & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False)
-    )
+    final = (accept & ~org & ~lone_caps & ~flag & ~(street & ~(honor | pl.col("intro_label")))).fill_null(False)
     # "Can Julian Uliasz pick up...": a sentence-initial common word before a name is not part of it
     rest = (
         ~pl.col("accept")
@@ -1224,11 +1211,33 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     lead_verb = (
         sentence_start & pl.col("rest_name") & (first.is_in(_LEAD_VERBS) | (first.is_in(["will", "may"]) & (n >= 3)))
     ).fill_null(False)
-    runs = runs.with_columns(rest=rest | (pl.col("accept") & lead_verb)).with_columns(
+    can_join = ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word")
+    return pieces, final, rest | (pl.col("accept") & lead_verb), can_join
+
+
+def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
+    if tok.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    runs = _runs(_members(_kept_tokens(tok)))
+    if runs.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    runs = _run_context(runs, tok)
+    # a run that is a place, or ends one ("San Francisco", "New York"); "offices in Austin, Charlotte and
+    # London": a place after a place in a list is a place
+    low = runs.select(pl.col("text").str.to_lowercase(), "p1", "p2")
+    runs = runs.with_columns(
+        place1=_is_place(low["text"]),
+        is_place=_is_place(low.select(pl.col("p1") + " " + pl.col("text")).to_series()),
+        p2_place=_is_place(low["p2"]),
+    )
+    pieces, accept, rest, can_join = _cased_rules()
+    runs = runs.with_columns(**pieces)
+    runs = runs.with_columns(accept=accept)
+    runs = runs.with_columns(rest=rest).with_columns(
         accept=pl.col("accept") | pl.col("rest"),
         start=pl.when(pl.col("rest")).then(pl.col("start2")).otherwise(pl.col("start")),
     )
-    can_join = ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word")
+    place_phrase = pl.col("place_phrase")
     runs = runs.with_columns(accept=pl.col("accept") | (_email_agrees(runs, base) & can_join & ~place_phrase))
     # "X and I are going": a person, whatever the lexicon says
     runs = runs.with_columns(
