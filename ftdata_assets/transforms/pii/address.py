@@ -414,26 +414,32 @@ _STREET_VOCAB = _street_vocab()
 _STREET_TYPES_LOW = frozenset(w.lower().rstrip(".") for w in [*_TYPES_CAP, *_TYPES_LOWER] if len(w.rstrip(".")) > 1)
 
 
+_TOKEN = re.compile(r"\S+")
+
+
 def _cue_span(value: str) -> int:
     """Characters of `value` (the text after an address cue) that are the address, 0 if it is none.
 
     An address here has a street word (a suffix, a type, a glued ending or a unit) and a number, or starts
     with a street type ("avenue Philippine Marty"). It ends before the first stop word or sentence end."""
     kept: list[re.Match[str]] = []
-    for tok in re.finditer(r"\S+", value):
-        low = tok.group().lower().rstrip(",.")
+    lows: list[str] = []
+    for tok in _TOKEN.finditer(value):
+        word = tok.group()
+        low = word.lower().rstrip(",.")
         if low in _CUE_STOP and kept:
             break
         kept.append(tok)
-        if tok.group().endswith(".") and low not in _STREET_VOCAB and len(kept) > 1:
+        lows.append(low)
+        if word.endswith(".") and low not in _STREET_VOCAB and len(kept) > 1:
             break  # a sentence ends here ("... 36. Thanks")
     if not kept or kept[0].group().lower() in _CUE_STOP:
         return 0
-    lows = [k.group().lower().rstrip(",.") for k in kept]
-    street = any(w in _STREET_VOCAB for w in lows) or _GLUED_END.search(" ".join(lows)) is not None
-    digit = any(c.isdigit() for k in kept for c in k.group())
+    street = not _STREET_VOCAB.isdisjoint(lows) or _GLUED_END.search(" ".join(lows)) is not None
+    # a digit in the kept words (the characters between them are spaces, never digits)
+    digit = street and any(map(str.isdigit, value[: kept[-1].end()]))
     typed_first = lows[0] in _STREET_TYPES_LOW and len(kept) >= 2
-    if not ((street and digit) or typed_first):
+    if not (digit or typed_first):
         n = _name_number(kept, value)
         return len(value[: kept[n - 1].end()].rstrip(",.")) if n else 0
     return len(value[: kept[-1].end()].rstrip(",."))
@@ -838,6 +844,13 @@ _LABEL_KEY_END = re.compile(r"[:=：]\s*[\"']?")
 _KV_NEXT = re.compile(r"\s+[A-Za-z_]+=|\s{3,}|\s+[A-Z][a-z]+:\s| - |;")
 
 
+_MACHINE_VALUE = re.compile(r"[\s0-9a-fA-FxX:.\-/\[\]%]+")
+_MACHINE_PART = re.compile(r"[A-Za-z]:[0-9]|::|0x[0-9a-f]")
+"""A labelled value of hex digits and separators, or holding a drive/port/IPv6/hex mark: no postal address."""
+_TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
+_AFTER_NAME_SET = frozenset(_AFTER_NAME)
+
+
 def _label_value(left: str, match: str) -> tuple[int, int]:
     """(start, length) of the address in a label match ("Address: 12 Main St" -> the part after ": "), or
     (0, 0) when the value is no postal address (an e-mail, IP or memory address, a URL, a number alone).
@@ -855,9 +868,9 @@ def _label_value(left: str, match: str) -> tuple[int, int]:
     value = value.rstrip(" ,.;'\"")
     if len(value) < 4 or "@" in value or "://" in value or "www." in value.lower():
         return 0, 0
-    if re.fullmatch(r"[\s0-9a-fA-FxX:.\-/\[\]%]+", value) or re.search(r"[A-Za-z]:[0-9]|::|0x[0-9a-f]", value):
+    if _MACHINE_VALUE.fullmatch(value) or _MACHINE_PART.search(value):
         return 0, 0
-    if not re.search(r"[^\W\d_]{2}", value):
+    if not _TWO_LETTERS.search(value):
         return 0, 0
     words = [w.lower().strip(",.") for w in value.split()]
     if words[0] in _CUE_STOP or words[0] in {"of", "to", "in", "on", "a", "an", "for", "see", "none", "n/a", "unknown"}:
@@ -865,12 +878,12 @@ def _label_value(left: str, match: str) -> tuple[int, int]:
     if any(w in _NOT_NAMES for w in words[:2]):
         return 0, 0  # "Level 3 of the parking lot"
     has_digit = any(c.isdigit() for c in value)
-    street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) or w in _AFTER_NAME for w in words)
+    street = any(w in _STREET_VOCAB or w.endswith(_GLUED_ENDINGS) or w in _AFTER_NAME_SET for w in words)
     if street and (has_digit or len(words) >= 2):
         return start + lead, len(value)
     # no street word: a postcode, or a street name next to a house number ("Ilica 12"), not prose with a
     # number ("siehe oben, Punkt 3", "3 items pending")
-    tokens = list(re.finditer(r"\S+", value))
+    tokens = list(_TOKEN.finditer(value))
     if has_digit and (_LABEL_POSTAL.search(value) or _name_number(tokens, value)):
         return start + lead, len(value)
     return 0, 0
@@ -1092,10 +1105,13 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
     ]
     c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
     if c.height:
-        c = (
-            _context(c, original, 12, 12)
-            .filter(~pl.col("left_ctx").str.contains(_NUMBER_VETO) & ~pl.col("right_ctx").str.contains(_QUANTITY_AFTER))
-            .select(_COLS)
+        # the texts as given (not with the marks blanked), joined once: the context, the digits after the
+        # end and a marked text's finding are all read from them
+        c = c.join(original.select("row", "t"), on="row", how="left")
+        left = (pl.col("start") - 12).clip(lower_bound=0)
+        c = c.filter(
+            ~pl.col("t").str.slice(left, pl.col("start") - left).str.to_lowercase().str.contains(_NUMBER_VETO)
+            & ~pl.col("t").str.slice(pl.col("end"), 12).str.to_lowercase().str.contains(_QUANTITY_AFTER)
         )
         c = c.unique(["row", "start", "end"], maintain_order=True)
         # a shape may end on the comma after the number ("Ερμού 12," before prose): not part of the address
@@ -1104,14 +1120,12 @@ def _locations(base: pl.DataFrame) -> pl.DataFrame:
         )
         # a "postcode" with another digit group right after it is the area code of a phone number
         # ("Bohlanderallee 3, 05326 046660"): the address ends before it, the phone keeps its digits
-        after = c.join(original, on="row", how="left").select(pl.col("t").str.slice(pl.col("end"), 3))["t"]
+        after = c["t"].str.slice(c["end"], 3)
         phone_next = after.str.contains(r"^[ \-/]?[0-9]").fill_null(False) & c["text"].str.contains(_TRAILING_POSTCODE)
         if phone_next.any():
             c = c.with_columns(
                 text=pl.when(phone_next).then(pl.col("text").str.replace(_TRAILING_POSTCODE, "")).otherwise("text")
             ).with_columns(end=pl.col("start") + pl.col("text").str.len_chars().cast(pl.Int64))
-        if marked:  # the texts as given, not with the marks blanked
-            c = c.join(original, on="row", how="left").with_columns(
-                text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
-            )
+        if marked:
+            c = c.with_columns(text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start")))
     return _typed(c, "LOCATION")
