@@ -166,6 +166,19 @@ def test_oasst_tree_in_a_json_array_and_a_deleted_prompt(tmp_path: Path) -> None
     assert frame["detail"][2] == "the tree's prompt is deleted or failed review"
 
 
+def test_a_long_oasst_thread_needs_a_higher_max_json_depth(tmp_path: Path) -> None:
+    """Each message nests two levels (itself and its replies): 16 messages on a path exceed the default depth 32."""
+    node: dict | None = None
+    for k in reversed(range(16)):
+        role = "prompter" if k % 2 == 0 else "assistant"
+        node = {"message_id": f"m{k}", "role": role, "text": f"turn {k}", "rank": 0, "replies": [node] if node else []}
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(orjson.dumps({"message_tree_id": "deep", "prompt": node}) + b"\n")
+    assert read_raw(path, "expert")["reason"].to_list() == [ReasonCode.TOO_DEEP]
+    deep = read_raw(path, "expert", max_json_depth=64)
+    assert deep["reason"].to_list() == [None] and len(deep["messages"][0]) == 16
+
+
 def test_chatml_text_turns() -> None:
     frame = raw("chatml.jsonl")
     assert turns(frame, 0) == [

@@ -24,7 +24,9 @@ Formats, provenance and the ledger:
   prompter turn, every answered follow-up at each assistant turn; deleted and failed-review messages skipped
   with their subtrees), all with the tree's line number; its `message_tree_id` is the conversation id when
   the record has none, so the paths (which share turns) land in one split. A tree is read whole or is one
-  reject. So raw rows = examples + rejects for every format, and rows = records except for trees.
+  reject. So raw rows = examples + rejects for every format, and rows = records except for trees. A message
+  nests two JSON levels (itself, its `replies`), so a path of more than 15 messages exceeds the default
+  `ingest.max_json_depth` of 32 and the tree is `too_deep`: raise it (64 reads 31 messages) for OASST.
 - A file where no record has a known format and most rows are unknown_format stops the run (`IngestError`
   naming the file and showing its first record): it is a shape to map, not a file of bad lines. So does a
   mapped field that no record of the file has. Benchmarks read with `require_format=False`.
