@@ -153,7 +153,8 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.INVALID_JSON: "the line is not valid JSON (or a JSON array element is not an object)",
     ReasonCode.INVALID_UTF8: "the line's bytes are not valid UTF-8",
     ReasonCode.NUL_BYTE: "the line or a message contains a NUL character",
-    ReasonCode.UNKNOWN_FORMAT: "the record matches none of chat, ShareGPT, Alpaca, prompt/completion",
+    ReasonCode.UNKNOWN_FORMAT: "the record matches none of the shapes ingest reads (chat, ShareGPT, Alpaca, Dolly, "
+    "prompt/completion, HH, OASST tree, ChatML) or its field_maps",
     ReasonCode.MISSING_FIELD: "a field the detected format needs is absent",
     ReasonCode.WRONG_TYPE: "a field has the wrong JSON type (e.g. content is a number)",
     ReasonCode.BAD_ROLE: "a message role is not system/user/assistant/tool or a known spelling of one",
