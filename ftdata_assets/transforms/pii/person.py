@@ -458,9 +458,15 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`-`n3` after; null outside its
     row) and `p1_nl` (`p1` opens a line: a newline before it, or it is its text's first token), gathered
     by index for the few runs only."""
-    n_tok = tok.height
-    m, rows = tok["m"], tok["row"]
-    ctx = {}
+    n_tok, run_rows = tok.height, runs["row"]
+    m, rows = pl.col("m"), pl.col("row")
+
+    def at(anchor: str, offset: int) -> tuple[pl.Series, pl.Series]:
+        pos = runs[anchor].cast(pl.Int64) + offset
+        return pos, pos.clip(0, n_tok - 1)
+
+    # one select over the token columns (gathers by index), not a Series pass per neighbour
+    ctx: dict[str, pl.Expr] = {}
     for name, offset, anchor in (
         ("p1", -1, "kf"),
         ("p2", -2, "kf"),
@@ -469,22 +475,18 @@ def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         ("n2", 2, "kl"),
         ("n3", 3, "kl"),
     ):
-        at = runs[anchor].cast(pl.Int64) + offset
-        idx = at.clip(0, n_tok - 1)
-        same = (rows.gather(idx) == runs["row"]) & at.is_between(0, n_tok - 1)
-        low = m.gather(idx).str.strip_chars_start().str.to_lowercase()
-        ctx[name] = pl.select(pl.when(same).then(low)).to_series()
-    at = runs["kf"].cast(pl.Int64) - 1
-    idx = at.clip(0, n_tok - 1)
-    in_row = (rows.gather(idx) == runs["row"]) & (at >= 0)
-    opens_text = (at == 0) | (rows.gather((at - 1).clip(0, n_tok - 1)) != runs["row"])
+        pos, idx = at(anchor, offset)
+        same = (rows.gather(idx) == run_rows) & pos.is_between(0, n_tok - 1)
+        ctx[name] = pl.when(same).then(m.gather(idx).str.strip_chars_start().str.to_lowercase())
+    pos, idx = at("kf", -1)
+    in_row = (rows.gather(idx) == run_rows) & (pos >= 0)
+    opens_text = (pos == 0) | (rows.gather((pos - 1).clip(0, n_tok - 1)) != run_rows)
     ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
-    at = runs["kl"].cast(pl.Int64) + 1
-    idx = at.clip(0, n_tok - 1)
-    in_row = (rows.gather(idx) == runs["row"]) & (at < n_tok)
+    pos, idx = at("kl", 1)
+    in_row = (rows.gather(idx) == run_rows) & (pos < n_tok)
     ctx["n1_cap"] = in_row & m.gather(idx).str.contains(r"^\s*\p{Lu}")
     ctx["n1_nl"] = ~in_row | m.gather(idx).str.contains("\n", literal=True)
-    return runs.with_columns(**ctx)
+    return pl.concat([runs, tok.select(**ctx)], how="horizontal")
 
 
 @functools.lru_cache(maxsize=1)
@@ -837,22 +839,18 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=_CAND)
     k = cand["k"].cast(pl.Int64)
     n_tok = tok.height
-    words, rows, ms = tok["w"], tok["row"], tok["m"]
-
-    def at(offset: int) -> tuple[pl.Series, pl.Series, pl.Series]:
+    words, rows, ms = pl.col("w"), pl.col("row"), pl.col("m")
+    # the neighbours' words and gaps (null outside the row), in one select over the token columns
+    near: dict[str, pl.Expr] = {}
+    for name, offset in (("n1", 1), ("n2", 2), ("p1", -1), ("p2", -2), ("p3", -3)):
         idx = (k + offset).clip(0, n_tok - 1)
         same = (rows.gather(idx) == cand["row"]) & (k + offset).is_between(0, n_tok - 1)
-        gap = ms.gather(idx).str.len_bytes() - words.gather(idx).str.len_bytes()
-        return (
-            pl.select(pl.when(same).then(words.gather(idx))).to_series(),
-            pl.select(pl.when(same).then(gap)).to_series(),
-            same,
-        )
-
-    (n1, n1_gap, _), (n2, n2_gap, _), (p1, _, _), (p2, _, _), (p3, _, _) = at(1), at(2), at(-1), at(-2), at(-3)
-    own_gap = ms.gather(k).str.len_bytes() - words.gather(k).str.len_bytes()
-    cand = cand.with_columns(n1=n1, n1_gap=n1_gap, n2_gap=n2_gap, p1=p1, p2=p2, p3=p3, gap=own_gap)
-    del n2
+        if name != "n2":
+            near[name] = pl.when(same).then(words.gather(idx))
+        if name in ("n1", "n2"):
+            near[f"{name}_gap"] = pl.when(same).then(ms.gather(idx).str.len_bytes() - words.gather(idx).str.len_bytes())
+    near["gap"] = ms.gather(k).str.len_bytes() - words.gather(k).str.len_bytes()
+    cand = pl.concat([cand, tok.select(**near)], how="horizontal")
     p1c, p2c, p3c = pl.col("p1"), pl.col("p2"), pl.col("p3")
     # "my name is oluwaseun adeyemi", "call me kenji", "me llamo ana": after these any token that is no
     # ordinary word is a name, in a list or not; after "i'm", "this is", "it's" only a known first name
@@ -993,13 +991,11 @@ def _label_values(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     if sep.height == 0:
         return pl.DataFrame(schema=_CAND)
     k = sep["k"].cast(pl.Int64)
-    words, rows = tok["w"], tok["row"]
-    # the five tokens before the separator, null where they belong to another text
-    near = pl.DataFrame(
-        {
-            f"p{i}": pl.select(
-                pl.when(rows.gather((k - i).clip(0)) == sep["row"]).then(words.gather((k - i).clip(0)))
-            ).to_series()
+    words, rows = pl.col("w"), pl.col("row")
+    # the five tokens before the separator, null where they belong to another text (one select)
+    near = tok.select(
+        **{
+            f"p{i}": pl.when(rows.gather((k - i).clip(0)) == sep["row"]).then(words.gather((k - i).clip(0)))
             for i in range(1, 6)
         }
     )
