@@ -72,6 +72,7 @@ FORMATS: dict[str, str] = {
     "alpaca": "Alpaca: `instruction`, optional `input`, `output` or `response` (GPTeacher)",
     "dolly": "Dolly: `instruction`, `context` as the input, `response`; `category` kept in extras",
     "prompt_completion": "`prompt` / `completion`, strings or lists of chat messages",
+    "preference": "TRL-style preference: `prompt` and `chosen` (strings or messages); `rejected` kept in extras",
     "hh": "Anthropic HH: a `chosen` transcript of Human:/Assistant: turns; `rejected` kept in extras",
     "oasst": "OpenAssistant message tree: `prompt` with nested `replies`, one example per path; `lang` in extras",
     "chatml": "a `text` field of ChatML turns (<|im_start|>role ... <|im_end|>)",
@@ -81,6 +82,7 @@ FORMATS: dict[str, str] = {
 
 FORMAT_EXTRAS: dict[str, tuple[str, ...]] = {
     "dolly": ("category",),
+    "preference": ("rejected",),
     "hh": ("rejected",),
     "oasst": ("lang", "message_tree_id", "message_ids"),
 }
@@ -154,7 +156,7 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.INVALID_UTF8: "the line's bytes are not valid UTF-8",
     ReasonCode.NUL_BYTE: "the line or a message contains a NUL character",
     ReasonCode.UNKNOWN_FORMAT: "the record matches none of the shapes ingest reads (chat, ShareGPT, Alpaca, Dolly, "
-    "prompt/completion, HH, OASST tree, ChatML) or its field_maps",
+    "prompt/completion, preference, HH, OASST tree, ChatML) or its field_maps",
     ReasonCode.MISSING_FIELD: "a field the detected format needs is absent",
     ReasonCode.WRONG_TYPE: "a field has the wrong JSON type (e.g. content is a number)",
     ReasonCode.BAD_ROLE: "a message role is not system/user/assistant/tool or a known spelling of one",

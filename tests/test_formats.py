@@ -56,6 +56,7 @@ EXPECTED = {
     "hh.jsonl": ("hh", 4, 2, {ReasonCode.EMPTY_CONTENT: 1, ReasonCode.WRONG_TYPE: 1}),
     "oasst_trees.jsonl": ("oasst", 4, 3, {ReasonCode.EMPTY_CONTENT: 1}),  # 3 trees: 2 + 1 paths, 1 reject
     "chatml.jsonl": ("chatml", 3, 2, {ReasonCode.BAD_ROLE: 1}),
+    "preference.jsonl": ("preference", 5, 4, {ReasonCode.WRONG_TYPE: 1}),
 }
 
 
@@ -132,6 +133,20 @@ def test_hh_chosen_is_trained_on_and_rejected_is_only_kept_as_provenance() -> No
     # an empty last answer is a blank turn: nothing answers the question, so nothing to train on
     assert frame["detail"][2] == "no assistant turn (1 blank turn removed)"
     assert frame["detail"][3] == "chosen holds no Human:/Assistant: turn"
+
+
+def test_preference_rows_train_on_chosen_and_keep_rejected() -> None:
+    frame = raw("preference.jsonl")
+    assert turns(frame, 0) == [
+        ("user", "What should I pack for a day hike?"),
+        ("assistant", "Water, a snack, a rain layer and a map."),
+    ]  # an HH prompt and its chosen answer are one transcript
+    assert turns(frame, 1)[1] == ("assistant", "The meeting is now on Thursday; the room was taken.")
+    assert turns(frame, 2) == [("user", "Is 17 a prime number?"), ("assistant", "Yes, 17 is prime.")]
+    assert turns(frame, 3) == [("user", "Name a warm colour."), ("assistant", "Orange.")]  # not asked twice
+    assert extras(frame, 0) == {"rejected": " Nothing at all."}
+    assert extras(frame, 2) == {"rejected": [{"role": "assistant", "content": "No."}]}
+    assert frame["detail"][4] == "chosen is a number, expected a string or an array"
 
 
 def test_oasst_tree_gives_one_example_per_path_by_best_rank() -> None:
@@ -219,6 +234,7 @@ def test_format_extras_table_matches_what_is_kept() -> None:
     assert set(FORMAT_EXTRAS) <= set(FORMATS)
     assert set(extras(raw("oasst_trees.jsonl"), 0)) == set(FORMAT_EXTRAS["oasst"])
     assert set(extras(raw("hh.jsonl"), 0)) == set(FORMAT_EXTRAS["hh"])
+    assert set(extras(raw("preference.jsonl"), 0)) == set(FORMAT_EXTRAS["preference"])
     assert set(extras(raw("dolly.jsonl"), 0)) == set(FORMAT_EXTRAS["dolly"])
 
 

@@ -11,13 +11,14 @@ order (the first key present with a non-null value wins, so e.g. a record with b
 chat): OpenAI chat (`messages`), ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`, or
 `response` as GPTeacher writes it) and Dolly (`instruction`/`context`/`response`/`category`: `context` is the
 input), an OpenAssistant message tree (`prompt` an object with nested `replies`), prompt/completion
-(`prompt`/`completion`, strings or TRL-style lists of chat messages), an Anthropic HH transcript (`chosen`:
+(`prompt`/`completion`, strings or TRL-style lists of chat messages), TRL-style preference rows (`prompt` and
+`chosen`, no `completion`; `_preference_turns`), an Anthropic HH transcript (`chosen`:
 "\n\nHuman: ...\n\nAssistant: ..." turns, each trimmed), a ChatML `text` (`<|im_start|>role\n...<|im_end|>`
 turns; text outside them is `wrong_type`, plain `text` stays `unknown_format`). `ingest.field_maps`
 (`field_map_for`) renames a file's fields first, or makes them turns (`mapped`).
 
 Formats, provenance and the ledger:
-- Provenance a format has beyond the contract's columns (Dolly `category`, HH `rejected`, OASST `lang`,
+- Provenance a format has beyond the contract's columns (Dolly `category`, HH / preference `rejected`, OASST `lang`,
   `message_tree_id` and the path's `message_ids`, `schema.FORMAT_EXTRAS`) goes to the raw `extras` column as
   JSON. It stays in the raw layers: `rejected` is an unscrubbed answer that must never be trained on.
 - An OASST tree gives one example per root-to-leaf path (`_oasst_paths`: the best-ranked answer at each
@@ -565,6 +566,31 @@ def _oasst_paths(
     return paths or [([list(turn) for turn in turns], list(ids))]
 
 
+def _rejected_extras(record: dict) -> str | None:
+    """The `rejected` answer of preference data (a string or a message list), kept in extras, never trained on."""
+    rejected = record.get("rejected")
+    return _extras({"rejected": rejected if type(rejected) in (str, list) else None})
+
+
+def _preference_turns(record: dict) -> list[list[str]]:
+    """TRL-style preference rows: `prompt` and `chosen` (no `completion`), strings or message lists.
+
+    An HH prompt ("\n\nHuman: ...\n\nAssistant:") with a string `chosen` is one transcript; a `chosen` list
+    that already starts with the prompt's user turn (UltraFeedback) is the whole conversation.
+    """
+    prompt, chosen = record["prompt"], record["chosen"]
+    if type(chosen) is str:
+        if type(prompt) is str and _HH_MARKER.search(prompt):
+            return _hh_turns(prompt + chosen, "prompt + chosen")
+        return [*_side(record, "prompt", "user"), ["assistant", chosen]]
+    if type(chosen) is not list:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"chosen is {_jtype(chosen)}, expected a string or an array")
+    answer = _turns(chosen, "chosen", "role", "content")
+    if answer and answer[0][0] in ("system", "user"):
+        return answer
+    return [*_side(record, "prompt", "user"), *answer]
+
+
 def _record_turns(
     record: dict, has_edit: bool, mapped: list[list[str]] | None = None
 ) -> tuple[str, list[list[list[str]]], list[str | None], Any]:
@@ -623,6 +649,13 @@ def _record_turns(
         lang = prompt.get("lang") if type(prompt.get("lang")) is str else None
         extras = [_extras({"lang": lang, "message_tree_id": tree, "message_ids": ids}) for _, ids in paths]
         return "oasst", [turns for turns, _ in paths], extras, tree
+    if prompt is not None and record.get("completion") is None and record.get("chosen") is not None:
+        try:
+            turns = _preference_turns(record)
+        except _Reject as rejected:
+            rejected.format = "preference"
+            raise
+        return "preference", [turns], [_rejected_extras(record)], None
     if prompt is not None:
         try:
             turns = _side(record, "prompt", "user")
@@ -637,8 +670,7 @@ def _record_turns(
     if record.get("chosen") is not None:
         try:
             turns = _hh_turns(record["chosen"], "chosen")
-            rejected_text = record.get("rejected")
-            extras = _extras({"rejected": rejected_text if type(rejected_text) is str else None})
+            extras = _rejected_extras(record)
         except _Reject as rejected:
             rejected.format = "hh"
             raise
