@@ -30,7 +30,9 @@ All patterns' matches come from one `replace_all` pass each, cut at the marks to
 
 from __future__ import annotations
 
+import functools
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -577,14 +579,37 @@ _OPEN, _CLOSE = "\x1e", "\x1f"
 """Marks `_find` writes around each match (the record/unit separators; texts are searched with them replaced)."""
 
 
+@functools.cache
+def _own_thread(name: str) -> ThreadPoolExecutor:
+    """A long-lived thread for one part of this recognizer (see `_find_all`: its regex cache is its own)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ftdata-pii-{name}")
+
+
 def _find_all(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
     """`base._matches(rows, pattern)` of every (rows, pattern) job, with one regex pass per job instead of two
     (`extract_all` and `split` each build the big patterns' automata anew): the matches are marked in place
     (`replace_all`), and the marked texts of all jobs are cut at the marks together with literal splits (the
     fixed cost of those steps is paid once, not per pattern). Same offsets (characters); the texts must hold
-    no mark (`_unmarked`)."""
+    no mark (`_unmarked`).
+
+    The jobs run in a thread of their own, each `replace_all` as the only expression of its call (polars
+    evaluates that in the calling thread, several expressions in its pool): polars keeps compiled patterns in
+    a cache of 32 per thread, so in the pool or in a thread that also runs the other recognizers, every batch
+    compiled these patterns again (about 15 ms on 6,000 texts); in this thread they stay compiled (keep them
+    under 32)."""
+    return _own_thread("location-jobs").submit(_find_all_here, jobs).result()
+
+
+def _find_all_here(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
+    """`_find_all` in the calling thread."""
     marked = [
-        rows.select("row", k=pl.lit(i, pl.Int32), m=pl.col("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE))
+        pl.DataFrame(
+            {
+                "row": rows.get_column("row"),
+                "k": pl.Series([i], dtype=pl.Int32).extend_constant(i, rows.height - 1),
+                "m": rows.get_column("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE),
+            }
+        )
         for i, (rows, pattern) in enumerate(jobs)
         if rows.height
     ]
@@ -1007,7 +1032,16 @@ def _literal_groups(base: pl.DataFrame) -> pl.DataFrame:
 
 def _locations(base: pl.DataFrame) -> pl.DataFrame:
     """Every shape over the texts it can be in: most need a digit, the label and cue readers and the
-    number-less street forms see every text, the other scripts only texts with a non-ASCII character."""
+    number-less street forms see every text, the other scripts only texts with a non-ASCII character.
+
+    Runs in a thread of its own, as the pattern jobs do (`_find_all`): the filters and checks around them use
+    another 20 or so patterns, which stay compiled there (the two threads' patterns together are more than
+    the 32 one thread's cache keeps)."""
+    return _own_thread("location").submit(_locations_here, base).result()
+
+
+def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
+    """`_locations` in the calling thread."""
     t = pl.col("t")
     original, base = base, _unmarked(base)
     marked = original is not base
