@@ -835,13 +835,20 @@ class _Builder:
         if system is not None and type(system) is not str:
             raise _Reject(ReasonCode.WRONG_TYPE, f"system is {_jtype(system)}, expected a string")
         # Every conversation of the record is checked before any is committed: a record is whole or a reject.
-        built = [self.example(turns, system, edited, original_response) for turns in conversations]
-        provenance = self.provenance(record, tree)
+        if len(conversations) == 1:  # all formats but an OASST tree: no list to build
+            built = (self.example(conversations[0], system, edited, original_response),)
+        else:
+            built = tuple(self.example(turns, system, edited, original_response) for turns in conversations)
+        if tree is None and _PROVENANCE_KEYS.isdisjoint(record):  # the common case: no provenance at all
+            provenance = _NO_PROVENANCE
+        else:
+            provenance = self.provenance(record, tree)
+        rows, offsets = self.rows, self.offsets
         for (example_id, roles, contents, tags, response), extra in zip(built, extras, strict=True):
-            self.rows.append((line_no, example_id, *provenance, response, None, None, None, tags, fmt, extra))
+            rows.append((line_no, example_id, *provenance, response, None, None, None, tags, fmt, extra))
             self.roles += roles
             self.contents += contents
-            self.offsets.append(len(self.roles))
+            offsets.append(len(self.roles))
 
     def provenance(self, record: dict, tree: Any) -> tuple:
         """(conversation_id, user_id, teacher_model, prompt_template, author, reviewed, license, created_at)."""
