@@ -270,14 +270,14 @@ def _lexicon_codes() -> dict[str, int]:
     return dict(zip(lex["low"].to_list(), lex.select(code.alias("code"))["code"].to_list(), strict=True))
 
 
-def _flags(tokens: pl.DataFrame) -> pl.DataFrame:
-    """Join F, L, C, W, P flags onto `tokens` (column `low`).
+def _flags(tokens: pl.DataFrame, vocab: pl.Series) -> pl.DataFrame:
+    """Join F, L, C, W, P flags onto `tokens` (column `low`), for the words of `vocab` (null for others).
 
     Looks up the batch's distinct tokens in a dict (a few thousand, not one per text) and joins that
     small table back: hashing the 120k-entry lexicon for every batch would cost more than the lookup.
     """
     codes = _lexicon_codes()
-    vocab = tokens["low"].unique()
+    vocab = vocab.unique()
     table = pl.DataFrame({"low": vocab, "code": pl.Series([codes.get(w, 0) for w in vocab.to_list()], dtype=pl.Int32)})
     table = table.with_columns(**{k: (pl.col("code") & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
     return tokens.join(table.drop("code"), on="low", how="left", maintain_order="left")
@@ -339,7 +339,7 @@ def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
     """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `tl`, `start`, `gap`, `low`,
     `capital` and the lexicon flags (capitalized tokens only)."""
     kept = tok.with_row_index("k").filter(pl.col("keep")).drop("keep")
-    kept = kept.with_columns(tok=pl.col("m").str.strip_chars_start())
+    kept = kept.with_columns(tok=pl.col("w"))  # `m` without its leading whitespace, as `_tokens` made it
     kept = kept.with_columns(tl=pl.col("tok").str.len_chars().cast(pl.Int64))
     kept = kept.with_columns(
         start=pl.col("end") - pl.col("tl"),
@@ -347,10 +347,9 @@ def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
         low=pl.col("tok").str.to_lowercase(),
         capital=pl.col("tok").str.contains(r"^\p{Lu}"),
     ).drop("m", "end")
-    flags = _flags(kept.filter(pl.col("capital")).select("k", "low")).drop("low")
-    return kept.join(flags, on="k", how="left", maintain_order="left").with_columns(
-        pl.col(k).fill_null(False) for k in "FLCWP"
-    )
+    # flags of the capitalized tokens only: one join on `low`, the others' flags masked
+    kept = _flags(kept, kept.filter(pl.col("capital"))["low"])
+    return kept.with_columns((pl.col(k) & pl.col("capital")).fill_null(False) for k in "FLCWP")
 
 
 def _members(kept: pl.DataFrame) -> pl.DataFrame:
@@ -370,12 +369,15 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
     )
     # "KOWALSKA Anna", "JOHN SMITH" (forms, badges): an all-capitals token counts when it is a known name
     # that is no word ("API", "NOTE", "MIT" are not)
-    caps_name = pl.col("tok").str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C")
+    kept = kept.with_columns(caps=pl.col("tok").str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C"))
     cap = (
         pl.col("capital")
-        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | caps_name)
+        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | pl.col("caps"))
         & ~camel
     )
+    # a column once: as an expression it was evaluated for `elig` and again for `init`
+    kept = kept.with_columns(_cap=cap)
+    cap = pl.col("_cap")
     kept = kept.with_columns(
         elig=cap
         & (pl.col("tl") >= 2)
@@ -416,7 +418,7 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
         .then(0)
         .otherwise(1)
     )
-    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence, caps=caps_name)
+    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence).drop("_cap")
 
 
 def _runs(kept: pl.DataFrame) -> pl.DataFrame:
