@@ -140,6 +140,12 @@ def write_version(root: Path, layers: dict[str, pl.DataFrame]) -> None:  # noqa:
     interim.mkdir(parents=True, exist_ok=True)
     longer_chats(layers["normalized_examples"]).write_parquet(interim / "normalized_examples.parquet")
     layers["rejects"].write_parquet(interim / "rejects.parquet")
+    # the raw layer as the partitioned assets leave it: one file per log day (here: per source file)
+    raw = layers["raw"].filter(pl.col("source") == "production_log")
+    (interim / "raw_production_logs").mkdir()
+    for i, (_, part) in enumerate(raw.group_by("source_file", maintain_order=True)):
+        part.write_parquet(interim / "raw_production_logs" / f"day-{i}.parquet")
+    layers["raw"].filter(pl.col("source") == "expert").write_parquet(interim / "raw_expert.parquet")
     curated = root / "data" / "curated"
     curated.mkdir(parents=True, exist_ok=True)
     combined = user_splits(layers)
@@ -163,7 +169,7 @@ def test_ftdata_profile_writes_stable_json_with_the_version_and_data_digest(
     out = capsys.readouterr().out
     assert "normalized_examples:" in out and "split_summary:" in out and "share_production_log" in out
     written = {name: (root / "expectations" / f"{name}.json").read_bytes() for name in SUITES}
-    for name in ("normalized_examples", "rejects", "splits", "split_summary"):
+    for name in ("raw", "normalized_examples", "rejects", "splits", "split_summary"):
         suite = json.loads(written[name])
         assert written[name].decode() == dump_suite(suite)  # canonical, reviewable in git
         profile = suite["meta"][PROFILE_META_KEY]
@@ -171,6 +177,8 @@ def test_ftdata_profile_writes_stable_json_with_the_version_and_data_digest(
         assert profile["source"].startswith("user data: data/")
     curated = [root / "data" / "curated" / f"{s}.parquet" for s in ("train", "validation", "test")]
     assert json.loads(written["splits"])["meta"][PROFILE_META_KEY]["data_sha256"] == data_digest(root, curated)
+    raw_files = len(list((root / "data" / "interim").glob("raw_*/*.parquet"))) + 1
+    assert json.loads(written["raw"])["meta"][PROFILE_META_KEY]["files"] == raw_files > 2
     assert written["scored_examples"] == untouched  # no file of that layer: left as it was
     assert user_profile_exists(root / "expectations")
     # same data, same bytes

@@ -47,8 +47,18 @@ Method (vectorized; the reference is small, the texts are many)
     bench/decontaminate.py on 2 cores: 1M texts (428 MB, 70M words) against 10k items in 17.6 s, peak RSS
     1.65 GB of which 0.57 GB is the input already in memory (batch_size 200k; memory scales with it).
     A gram shared by very many reference items (boilerplate such as an instruction template present in all of
-    them) expands into one candidate pair per (text occurrence, item occurrence): strip such templates from the
-    reference before calling, or the pair count (and memory) grows with their product.
+    them) is verified against at most MAX_ITEMS_PER_GRAM of them per text occurrence.
+
+Templates versus leaks (`find_overlaps_detailed`)
+    A 13-word run held by many documents (LeetCode's `Definition for a binary tree node` stub, a licence
+    sentence, a stock instruction) says nothing about a leaked item. With `max_documents`, an n-gram held by more
+    documents than that (texts and items together, each counted once per document) is ignored; a text pasted
+    from one item shares its runs with two documents only, so it still overlaps. With `min_coverage`, the
+    shared runs must also cover that share of the item's n-grams (the overlap measure of PaLM / Llama 2
+    decontamination). Both rules are off by default here; `contamination.decontaminate` applies them to the
+    held-out check only, never to benchmarks. Document counts come from the verified pairs and the reference
+    table, batch by batch: an n-gram already over the bound within one batch has its pairs dropped there, so
+    templated data does not pile up pairs across batches; the result does not depend on `batch_size`.
 """
 
 from __future__ import annotations
