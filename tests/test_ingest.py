@@ -795,3 +795,15 @@ def test_a_raw_partition_stored_before_tags_existed_still_combines(tmp_path: Pat
     assert raw["tags"].to_list() == [[], None, ["dropped_leading_turns", "trimmed_trailing_user"]]
     examples, rejects = split_raw(raw)
     assert examples.height == 2 and rejects["reason"].to_list() == ["empty_content"]
+
+
+def test_a_raw_partition_stored_before_formats_existed_still_combines(tmp_path: Path) -> None:
+    """A partition written before ingest recorded `format`/`extras` (and `tags`) combines with new ones."""
+    from ftdata_assets.transforms.normalize import combine_raw
+
+    old = read_raw(write(tmp_path, "old.jsonl", jsonl(CHAT)), "production_log")
+    new = read_raw(write(tmp_path, "new.jsonl", jsonl(CHUNK)), "production_log")
+    for stale in (old.drop("format", "extras"), old.drop("format", "extras", "tags")):
+        raw = combine_raw([stale, new])
+        assert raw.schema == RAW_SCHEMA
+        assert raw["format"].to_list() == [None, "sharegpt"]  # the chunk is a ShareGPT record

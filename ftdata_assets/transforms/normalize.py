@@ -9,12 +9,15 @@ def combine_raw(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """Concatenate raw frames (every source, every partition) in the order given.
 
     A partition stored before ingest tagged its turn repairs has no `tags` column: its examples were not
-    repaired, so they get [] (rejects null), and an unchanged partition need not be ingested again.
+    repaired, so they get [] (rejects null), and an unchanged partition need not be ingested again; one
+    stored before ingest recorded each row's format has no `format`/`extras` columns: they are null.
     """
     if not frames:
         return pl.DataFrame(schema=RAW_SCHEMA)
     untagged = pl.when(pl.col("reason").is_null()).then(pl.lit([], pl.List(pl.String))).alias("tags")
-    frames = [f if "tags" in f.columns else f.with_columns(untagged).select(list(RAW_SCHEMA)) for f in frames]
+    unformatted = [pl.lit(None, pl.String).alias(c) for c in ("format", "extras")]
+    frames = [f if "tags" in f.columns else f.with_columns(untagged) for f in frames]
+    frames = [(f if "format" in f.columns else f.with_columns(unformatted)).select(list(RAW_SCHEMA)) for f in frames]
     return pl.concat(frames, how="vertical")
 
 
