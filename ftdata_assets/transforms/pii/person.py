@@ -451,6 +451,9 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             nl=pl.col("gap").first().str.contains("\n", literal=True),
             n_caps=(pl.col("caps") & pl.col("elig")).sum(),
             glued=pl.col("gap").first() == "",
+            # `text`'s first and last words (its tokens hold no whitespace)
+            first_tok=pl.col("tok").first(),
+            last_tok=pl.col("tok").last(),
         )
         .filter(pl.col("n") >= 1)
     )
@@ -806,6 +809,8 @@ _INTRO_PAIRS = ["call me", "me llamo", "mi chiamo", "je m'appelle", "je m’appe
                 "name ist", "nome é", "nazywam się", "naam is", "surname is", "names is"]  # fmt: skip
 _INTRO_LAST = sorted({"is", *(p.split()[1] for p in _INTRO_PAIRS)})
 _LOWER_GREETINGS = ["hi", "hey", "hello", "hiya", "thx", "thanks", "ty", "dear", "bye", "cheers"]
+_GREETING_OR_INTRO = sorted({*_LOWER_GREETINGS, *_INTRO_LAST})
+"""A word before a lowercase candidate: a greeting or the last word of an introduction (one lookup)."""
 _LOWER_CUES_CHAT = ["with", "to", "for", "from", "by", "about", "and", "or"]
 """Weaker cues ("talked to anna", "lunch with kenji"): only in texts typed all in lowercase (chat), not in
 prose, where "moved to polly" or "and travis" are tools."""
@@ -834,8 +839,7 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     firsts = table.filter(is_first)["w"]
     w = pl.col("w")
     cand = tok.with_row_index("k").filter(
-        w.is_in(firsts.implode())
-        | ((w.str.len_bytes() >= 3) & (w.shift(1).is_in(_LOWER_GREETINGS) | w.shift(1).is_in(_INTRO_LAST)))
+        w.is_in(firsts.implode()) | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
     )
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
@@ -1101,12 +1105,12 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
     )
     org = org | listed_product.fill_null(False)
     # "Jordan River", "Madison Stadium": the run's own last word makes it a place or a thing
-    org = org | pl.col("text").str.extract(r"(\S+)$", 1).str.to_lowercase().is_in(_PLACE_LAST).fill_null(False)
+    org = org | pl.col("last_tok").str.to_lowercase().is_in(_PLACE_LAST).fill_null(False)
     # "Via Appia", "rue Michelle Gauthier", "São Jorge": a street or a place named after a person
     street = (
         p1.is_in(_street_types())
         | ((p1 == ".") & p2.is_in(_street_types()))
-        | pl.col("text").str.extract(r"^(\S+)", 1).str.to_lowercase().is_in(_street_types())
+        | pl.col("first_tok").str.to_lowercase().is_in(_street_types())
     ).fill_null(False)
     # a capital at a sentence start is no evidence ("Carol singing starts...", "Apollo 11 landed")
     sentence_start = (p1.is_null() | p1.is_in([".", "!", "?", "(", "*", "#", ">"]) | pl.col("nl")).fill_null(False)
@@ -1205,7 +1209,7 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
         & ~place_phrase
     ).fill_null(False)
     # "Can João Pedro Albuquerque pick up...": a question's verb is no part of the name after it
-    first = pl.col("text").str.extract(r"^(\S+)", 1).str.to_lowercase()
+    first = pl.col("first_tok").str.to_lowercase()
     lead_verb = (
         sentence_start & pl.col("rest_name") & (first.is_in(_LEAD_VERBS) | (first.is_in(["will", "may"]) & (n >= 3)))
     ).fill_null(False)
