@@ -602,19 +602,20 @@ def _find_all(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
 
 def _find_all_here(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
     """`_find_all` in the calling thread."""
-    marked = [
-        pl.DataFrame(
-            {
-                "row": rows.get_column("row"),
-                "k": pl.Series([i], dtype=pl.Int32).extend_constant(i, rows.height - 1),
-                "m": rows.get_column("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE),
-            }
-        )
-        for i, (rows, pattern) in enumerate(jobs)
-        if rows.height
-    ]
-    m = pl.concat(marked).filter(pl.col("m").str.contains(_OPEN, literal=True)) if marked else None
-    if m is None or m.height == 0:
+    live = [(i, rows, pattern) for i, (rows, pattern) in enumerate(jobs) if rows.height]
+    if not live:
+        return [pl.DataFrame(schema=_CAND) for _ in jobs]
+    # the columns of all jobs built at once, not a frame per job (1.4 of 22.6 ms on 6,000 texts)
+    m = pl.DataFrame(
+        {
+            "row": pl.concat([rows.get_column("row") for _, rows, _ in live]),
+            "k": pl.concat([pl.repeat(i, rows.height, dtype=pl.Int32, eager=True) for i, rows, _ in live]),
+            "m": pl.concat(
+                [rows.get_column("t").str.replace_all(pattern, _OPEN + "${0}" + _CLOSE) for _, rows, pattern in live]
+            ),
+        }
+    ).filter(pl.col("m").str.contains(_OPEN, literal=True))
+    if m.height == 0:
         return [pl.DataFrame(schema=_CAND) for _ in jobs]
     # pieces of a marked text: the text before its first match, then "match<CLOSE>text up to the next match"
     p = m.select("row", "k", p=pl.col("m").str.split(_OPEN)).explode("p")
