@@ -214,3 +214,18 @@ def test_the_first_release_profiles_once_and_re_records_the_stage(
     assert cli.first_release_profile(project, "v2") == 0
     assert len(calls) == 1
     assert read_suite_json("splits", root / "expectations")["meta"][PROFILE_META_KEY]["version"] == "v1"
+
+
+def test_a_failed_dvc_commit_warns_and_keeps_the_release(
+    layers: dict[str, pl.DataFrame],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = make_project(tmp_path / "project", with_sample=False)
+    write_version(root, layers)
+    monkeypatch.setattr("ftdata_assets.versioning.dvc", lambda project, *args, check=True: 1)
+    assert cli.first_release_profile(Project(root), "v1") == 0
+    assert "`dvc commit curate` failed" in capsys.readouterr().err
+    assert user_profile_exists(root / "expectations")
+    assert read_suite_json("splits", root / "expectations")["meta"][PROFILE_META_KEY]["version"] == "v1"
