@@ -11,6 +11,10 @@
   source mix, ratios, length distribution) leave it passed with severity WARN, listed in the metadata.
 - `profile_suite(layer, frame)` / `python -m ftdata_assets.validation profile <suite> <parquet...>`
   regenerates a suite from a profiled good version (see expectations/README.md).
+- `profile_project(root, version=...)` (`ftdata profile`; the first `ftdata release` runs it when no suite has a
+  user profile yet) re-observes only the warn-level drift bounds on the current version's layers and records in
+  each suite's `meta.profile` the version and the sha256 of the data they came from; `check_result` reports it
+  as `warn_bounds_from`.
 
 Each expectation carries `meta: {"severity": "error" | "warn", "why": "..."}`. GX is imported lazily (it
 takes seconds to import) and runs on one ephemeral context per process with progress bars off.
