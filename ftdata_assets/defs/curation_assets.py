@@ -6,7 +6,7 @@ import polars as pl
 from ftdata_assets.defs.io import declared_files, write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import ReasonCode
-from ftdata_assets.transforms.ingest import repair_counts, split_raw
+from ftdata_assets.transforms.ingest import format_counts, repair_counts, split_raw
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
 from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
 
@@ -45,6 +45,14 @@ def ordered_raw(
             kinds={"polars", "parquet"},
             description="Input lines that could not become an example, with reason code and the original line.",
         ),
+        "input_formats": dg.AssetOut(
+            group_name="curate",
+            kinds={"polars", "parquet"},
+            description=(
+                "Rows per input format ingest recognized (chat, sharegpt, alpaca, dolly, hh, oasst, chatml, ...): "
+                "rows = examples + rejected per format; the data card's table, without reloading the raw layers."
+            ),
+        ),
     },
     ins=RAW_INPUTS,
 )
@@ -76,6 +84,15 @@ def normalize(
         rejects,
         output_name="ingest_rejects",
         metadata={"by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows()))},
+    )
+    formats = format_counts(raw)
+    yield dg.Output(
+        pl.DataFrame(
+            [{"format": name, **counts} for name, counts in formats.items()],
+            schema={"format": pl.String, "rows": pl.Int64, "examples": pl.Int64, "rejected": pl.Int64},
+        ),
+        output_name="input_formats",
+        metadata={"rows_by_format": dg.MetadataValue.json(formats)},
     )
 
 

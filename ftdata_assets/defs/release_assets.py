@@ -195,7 +195,13 @@ def card_facts(
 
 @dg.multi_asset(
     group_name="release",
-    ins={**SPLIT_INS, "rejects": dg.AssetIn(), "scrubbed_examples": dg.AssetIn(), "reviewed_examples": dg.AssetIn()},
+    ins={
+        **SPLIT_INS,
+        "rejects": dg.AssetIn(),
+        "scrubbed_examples": dg.AssetIn(),
+        "reviewed_examples": dg.AssetIn(),
+        "input_formats": dg.AssetIn(),
+    },
     deps=["dataset_exports"],  # the card lists the hashes of the exports
     outs={
         "data_card": dg.AssetOut(
@@ -232,6 +238,7 @@ def data_card(
     rejects: pl.DataFrame,
     scrubbed_examples: pl.DataFrame,
     reviewed_examples: pl.DataFrame,
+    input_formats: pl.DataFrame,
 ):
     staging, metrics_dir = project.project.release_staging_dir, project.project.metrics_dir
     rows = with_token_counts(released_rows({"train": train, "validation": validation, "test": test}, reviewed_examples))
@@ -245,6 +252,7 @@ def data_card(
         metadata={"path": dg.MetadataValue.path(str(metrics_dir / "token_lengths.csv"))},
     )
     facts = card_facts(project, rows, rejects, scrubbed_examples, reviewed_examples, staging)
+    facts["formats"] = {row.pop("format"): row for row in input_formats.to_dicts()}
     card = render_data_card(facts)
     write_bytes_atomically(staging / CARD_FILE, card.encode())
     summary = {

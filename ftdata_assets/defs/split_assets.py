@@ -18,7 +18,7 @@ from ftdata_assets.defs.io import declared_files, write_parquet_atomically
 from ftdata_assets.defs.resources import ProjectResource, with_run_config
 from ftdata_assets.schema import EXAMPLE_SCHEMA, SPLITS
 from ftdata_assets.transforms.benchmarks import read_benchmarks
-from ftdata_assets.transforms.contamination import contaminated_train_rows
+from ftdata_assets.transforms.contamination import decontaminate
 from ftdata_assets.transforms.dedup import MinHashes, minhashes, near_duplicate_components_of
 from ftdata_assets.transforms.deduplicate import role_text
 from ftdata_assets.transforms.settings import DecontaminationConfig, DedupConfig, SplitConfig
@@ -152,12 +152,8 @@ def split_assignments(
             priority=dedup.source_priority,
         )
         context.log.info(f"decontaminating {assigned.height} rows against {benchmarks.height} benchmark items")
-        hits = contaminated_train_rows(
-            assigned,
-            benchmarks,
-            ngram=decon.ngram,
-            min_words=decon.min_words,
-        )
+        found = decontaminate(assigned, benchmarks, decon)  # every decontamination param, typed
+        hits = found.hits
         result = (
             assigned.with_row_index("row")
             .with_columns(pl.col("row").cast(pl.Int64))
@@ -195,6 +191,8 @@ def split_assignments(
             ),
             "benchmark_problems": dg.MetadataValue.json(problems.head(20).to_dicts()),
             "contaminated": contaminated.height,
+            # rows each rule removed (benchmark, held_out) or spared (shared templates, coverage), the bound
+            "decontamination": dg.MetadataValue.json(found.counts),
             "contaminated_by": dg.MetadataValue.json(
                 dict(contaminated.group_by("contaminated_by").len().sort("contaminated_by").iter_rows())
             ),
