@@ -23,29 +23,59 @@ def _iban_span(text: str) -> int | None:
     `stdnum.iban` knows each country's length and BBAN format and checks mod-97 (not the national check digits
     inside some BBANs: a mistyped branch code is still somebody's account); an IBAN ends at the end of
     a group (trailing groups of other digits are dropped), and lower case is accepted (people type it so).
+
+    A country's IBANs have one length, so at most one end fits: it is found by counting characters, and only
+    that prefix is checked (mod-97 first: plain int arithmetic, then the country's BBAN format).
     """
-    ends = [i + 1 for i, ch in enumerate(text) if ch.isalnum() and (i + 1 == len(text) or not text[i + 1].isalnum())]
-    if len(ends) == 1:  # no separators: the country's length decides
-        ends = list(range(len(text), 14, -1))
-    for end in sorted(ends, reverse=True):
-        compact = "".join(ch for ch in text[:end] if ch.isalnum()).upper()
-        # mod-97 first (plain int arithmetic, rejects 96 of 97 wrong lengths), then the country's BBAN format
-        if 15 <= len(compact) <= 34 and _mod97(compact) == 1 and _bban_format(compact[:2]).fullmatch(compact[4:]):
-            return end
+    country = text[:2].upper()
+    size = _iban_length(country)
+    if size is None:
+        return None
+    seen = 0
+    for i, ch in enumerate(text):
+        if ch.isalnum():
+            seen += 1
+            if seen == size:
+                end = i + 1
+                break
+    else:
+        return None
+    # inside a group no IBAN ends, unless there are no separators at all (any length then)
+    if end < len(text) and text[end].isalnum() and not text.isalnum():
+        return None
+    compact = "".join(ch for ch in text[:end] if ch.isalnum()).upper()
+    if _mod97(compact) == 1 and _bban_format(country).fullmatch(compact[4:]):
+        return end
     return None
 
 
 @functools.cache
-def _bban_format(country: str) -> re.Pattern[str]:
-    """The country's BBAN structure from stdnum's IBAN registry (`8!n10!n` -> 18 digits); never matches for a
-    country without IBANs. Same check as `stdnum.iban.validate(check_country=False)`, compiled once per
-    country instead of once per call (that call is 0.1 ms)."""
+def _iban_length(country: str) -> int | None:
+    """Characters of the country's IBANs (the BBAN format has a fixed length), or None: no IBANs there."""
+    groups = _bban_groups(country)
+    size = 4 + sum(n for n, _ in groups)
+    return size if groups and 15 <= size <= 34 else None
+
+
+@functools.cache
+def _bban_groups(country: str) -> tuple[tuple[int, str], ...]:
+    """The country's BBAN structure from stdnum's IBAN registry (`8!n10!n` -> (8, "n"), (10, "n")); empty for
+    a country without IBANs."""
     info = _IBAN_DB.info(country + "00")
     structure = info[0][1].get("bban", "") if len(info) > 1 else ""
-    if not structure:
+    return tuple((int(n), k) for n, k in re.findall(r"([0-9]+)!?([nac])", structure))
+
+
+@functools.cache
+def _bban_format(country: str) -> re.Pattern[str]:
+    """The country's BBAN format (`8!n10!n` -> 18 digits); never matches for a country without IBANs. Same check
+    as `stdnum.iban.validate(check_country=False)`, compiled once per country instead of once per call (that
+    call is 0.1 ms)."""
+    groups = _bban_groups(country)
+    if not groups:
         return re.compile(r"(?!)")
     kinds = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Z0-9]"}
-    return re.compile("".join(f"{kinds[k]}{{{n}}}" for n, k in re.findall(r"([0-9]+)!?([nac])", structure)))
+    return re.compile("".join(f"{kinds[k]}{{{n}}}" for n, k in groups))
 
 
 _IBAN_DB = numdb.get("iban")
