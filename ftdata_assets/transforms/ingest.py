@@ -246,15 +246,7 @@ FIELD_MAP_TARGETS: frozenset[str] = frozenset(
         "text",
         "edited_response",
         "original_response",
-        "conversation_id",
-        "user_id",
-        "teacher_model",
-        "prompt_template",
-        "author",
-        "reviewed",
-        "license",
-        "created_at",
-        "timestamp",
+        *_PROVENANCE_KEYS,
     ]
 )
 """What a mapped field can become: a turn of a role, or a field one of the built-in formats reads."""
