@@ -61,18 +61,29 @@ def _with_row_starts(df: pl.DataFrame, name: str, step: pl.Expr, own: pl.Expr) -
     return df.with_columns((pl.col("_cs") - row_base - pl.col("_own")).alias(name)).drop("_step", "_own", "_cs")
 
 
-def _matches(base: pl.DataFrame, pattern: str, group: int | None = None) -> pl.DataFrame:
+def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here: bool = False) -> pl.DataFrame:
     """All non-overlapping matches of `pattern` in `base["t"]` as (row, start, end, text), char offsets.
 
     With `group`, the pattern is `(prefix)(value)...` (or an alternation of such, groups 2k+1 and 2k+2)
-    and only the value is reported.
+    and only the value is reported. With `here`, both regex scans run in the calling thread (Series calls; in
+    a select with other columns polars runs them in its shared pool): for a recognizer whose patterns fit in
+    that thread's cache of 32 compiled regexes (`detector` runs each recognizer in a thread of its own), they
+    then stay compiled from one batch to the next, where the pool compiles them again among every other
+    recognizer's patterns.
     """
     # one scan finds the matches of every row (a `contains` pass first would scan each matching row twice);
     # only the rows with a match are split for the offsets
-    cand = base.select("row", "t", m=pl.col("t").str.extract_all(pattern)).filter(pl.col("m").list.len() > 0)
+    if here:
+        found = base.get_column("t").str.extract_all(pattern)
+        cand = base.select("row", "t").with_columns(m=found).filter(pl.col("m").list.len() > 0)
+    else:
+        cand = base.select("row", "t", m=pl.col("t").str.extract_all(pattern)).filter(pl.col("m").list.len() > 0)
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND if group is None else {**_CAND, "alt": pl.Int32})
-    m = cand.select("row", "m", seg=pl.col("t").str.split(pattern, literal=False))
+    if here:
+        m = cand.select("row", "m").with_columns(seg=cand.get_column("t").str.split(pattern, literal=False))
+    else:
+        m = cand.select("row", "m", seg=pl.col("t").str.split(pattern, literal=False))
     m = m.with_columns(pl.col("seg").list.head(pl.col("m").list.len())).explode(["m", "seg"])
     m = m.filter(pl.col("m").is_not_null())
     ml = pl.col("m").str.len_chars().cast(pl.Int64)

@@ -22,7 +22,7 @@ _FILE_EXTENSIONS = [
 
 
 def _emails(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base.filter(pl.col("t").str.contains("@", literal=True)), _EMAIL)
+    c = _matches(base.filter(pl.col("t").str.contains("@", literal=True)), _EMAIL, here=True)
     tld = pl.col("text").str.extract(r"\.([A-Za-z]+)$", 1).str.to_lowercase()
     c = c.filter(~tld.is_in(_FILE_EXTENSIONS))  # "icon@2x.png"
     if c.height:

@@ -92,11 +92,11 @@ _NOT_SECRETS = [
 
 def _secrets(base: pl.DataFrame) -> pl.DataFrame:
     # literal (Aho-Corasick) prefilters: the regexes only see the few rows that can match
-    keys = _matches(base.filter(pl.col("t").str.contains("-----BEGIN", literal=True)), _PRIVATE_KEY)
-    tokens = _matches(base.filter(pl.col("t").str.contains_any(_SECRET_LITERALS)), _SECRET_TOKENS)
+    keys = _matches(base.filter(pl.col("t").str.contains("-----BEGIN", literal=True)), _PRIVATE_KEY, here=True)
+    tokens = _matches(base.filter(pl.col("t").str.contains_any(_SECRET_LITERALS)), _SECRET_TOKENS, here=True)
     tokens = tokens.filter(~pl.col("text").str.starts_with("sk-") | pl.col("text").str.contains(r"[0-9]"))
     keyed = base.filter(pl.col("t").str.contains_any(_SECRET_KEYWORDS, ascii_case_insensitive=True))
-    first, second = (_matches(keyed, pattern, group=2) for pattern in _SECRET_VALUE_PASSES)
+    first, second = (_matches(keyed, pattern, group=2, here=True) for pattern in _SECRET_VALUE_PASSES)
     v = pl.concat([first, second.with_columns(pl.col("alt") + _KEYED_ALTS)]).sort(["row", "start"])
     strip = pl.col("text").str.strip_chars_end(".,;:!?)]}")
     v = v.with_columns(
