@@ -80,6 +80,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SHINGLE_BASE = np.uint64(0xFF51AFD7ED558CCD)  # murmur3 fmix constant: the base that folds word hashes
 _MAX32 = np.uint32(0xFFFFFFFF)
 _MAX64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_PIECE_MASKS = np.array([0] + [(1 << (8 * size)) - 1 for size in range(1, 9)], dtype=np.uint64)
+"""The low `size` bytes of a uint64, by size 0..8: a table lookup instead of a shift per word."""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -172,9 +174,12 @@ def exact_duplicate_clusters(texts: pl.Series) -> pl.Series:
 
 def _mix64(z: np.ndarray) -> np.ndarray:
     """splitmix64 finalizer, elementwise on a uint64 array."""
-    z = (z ^ (z >> np.uint64(30))) * _SPLITMIX_1
-    z = (z ^ (z >> np.uint64(27))) * _SPLITMIX_2
-    return z ^ (z >> np.uint64(31))
+    z = z ^ (z >> np.uint64(30))  # a new array: the input is left as it is; the rest works in place
+    z *= _SPLITMIX_1
+    z ^= z >> np.uint64(27)
+    z *= _SPLITMIX_2
+    z ^= z >> np.uint64(31)
+    return z
 
 
 def _seed_words(seed: int | str, tag: str, count: int) -> np.ndarray:
@@ -302,7 +307,7 @@ def _word_hashes(chunk: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     for piece in range(-(-int(lengths.max()) // 8) if len(starts) else 0):
         # the first piece of every word, then pieces of the words still longer: few (most words fit 8 bytes)
         at, rest = (starts, lengths) if piece == 0 else (starts[todo] + 8 * piece, lengths[todo] - 8 * piece)
-        mask = _MAX64 >> ((8 - np.minimum(rest, 8)) * 8).astype(np.uint64)  # the piece's bytes of this word
+        mask = _PIECE_MASKS[np.minimum(rest, 8)]  # the piece's bytes of this word
         mixed = _mix64((hashes if piece == 0 else hashes[todo]) ^ (_read8(aligned, at) & mask))
         if piece == 0:
             hashes = mixed
@@ -334,9 +339,14 @@ def _shingle_hashes(chunk: pl.Series, shingle_size: int) -> tuple[np.ndarray, np
     position = np.arange(total) + shift[owner]
     # a text shorter than the shingle has one shingle: its words, then zeros (fixed up after the loop)
     padded = np.concatenate((word_hash, np.zeros(shingle_size, dtype=np.uint64)))
-    acc = padded[position]
+    # fold the k words starting at every word position with slices, then gather the shingle starts once (k
+    # gathers of the word hashes cost more than the fold over a few positions that start no shingle)
+    words = len(word_hash)
+    acc = padded[:words].copy()
     for offset in range(1, shingle_size):
-        acc = acc * _SHINGLE_BASE + padded[position + offset]
+        acc *= _SHINGLE_BASE
+        acc += padded[offset : offset + words]
+    acc = acc[position]
     short = np.flatnonzero((counts > 0) & (counts < shingle_size))
     if len(short):
         index = np.cumsum(n_shingles)[short] - 1  # the only shingle of each short text
@@ -347,6 +357,24 @@ def _shingle_hashes(chunk: pl.Series, shingle_size: int) -> tuple[np.ndarray, np
             fixed = fixed * _SHINGLE_BASE + word
         acc[index] = fixed
     return _mix64(acc), owner
+
+
+def _chunked_shingle_hashes(
+    texts: pl.Series, shingle_size: int, chunk_bytes: int = 1 << 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_shingle_hashes` of any number of texts, tokenized in chunks of about `chunk_bytes` of text (cache-sized,
+    as in `minhash_signatures`: the borderline texts of 35k real texts, 17.7 MB, took 0.27 s in one piece,
+    measured)."""
+    sizes = texts.str.len_bytes().fill_null(0).to_numpy().astype(np.int64) + 1
+    starts = _starts_of_runs((np.cumsum(sizes) - sizes) // chunk_bytes).tolist()
+    if len(starts) <= 1:
+        return _shingle_hashes(texts, shingle_size)
+    hashes, owners = [], []
+    for lo, hi in zip(starts, [*starts[1:], texts.len()], strict=True):
+        chunk_hashes, owner = _shingle_hashes(texts.slice(lo, hi - lo), shingle_size)
+        hashes.append(chunk_hashes)
+        owners.append(owner + lo)
+    return np.concatenate(hashes), np.concatenate(owners)
 
 
 def _starts_of_runs(values: np.ndarray) -> np.ndarray:
@@ -625,7 +653,7 @@ def exact_jaccard(texts: pl.Series, shingle_size: int, lo: np.ndarray, hi: np.nd
         out[:half] = exact_jaccard(texts, shingle_size, lo[:half], hi[:half])
         out[half:] = exact_jaccard(texts, shingle_size, lo[half:], hi[half:])
         return out
-    hashes, owner = _shingle_hashes(texts.gather(nodes), shingle_size)
+    hashes, owner = _chunked_shingle_hashes(texts.gather(nodes), shingle_size)
     low = np.uint64((1 << _HASH_BITS) - 1)
     keys = sorted_unique((owner.astype(np.uint64) << np.uint64(_HASH_BITS)) | (hashes >> np.uint64(64 - _HASH_BITS)))
     owner = (keys >> np.uint64(_HASH_BITS)).astype(np.int64)
