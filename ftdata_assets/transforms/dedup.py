@@ -423,8 +423,11 @@ def minhash_signatures(
     def sign_chunk(lo: int, hi: int) -> None:
         """Chunks hold disjoint texts, so they write disjoint rows and can run side by side."""
         hashes, owner = _shingle_hashes(normalized.slice(lo, hi - lo), shingle_size)
-        hashes = (hashes >> np.uint64(32)).astype(np.uint32)
-        owner += lo
+        # each text's distinct 32-bit shingle hashes only (a minimum ignores repeats): one sort of (text, hash)
+        # keys costs less than the permutations of the repeats (42% of the shingles of the real holdout texts)
+        keys = sorted_unique((owner << 32) | (hashes >> np.uint64(32)).astype(np.int64))
+        hashes = (keys & 0xFFFFFFFF).astype(np.uint32)
+        owner = (keys >> 32) + lo
         has_words[owner] = True
         for s0 in range(0, len(hashes), block_shingles):
             block, owners = hashes[s0 : s0 + block_shingles], owner[s0 : s0 + block_shingles]
