@@ -6,6 +6,7 @@ import functools
 import re
 import unicodedata
 
+import numpy as np
 import polars as pl
 
 from ftdata_assets.transforms.pii.base import (
@@ -13,7 +14,6 @@ from ftdata_assets.transforms.pii.base import (
     _COLS,
     LEXICON_PATH,
     _typed,
-    _with_row_starts,
 )
 
 # --------------------------------------------------------------------------------------------------------
@@ -270,19 +270,6 @@ def _lexicon_codes() -> dict[str, int]:
     return dict(zip(lex["low"].to_list(), lex.select(code.alias("code"))["code"].to_list(), strict=True))
 
 
-def _flags(tokens: pl.DataFrame, vocab: pl.Series) -> pl.DataFrame:
-    """Join F, L, C, W, P flags onto `tokens` (column `low`), for the words of `vocab` (null for others).
-
-    Looks up the batch's distinct tokens in a dict (a few thousand, not one per text) and joins that
-    small table back: hashing the 120k-entry lexicon for every batch would cost more than the lookup.
-    """
-    codes = _lexicon_codes()
-    vocab = vocab.unique()
-    table = pl.DataFrame({"low": vocab, "code": pl.Series([codes.get(w, 0) for w in vocab.to_list()], dtype=pl.Int32)})
-    table = table.with_columns(**{k: (pl.col("code") & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
-    return tokens.join(table.drop("code"), on="low", how="left", maintain_order="left")
-
-
 @functools.lru_cache(maxsize=1)
 def _place_phrases() -> pl.Series:
     return lexicon().filter(pl.col("P"))["low"]
@@ -313,99 +300,78 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     """Every token as `m` (the whitespace before it, then the token) with its `row`, the char offset of its
     `end` and `keep` (it can be part of a run). Nothing else is computed per token: most are lowercase.
 
-    One regex pass: the matches tile the text, so offsets are a running sum of their lengths. ASCII texts
-    are read with the ASCII pattern; the others through `_ascii_shape`, their tokens then cut from the
-    original text at those offsets.
+    One regex pass over all texts: the matches tile the text, so offsets are a running sum of their lengths
+    (numpy, per row). ASCII texts are read as they are; the others through `_ascii_shape`, their tokens then
+    cut from the original text at those offsets.
     """
-    base = base.select("row", "t").with_row_index("_i")
-    ascii_text = pl.col("t").str.len_bytes() == pl.col("t").str.len_chars()
-    ml = pl.col("m").str.len_chars().cast(pl.Int64)
-    plain = base.filter(ascii_text).select("_i", "row", m=pl.col("t").str.extract_all(_TOKEN_PATTERN_ASCII))
-    other = base.filter(~ascii_text).select(
-        "_i", "row", "t", m=_ascii_shape(pl.col("t")).str.extract_all(_TOKEN_PATTERN_ASCII)
-    )
-    other = other.explode("m").filter(pl.col("m").is_not_null())
-    other = _with_row_starts(other, "end", ml, pl.lit(0, pl.Int64))
-    other = other.select("_i", "row", m=pl.col("t").str.slice(pl.col("end") - ml, ml))
-    other = other.group_by("_i", maintain_order=True).agg(pl.col("row").first(), "m")
-    tok = pl.concat([plain, other]).sort("_i").drop("_i").explode("m")
-    tok = tok.filter(pl.col("m").is_not_null())
-    return _with_row_starts(tok, "end", ml, pl.lit(0, pl.Int64)).with_columns(
-        keep=pl.col("m").str.contains(_RUN_TOKEN), w=pl.col("m").str.strip_chars_start()
-    )
+    t = base.get_column("t")
+    other = (t.str.len_bytes() > t.str.len_chars()).arg_true()
+    shaped = t
+    if other.len():
+        shaped = t.clone().scatter(other, t.gather(other).to_frame().select(_ascii_shape(pl.col("t"))).to_series())
+    found = shaped.str.extract_all(_TOKEN_PATTERN_ASCII)
+    counts = found.list.len().fill_null(0).to_numpy()
+    m = found.explode(empty_as_null=False, keep_nulls=False)
+    ml = m.str.len_chars().cast(pl.Int64).to_numpy()
+    # per-row running sums: the global cumsum minus its value where each row's tokens begin
+    cs = np.cumsum(ml)
+    first = np.cumsum(counts) - counts
+    has = counts > 0
+    before = np.zeros(len(counts), dtype=np.int64)
+    before[has] = cs[first[has]] - ml[first[has]]
+    end = cs - np.repeat(before, counts)
+    text_of = np.repeat(np.arange(len(counts)), counts)
+    if other.len():
+        # tokens of the non-ASCII texts: the same lengths, cut from the original text
+        sel = np.flatnonzero(np.repeat(np.isin(np.arange(len(counts)), other.to_numpy()), counts))
+        if len(sel):
+            starts = pl.Series(end[sel] - ml[sel])
+            cut = t.gather(text_of[sel]).str.slice(starts, pl.Series(ml[sel]))
+            m = m.scatter(sel, cut)
+    tok = pl.DataFrame({"row": base.get_column("row").gather(text_of), "m": m, "end": pl.Series(end, dtype=pl.Int64)})
+    return tok.with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN), w=pl.col("m").str.strip_chars_start())
 
 
-def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
-    """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `tl`, `start`, `gap`, `low`,
-    `capital` and the lexicon flags (capitalized tokens only)."""
-    kept = tok.with_row_index("k").filter(pl.col("keep")).drop("keep")
-    kept = kept.with_columns(tok=pl.col("w"))  # `m` without its leading whitespace, as `_tokens` made it
-    kept = kept.with_columns(tl=pl.col("tok").str.len_chars().cast(pl.Int64))
-    kept = kept.with_columns(
-        start=pl.col("end") - pl.col("tl"),
-        gap=pl.col("m").str.slice(0, pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")),
+def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
+    """What a kept token is by itself, once per distinct token (a batch's kept tokens repeat: a fifth are
+    distinct): `tl`, `low`, `capital`, the lexicon flags F, L, C, W, P (capitalized tokens only), `caps`,
+    `elig`, `init0` (an initial, if a "." follows), `particle0` (a particle, if name tokens surround it)
+    and its evidence `ev`."""
+    codes = _lexicon_codes()
+    kinds = pl.DataFrame({"tok": vocab}).with_columns(
+        tl=pl.col("tok").str.len_chars().cast(pl.Int64),
         low=pl.col("tok").str.to_lowercase(),
         capital=pl.col("tok").str.contains(r"^\p{Lu}"),
-    ).drop("m", "end")
-    # flags of the capitalized tokens only: one join on `low`, the others' flags masked
-    kept = _flags(kept, kept.filter(pl.col("capital"))["low"])
-    return kept.with_columns((pl.col(k) & pl.col("capital")).fill_null(False) for k in "FLCWP")
-
-
-def _members(kept: pl.DataFrame) -> pl.DataFrame:
-    """Mark run members (`elig`, `init`, `initdot`, `particle`, `member`), `run` ids and evidence `ev`.
-
-    A neighbour in the token stream is the adjacent kept token (index `k` one apart, same row): a token
-    that is not kept is never eligible, an initial, its dot or a particle, so it only breaks a run.
-    """
-    k, row = pl.col("k"), pl.col("row")
-    same_prev = ((k.shift(1) == k - 1) & (row.shift(1) == row)).fill_null(False)
-    same_next = ((k.shift(-1) == k + 1) & (row.shift(-1) == row)).fill_null(False)
+    )
+    lows, capital = kinds["low"].to_list(), kinds["capital"].to_list()
+    code = pl.Series([codes.get(w, 0) if c else 0 for w, c in zip(lows, capital, strict=True)], dtype=pl.Int32)
+    kinds = kinds.with_columns(**{k: (code & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
     is_name = pl.col("F") | pl.col("L")
+    tok = pl.col("tok")
     # "Sarah", "O'Brien", "McDonald" are capitalized; "API" and "PERSON" (placeholders) are not
     # "UserService", "getData" are identifiers; "McDonald", "DeShawn", "LaToya" are names
-    camel = pl.col("tok").str.contains(r"\p{Ll}\p{Lu}") & ~pl.col("tok").str.contains(
+    camel = tok.str.contains(r"\p{Ll}\p{Lu}") & ~tok.str.contains(
         r"^(?:Mc|Mac|Fitz|De|Di|Da|Du|La|Le|Van|Von)\p{Lu}\p{Ll}+$"
     )
     # "KOWALSKA Anna", "JOHN SMITH" (forms, badges): an all-capitals token counts when it is a known name
     # that is no word ("API", "NOTE", "MIT" are not)
-    kept = kept.with_columns(caps=pl.col("tok").str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C"))
+    kinds = kinds.with_columns(caps=tok.str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C"))
     cap = (
         pl.col("capital")
-        & (pl.col("tok").str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | pl.col("caps"))
+        & (tok.str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | pl.col("caps"))
         & ~camel
     )
-    # a column once: as an expression it was evaluated for `elig` and again for `init`
-    kept = kept.with_columns(_cap=cap)
-    cap = pl.col("_cap")
-    kept = kept.with_columns(
-        elig=cap
+    kinds = kinds.with_columns(_cap=cap).with_columns(
+        elig=pl.col("_cap")
         & (pl.col("tl") >= 2)
         & ~pl.col("low").is_in(_STOP)
         & ~pl.col("low").is_in(_CONTEXT_ONLY)
         & (is_name | ~pl.col("W")),
-        init=cap & (pl.col("tl") == 1) & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
-    )
-    # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
-    # ... and capitalized ones between two name tokens: "Henriette-Nicole Le Roux", "Anna De Luca"
-    particle = pl.col("low").is_in(_PARTICLES) & (
-        (pl.col("tok") == pl.col("low")) | (pl.col("capital") & (pl.col("tl") <= 3))
-    )
-    kept = kept.with_columns(
-        initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
-        particle=particle,
-    )
-    near = pl.col("elig") | pl.col("particle")
-    kept = kept.with_columns(
-        particle=pl.col("particle")
-        & (near.shift(1) & same_prev & (pl.col("gap") == " ")).fill_null(False)
-        & (near.shift(-1) & same_next & (pl.col("gap").shift(-1) == " ")).fill_null(False)
-    )
-    kept = kept.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
-    cont = (
-        pl.col("member")
-        & (pl.col("member").shift(1) & same_prev).fill_null(False)
-        & ((pl.col("gap") == " ") | (pl.col("initdot") & (pl.col("gap") == "")))
+        init0=pl.col("_cap") & (pl.col("tl") == 1),
+        # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
+        # ... and capitalized ones between two name tokens: "Henriette-Nicole Le Roux", "Anna De Luca"
+        particle0=pl.col("low").is_in(_PARTICLES)
+        & ((tok == pl.col("low")) | (pl.col("capital") & (pl.col("tl") <= 3))),
     )
     evidence = (
         pl.when(~pl.col("elig"))
@@ -418,7 +384,46 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
         .then(0)
         .otherwise(1)
     )
-    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum(), ev=evidence).drop("_cap")
+    return kinds.with_columns(ev=evidence).drop("_cap")
+
+
+def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
+    """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `start`, `gap` and what
+    `_token_kinds` says of them (read once per distinct token, joined back)."""
+    kept = tok.with_row_index("k").filter(pl.col("keep")).select("k", "row", "m", "end", tok="w")
+    kept = kept.join(_token_kinds(kept["tok"].unique()), on="tok", how="left", maintain_order="left")
+    return kept.with_columns(
+        start=pl.col("end") - pl.col("tl"),
+        gap=pl.col("m").str.slice(0, pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")),
+    ).drop("m", "end")
+
+
+def _members(kept: pl.DataFrame) -> pl.DataFrame:
+    """Mark run members (`init`, `initdot`, `particle`, `member`) and `run` ids.
+
+    A neighbour in the token stream is the adjacent kept token (index `k` one apart, same row): a token
+    that is not kept is never eligible, an initial, its dot or a particle, so it only breaks a run.
+    """
+    k, row = pl.col("k"), pl.col("row")
+    same_prev = ((k.shift(1) == k - 1) & (row.shift(1) == row)).fill_null(False)
+    same_next = ((k.shift(-1) == k + 1) & (row.shift(-1) == row)).fill_null(False)
+    kept = kept.with_columns(
+        init=pl.col("init0") & same_next & (pl.col("tok").shift(-1) == ".").fill_null(False),
+    )
+    near = pl.col("elig") | pl.col("particle0")
+    kept = kept.with_columns(
+        initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
+        particle=pl.col("particle0")
+        & (near.shift(1) & same_prev & (pl.col("gap") == " ")).fill_null(False)
+        & (near.shift(-1) & same_next & (pl.col("gap").shift(-1) == " ")).fill_null(False),
+    )
+    kept = kept.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
+    cont = (
+        pl.col("member")
+        & (pl.col("member").shift(1) & same_prev).fill_null(False)
+        & ((pl.col("gap") == " ") | (pl.col("initdot") & (pl.col("gap") == "")))
+    )
+    return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum())
 
 
 def _runs(kept: pl.DataFrame) -> pl.DataFrame:
@@ -822,24 +827,30 @@ _WORDISH = 0b11100
 """Lexicon bits (F, L, C, W, P = bits 0-4): a common word, a word or a place."""
 
 
+@functools.lru_cache(maxsize=1)
+def _lower_firsts() -> pl.Series:
+    """The lexicon's first names that are lowercase words of three or more characters and no common word,
+    word or place: what a lowercase token must be to be a first name in `_lower_pairs`."""
+    codes = _lexicon_codes()
+    firsts = [w for w, c in codes.items() if c & (_FIRST | _WORDISH) == _FIRST and len(w) >= 3 and w.islower()]
+    return pl.Series(firsts, dtype=pl.String)
+
+
 def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     """Names typed in lowercase ("talked to anna kowalska", "hi kenji", "thx rennemi!!"): a known first
     name that is no word, place or stop word, followed by a known name that is no word ("anna kowalska"),
     or after a chat cue ("thx anna"), or anywhere in a text typed all in lowercase; a word in no list
     between a greeting and punctuation. Tokens of all rows, so texts without any capital are read too.
 
-    The batch's distinct tokens are looked up once; only the candidates (a few percent of the tokens)
-    get their neighbours gathered by index."""
+    The candidates (a known lowercase first name, or a token after a greeting: a few percent of the
+    tokens) are found with one lookup against the lexicon's lowercase first names; only they and the
+    tokens after them get their lexicon codes and their neighbours gathered by index."""
     codes = _lexicon_codes()
-    vocab = tok["w"].unique()
-    vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
-    table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
     code = pl.col("code")
     is_first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
-    firsts = table.filter(is_first)["w"]
     w = pl.col("w")
     cand = tok.with_row_index("k").filter(
-        w.is_in(firsts.implode()) | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
+        w.is_in(_lower_firsts().implode()) | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
     )
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
@@ -872,6 +883,10 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         | ((p1c == "s") & p2c.is_in(["'", "’"]) & (p3c == "it"))
         | (p1c == "under")
     ).fill_null(False)
+    # lexicon codes of the candidates and the tokens after them (-1: not lowercase)
+    vocab = pl.concat([cand["w"], cand["n1"]]).drop_nulls().unique()
+    vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
+    table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
     cand = cand.join(table, on="w", how="left", maintain_order="left")
     cand = cand.join(table.select(n1="w", n1_code="code"), on="n1", how="left", maintain_order="left")
     first = is_first.fill_null(False)
