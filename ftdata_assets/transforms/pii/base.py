@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 ENTITY_TYPES: tuple[str, ...] = (
@@ -61,47 +62,53 @@ def _with_row_starts(df: pl.DataFrame, name: str, step: pl.Expr, own: pl.Expr) -
     return df.with_columns((pl.col("_cs") - row_base - pl.col("_own")).alias(name)).drop("_step", "_own", "_cs")
 
 
-def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here: bool = False) -> pl.DataFrame:
+def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here: bool = True) -> pl.DataFrame:
     """All non-overlapping matches of `pattern` in `base["t"]` as (row, start, end, text), char offsets.
 
     With `group`, the pattern is `(prefix)(value)...` (or an alternation of such, groups 2k+1 and 2k+2)
-    and only the value is reported. With `here`, both regex scans run in the calling thread (Series calls; in
-    a select with other columns polars runs them in its shared pool): for a recognizer whose patterns fit in
-    that thread's cache of 32 compiled regexes (`detector` runs each recognizer in a thread of its own), they
-    then stay compiled from one batch to the next, where the pool compiles them again among every other
-    recognizer's patterns.
+    and only the value is reported. Both regex scans (`extract_all`, then `split` of the rows with a match) are
+    Series calls, so they run in the calling thread: `detector` runs each recognizer in a thread of its own,
+    whose cache of 32 compiled regexes then keeps its patterns from one batch to the next (`here` is kept for
+    callers that passed it). The offsets are running sums of the pieces' character lengths, in numpy (the
+    polars window steps cost more than the scans on a batch's few thousand matches).
     """
-    # one scan finds the matches of every row (a `contains` pass first would scan each matching row twice);
-    # only the rows with a match are split for the offsets
-    if here:
-        found = base.get_column("t").str.extract_all(pattern)
-        cand = base.select("row", "t").with_columns(m=found).filter(pl.col("m").list.len() > 0)
-    else:
-        cand = base.select("row", "t", m=pl.col("t").str.extract_all(pattern)).filter(pl.col("m").list.len() > 0)
-    if cand.height == 0:
+    del here
+    t = base.get_column("t")
+    found = t.str.extract_all(pattern)
+    counts = found.list.len().fill_null(0)
+    hit = counts > 0
+    if not hit.any():
         return pl.DataFrame(schema=_CAND if group is None else {**_CAND, "alt": pl.Int32})
-    if here:
-        m = cand.select("row", "m").with_columns(seg=cand.get_column("t").str.split(pattern, literal=False))
-    else:
-        m = cand.select("row", "m", seg=pl.col("t").str.split(pattern, literal=False))
-    m = m.with_columns(pl.col("seg").list.head(pl.col("m").list.len())).explode(["m", "seg"])
-    m = m.filter(pl.col("m").is_not_null())
-    ml = pl.col("m").str.len_chars().cast(pl.Int64)
-    sl = pl.col("seg").str.len_chars().cast(pl.Int64)
-    m = _with_row_starts(m, "start", sl + ml, ml)
+    n = counts.filter(hit).cast(pl.Int64).to_numpy()
+    m = found.filter(hit).explode()
+    seg = t.filter(hit).str.split(pattern, literal=False)
+    # a row's pieces: the text before each match (split gives one more piece, the rest after the last match)
+    pieces = seg.list.len().cast(pl.Int64).to_numpy()
+    first_piece = np.cumsum(pieces) - pieces
+    keep = np.ones(int(pieces.sum()), dtype=bool)
+    keep[first_piece + pieces - 1] = False
+    sl = seg.explode().str.len_chars().cast(pl.Int64).to_numpy()[keep]
+    ml = m.str.len_chars().cast(pl.Int64).to_numpy()
+    step = sl + ml
+    before = np.cumsum(step) - step  # exclusive running sum over all matches
+    row_of = np.repeat(np.arange(len(n)), n)
+    first = np.cumsum(n) - n
+    start = before - before[first][row_of] + sl
+    rows = base.get_column("row").filter(hit).gather(pl.Series(row_of, dtype=pl.UInt32))
+    out = pl.DataFrame({"row": rows, "start": start, "m": m}, schema_overrides={"start": pl.Int64})
     if group is None:
-        return m.select("row", "start", end=pl.col("start") + ml, text="m")
-    groups = m.select(pl.col("m").str.extract_groups(pattern)).unnest("m")
+        return out.select("row", "start", end=pl.col("start") + pl.Series(ml), text="m")
+    groups = out.select(pl.col("m").str.extract_groups(pattern)).unnest("m")
     names = groups.columns
     pre = pl.coalesce([pl.col(names[i]) for i in range(0, len(names), 2)]).fill_null("")
     val = pl.coalesce([pl.col(names[i]) for i in range(1, len(names), 2)])
     which = pl.concat_list([pl.col(names[i]).is_not_null() for i in range(1, len(names), 2)]).list.arg_max()
-    m = pl.concat([m.select("row", "start"), groups], how="horizontal")
-    m = m.select("row", "start", pre=pre, text=val, alt=which.cast(pl.Int32))
-    m = m.filter(pl.col("text").is_not_null() & (pl.col("text") != ""))
-    start = pl.col("start") + pl.col("pre").str.len_chars().cast(pl.Int64)
-    return m.select(
-        "row", start=start, end=start + pl.col("text").str.len_chars().cast(pl.Int64), text="text", alt="alt"
+    g = pl.concat([out.select("row", "start"), groups], how="horizontal")
+    g = g.select("row", "start", pre=pre, text=val, alt=which.cast(pl.Int32))
+    g = g.filter(pl.col("text").is_not_null() & (pl.col("text") != ""))
+    gstart = pl.col("start") + pl.col("pre").str.len_chars().cast(pl.Int64)
+    return g.select(
+        "row", start=gstart, end=gstart + pl.col("text").str.len_chars().cast(pl.Int64), text="text", alt="alt"
     )
 
 
