@@ -186,11 +186,23 @@ def pipeline_run(training: list[Path], benchmarks: list[Path], decon: dict[str, 
         if ledger.exists():
             result["ledger"] = json.loads(ledger.read_text(encoding="utf-8"))
         curated = root / "data" / "curated"
-        result["splits"] = {
-            split: pl.read_parquet(curated / f"{split}.parquet").height
+        splits = [
+            pl.read_parquet(curated / f"{split}.parquet").select("source_file", split=pl.lit(split))
             for split in ("train", "validation", "test")
             if (curated / f"{split}.parquet").exists()
-        }
+        ]
+        kept = pl.concat(splits) if splits else pl.DataFrame(schema={"source_file": pl.String, "split": pl.String})
+        result["splits"] = dict(kept.group_by("split").len().sort("split").iter_rows())
+        rejects_path = root / "data" / "rejects" / "rejects.parquet"
+        rejects = pl.read_parquet(rejects_path) if rejects_path.exists() else pl.DataFrame()
+        result["per_file"] = {}
+        for path in training:
+            mine_expr = pl.col("source_file").str.ends_with(f"/{path.name}") | (pl.col("source_file") == path.name)
+            mine = rejects.filter(mine_expr) if rejects.height else rejects
+            result["per_file"][path.name] = {
+                "curated": dict(kept.filter(mine_expr).group_by("split").len().sort("split").iter_rows()),
+                "rejected": dict(mine.group_by("reason").len().sort("reason").iter_rows()) if mine.height else {},
+            }
     return result
 
 
@@ -272,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             result = pipeline_run(training, bench_files, override)
             summary["pipeline"][name] = result
             print(f"\npipeline ({name}): {json.dumps(result, default=str)}")
+            for file, outcome in result.get("per_file", {}).items():
+                print(f"    {file}: curated {outcome['curated']} rejected {outcome['rejected']}")
     print(json.dumps(summary, default=str))
 
 
