@@ -5,10 +5,72 @@ from pathlib import Path
 
 import dagster as dg
 
+from ftdata_assets.defs.families import PARTITIONED_FAMILIES, Family
 from ftdata_assets.defs.partitions import synthetic_batches
 from ftdata_assets.defs.raw_assets import raw_production_logs, raw_synthetic
 from ftdata_assets.project import Project, data_file_stem
 from ftdata_assets.transforms.review import REVIEW_FILE_SUFFIXES
+
+AC = dg.AutomationCondition
+ROW_LOCAL_CONDITION = (
+    (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
+    & ~AC.any_deps_missing()
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+).with_label("new or updated input") | (
+    AC.code_version_changed() & ~AC.any_deps_missing() & ~AC.in_progress()
+).with_label("code version changed")
+"""A row-local partition is computed when its raw partition is (re)materialized, and again when the layer's
+code version (code, params section) changes; never for a day whose raw file is missing. Unlike `eager`, not
+only in the latest day: a log file for an earlier day is processed when it arrives."""
+JOIN_CONDITION = (
+    (AC.newly_missing() | AC.any_deps_updated() | AC.code_version_changed()).since_last_handled()
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+    & ~AC.any_deps_match(AC.will_be_requested())
+).with_label("join")
+"""A global step reading every partition of a row-local layer: once one of them changed and none is still
+requested or running. Days without a file are missing for good, so unlike `eager` it does not wait for
+missing partitions (the step reads the ones there are)."""
+OUTSIDE_INPUTS = dg.AssetSelection.assets("released_split_registry")
+"""Observable sources the global layers read: never 'missing' (no registry yet is a valid state)."""
+GLOBAL_CONDITION = (
+    (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
+    & ~AC.any_deps_missing().ignore(OUTSIDE_INPUTS)
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+).with_label("upstream updated") | AC.code_version_changed().with_label("code version changed")
+"""The global layers after the join steps (`eager`, but an unobserved registry is not a missing input):
+requested in the same evaluation as their upstream join step, so one run holds them all and the blocking
+checks gate the release inside it."""
+
+
+def row_local_keys(family: Family) -> list[str]:
+    return [
+        family.normalized,
+        family.ingest_rejects,
+        family.input_formats,
+        family.scrubbed,
+        family.verified,
+        family.scored,
+    ]
+
+
+ROW_LOCAL_PARTITIONED_KEYS = [key for family in PARTITIONED_FAMILIES for key in row_local_keys(family)]
+
+
+def row_local_job_name(family: Family) -> str:
+    return f"prepare_{family.name}_partition"
+
+
+row_local_jobs = [
+    dg.define_asset_job(
+        row_local_job_name(family),
+        selection=dg.AssetSelection.assets(*row_local_keys(family)),
+        description=f"The row-local layers of one {family.name} partition (what automation requests for it).",
+    )
+    for family in PARTITIONED_FAMILIES
+]
 
 ingest_production_logs_job = dg.define_asset_job(
     "ingest_production_logs",
@@ -22,11 +84,12 @@ ingest_synthetic_batch_job = dg.define_asset_job(
 )
 curate_job = dg.define_asset_job(
     "curate",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(raw_production_logs, raw_synthetic),
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.assets(raw_production_logs, raw_synthetic, *ROW_LOCAL_PARTITIONED_KEYS),
     tags={"ftdata/exclusive": "curate"},  # deploy/: the run queue allows one curate run at a time
     description=(
-        "Build everything downstream of the partitioned sources from every materialized partition: "
-        "expert and feedback sets, normalized examples, rejects, curated splits, ledger."
+        "Build every unpartitioned asset from every materialized partition: the expert and feedback sets and "
+        "their row-local layers, the union of every family's partitions, dedup, review, splits, release, ledger."
     ),
 )
 

@@ -3,34 +3,13 @@
 import dagster as dg
 import polars as pl
 
+from ftdata_assets.defs.families import family_inputs, in_family_order
 from ftdata_assets.defs.io import declared_files, write_json_atomically
 from ftdata_assets.defs.resources import ProjectResource
 from ftdata_assets.schema import ReasonCode
-from ftdata_assets.transforms.ingest import format_counts, repair_counts, split_raw
+from ftdata_assets.transforms.ingest import repair_counts
 from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
-from ftdata_assets.transforms.normalize import combine_raw, rejects_from_examples
-
-ALL_PARTITIONS = dg.AssetIn(metadata={"allow_missing_partitions": True})
-"""Partitioned sources are read across every materialized partition; days without a file are skipped."""
-
-RAW_INPUTS = {
-    "raw_production_logs": ALL_PARTITIONS,
-    "raw_synthetic": ALL_PARTITIONS,
-    "raw_expert": dg.AssetIn(),
-    "raw_feedback": dg.AssetIn(),
-}
-
-
-def ordered_raw(
-    raw_production_logs: dict[str, pl.DataFrame] | None,
-    raw_synthetic: dict[str, pl.DataFrame] | None,
-    raw_expert: pl.DataFrame,
-    raw_feedback: pl.DataFrame,
-) -> pl.DataFrame:
-    """All raw rows in a fixed order (source priority, then partition), so every run gives the same bytes."""
-    logs = [raw_production_logs[k] for k in sorted(raw_production_logs or {})]
-    synthetic = [raw_synthetic[k] for k in sorted(raw_synthetic or {})]
-    return combine_raw([raw_expert, raw_feedback, *logs, *synthetic])
+from ftdata_assets.transforms.normalize import rejects_from_examples
 
 
 @dg.multi_asset(
@@ -54,30 +33,27 @@ def ordered_raw(
             ),
         ),
     },
-    ins=RAW_INPUTS,
+    ins=family_inputs("normalized") | family_inputs("ingest_rejects") | family_inputs("input_formats"),
 )
-def normalize(
-    context: dg.AssetExecutionContext,
-    raw_production_logs: dict[str, pl.DataFrame],
-    raw_synthetic: dict[str, pl.DataFrame],
-    raw_expert: pl.DataFrame,
-    raw_feedback: pl.DataFrame,
-):
-    raw = ordered_raw(raw_production_logs, raw_synthetic, raw_expert, raw_feedback)
-    examples, rejects = split_raw(raw)
+def normalize(context: dg.AssetExecutionContext, **families: pl.DataFrame | dict[str, pl.DataFrame]):
+    """Every family's row-local outputs in one frame each, in source priority then partition order (the
+    order every layer keeps, so every run gives the same bytes)."""
+    examples = pl.concat(in_family_order(families, "normalized"), how="vertical")
+    rejects = pl.concat(in_family_order(families, "ingest_rejects"), how="vertical")
+    by_format = pl.concat(in_family_order(families, "input_formats"), how="vertical")
     by_source = examples.group_by("source").len().sort("source")
     by_reason = rejects.group_by("reason").len().sort("reason")
     yield dg.Output(
         examples,
         output_name="normalized_examples",
         metadata={
-            "rows_in": raw.height,
+            "rows_in": examples.height + rejects.height,
             "by_source": dg.MetadataValue.json(dict(by_source.iter_rows())),
             # examples per turn-repair tag (ingest.py "Turn repairs"); a row may carry several
             "repaired": examples.filter(pl.col("tags").list.len() > 0).height,
             "repairs_by_tag": dg.MetadataValue.json(repair_counts(examples)),
-            "log_days": dg.MetadataValue.json(sorted(raw_production_logs or {})),
-            "synthetic_batches": dg.MetadataValue.json(sorted(raw_synthetic or {})),
+            "log_days": dg.MetadataValue.json(partition_keys(families, "normalized_production_logs")),
+            "synthetic_batches": dg.MetadataValue.json(partition_keys(families, "normalized_synthetic")),
         },
     )
     yield dg.Output(
@@ -85,15 +61,25 @@ def normalize(
         output_name="ingest_rejects",
         metadata={"by_reason": dg.MetadataValue.json(dict(by_reason.iter_rows()))},
     )
-    formats = format_counts(raw)
-    yield dg.Output(
-        pl.DataFrame(
-            [{"format": name, **counts} for name, counts in formats.items()],
-            schema={"format": pl.String, "rows": pl.Int64, "examples": pl.Int64, "rejected": pl.Int64},
-        ),
-        output_name="input_formats",
-        metadata={"rows_by_format": dg.MetadataValue.json(formats)},
+    formats = (
+        by_format.group_by("format").agg(pl.col("rows", "examples", "rejected").sum()).sort("format")
+        if by_format.height
+        else by_format
     )
+    yield dg.Output(
+        formats,
+        output_name="input_formats",
+        metadata={
+            "rows_by_format": dg.MetadataValue.json(
+                {f: {"rows": r, "examples": e, "rejected": j} for f, r, e, j in formats.iter_rows()}
+            )
+        },
+    )
+
+
+def partition_keys(families: dict[str, object], name: str) -> list[str]:
+    value = families.get(name)
+    return sorted(value) if isinstance(value, dict) else []
 
 
 @dg.asset(
@@ -159,7 +145,7 @@ def rejects(
     group_name="release",
     kinds={"json"},
     ins={
-        **RAW_INPUTS,
+        "input_formats": dg.AssetIn(),
         "train": dg.AssetIn(),
         "validation": dg.AssetIn(),
         "test": dg.AssetIn(),
@@ -179,23 +165,15 @@ def rejects(
 )
 def ledger(
     project: ProjectResource,
-    raw_production_logs: dict[str, pl.LazyFrame],
-    raw_synthetic: dict[str, pl.LazyFrame],
-    raw_expert: pl.LazyFrame,
-    raw_feedback: pl.LazyFrame,
+    input_formats: pl.DataFrame,
     train: pl.LazyFrame,
     validation: pl.LazyFrame,
     test: pl.LazyFrame,
     rejects: pl.DataFrame,
     reviewed_examples: pl.LazyFrame,
 ):
-    raw_frames = [
-        *(raw_production_logs or {}).values(),
-        *(raw_synthetic or {}).values(),
-        raw_expert,
-        raw_feedback,
-    ]
-    rows_in = sum(count_rows(frame) for frame in raw_frames)
+    # every raw line of every partition, counted per format as each partition's step read it
+    rows_in = int(input_formats.get_column("rows").sum())
     split_counts = {
         "train": count_rows(train),
         "validation": count_rows(validation),

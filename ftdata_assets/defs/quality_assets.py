@@ -1,9 +1,11 @@
-"""scored_examples (quality rules and tags) and deduplicated_examples (exact + near, source priority)."""
+"""scored_examples (every family's scored partitions; `score` is the row-local step) and deduplicated_examples
+(exact + near, source priority)."""
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ftdata_assets.defs.families import family_inputs, in_family_order
 from ftdata_assets.defs.resources import ProjectResource, params_failure, with_run_config
 from ftdata_assets.transforms.deduplicate import deduplicate
 from ftdata_assets.transforms.pii import PiiSettings
@@ -23,28 +25,36 @@ class DedupRunConfig(dg.Config):
     )
 
 
-@dg.asset(
-    group_name="curate",
-    kinds={"polars", "parquet"},
-    description=(
-        "scrubbed_examples with `drop_reason` (low_quality:<rule>, or a provenance-policy violation: "
-        "disallowed_teacher_model / disallowed_license; null = keep), `tags` (refusal, edge_case, stale, "
-        "mojibake_repaired, ...), `quality_score`, `token_count` and `language`. Refusals are tagged and kept."
-    ),
-)
-def scored_examples(
-    context: dg.AssetExecutionContext, project: ProjectResource, scrubbed_examples: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
+def score(
+    context: dg.AssetExecutionContext, project: ProjectResource, scrubbed: pl.DataFrame
+) -> tuple[pl.DataFrame, int]:
+    """The quality rules and the provenance policy on scrubbed rows, and the placeholders a repair added."""
     try:
         config = QualityConfig.from_params(project.params("quality"))
         policy = ProvenancePolicy.from_params(project.params("policy"))
     except ValueError as error:  # the message names the section and the key
         raise params_failure(error) from error
-    scored = apply_policy(assess(scrubbed_examples, config), policy)
+    scored = apply_policy(assess(scrubbed, config), policy)
     # the repairs (mojibake, control characters) can reveal PII the scrub could not read: scrub those again
-    scored, rescrubbed = rescrub_changed(scrubbed_examples, scored, PiiSettings.from_params(project.params("pii")))
+    scored, rescrubbed = rescrub_changed(scrubbed, scored, PiiSettings.from_params(project.params("pii")))
     if rescrubbed:
         context.log.info(f"{rescrubbed} placeholder(s) added where a repair revealed PII")
+    return scored, rescrubbed
+
+
+@dg.asset(
+    group_name="curate",
+    kinds={"polars", "parquet"},
+    ins=family_inputs("scored"),
+    description=(
+        "Every family's scored partitions in one frame: scrubbed_examples with `drop_reason` (low_quality:<rule>, "
+        "or a provenance-policy violation: disallowed_teacher_model / disallowed_license; null = keep), `tags` "
+        "(refusal, edge_case, stale, mojibake_repaired, ...), `quality_score`, `token_count` and `language`. "
+        "Refusals are tagged and kept."
+    ),
+)
+def scored_examples(project: ProjectResource, **families: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    scored = pl.concat(in_family_order(families, "scored"), how="vertical")
     summary = quality_summary(scored)
     kept = scored.filter(pl.col("drop_reason").is_null())
     openings = template_concentration(kept, n_words=5, top=5)
@@ -59,7 +69,6 @@ def scored_examples(
             "harmful": summary["harmful"],
             "top_prompt_openings": dg.MetadataValue.json(openings.to_dicts()),
             "policy": dg.MetadataValue.json(policy_summary(scored)),
-            "pii_replaced_after_repair": rescrubbed,
             "params_digest": project.params_digest,
         },
     )

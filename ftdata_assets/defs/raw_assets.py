@@ -1,5 +1,6 @@
 """raw_* assets: every input line as read, as an example or as a reject with its reason, per source."""
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +16,8 @@ from ftdata_assets.transforms.ingest import field_map_for, format_counts, read_r
 from ftdata_assets.transforms.settings import IngestConfig
 
 RAW_GROUP = "ingest"
+SOURCE_DIGEST = "source_sha256"
+"""Materialization metadata: the digest of the file(s) read, so `ftdata run` re-reads only what changed."""
 RAW_KINDS = {"polars", "parquet"}
 
 
@@ -47,6 +50,16 @@ def _relative(path: Path, root: Path) -> str:
         return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return path.name
+
+
+def files_digest(files: Iterable[Path]) -> str:
+    """sha256 over the names and bytes of the files, in order: a new, edited, renamed or removed file changes it."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
 
 
 def rows_by_file_and_format(raw: pl.DataFrame) -> dict[str, dict[str, int]]:
@@ -96,7 +109,12 @@ def partition_file_asset(
     def _asset(context: dg.AssetExecutionContext, project: ProjectResource):
         path = project.project.partition_file(source, context.partition_key)
         raw = read_source_files(project, source, [path], context.partition_key)
-        yield dg.Output(raw, metadata={**describe_raw(raw, [path]), "params_digest": project.params_digest})
+        metadata = {
+            **describe_raw(raw, [path]),
+            SOURCE_DIGEST: files_digest([path]),
+            "params_digest": project.params_digest,
+        }
+        yield dg.Output(raw, metadata=metadata)
         yield validate_asset(project, name, raw)
 
     return _asset
@@ -109,7 +127,12 @@ def folder_asset(name: str, source: str, description: str) -> dg.AssetsDefinitio
     def _asset(project: ProjectResource) -> dg.Output[pl.DataFrame]:
         files = project.project.source_files(source)
         raw = read_source_files(project, source, files, None)
-        return dg.Output(raw, metadata={**describe_raw(raw, files), "params_digest": project.params_digest})
+        metadata = {
+            **describe_raw(raw, files),
+            SOURCE_DIGEST: files_digest(files),
+            "params_digest": project.params_digest,
+        }
+        return dg.Output(raw, metadata=metadata)
 
     return _asset
 

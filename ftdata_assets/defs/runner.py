@@ -8,7 +8,6 @@ large inputs (see STEP_PROCESSES_MIN_RAW_BYTES) the partition runs go two at a t
 
 import multiprocessing
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -22,7 +21,10 @@ import dagster as dg
 from dagster._core.execution.job_execution_result import JobExecutionResult
 
 from ftdata_assets.atomic_files import remove_stale_temp_files
+from ftdata_assets.defs import planning
+from ftdata_assets.defs.automation import ROW_LOCAL_PARTITIONED_KEYS
 from ftdata_assets.defs.build import build_definitions
+from ftdata_assets.defs.families import Family
 from ftdata_assets.defs.partitions import LOGS_START_DATE, synthetic_batches
 from ftdata_assets.defs.resources import PARAMS_GROUP_TAG, params_group_dir, run_snapshot
 from ftdata_assets.project import RAW_SOURCE_DIRS, Project, data_file_stem
@@ -41,6 +43,9 @@ time in worker processes too. Below it, the ~1 s a process costs is not worth it
 STEP_PROCESS_PRELOAD = ["dagster", "polars", "great_expectations", "ftdata_assets.defs.build", __name__]
 """Imported once by the forkserver, so every step process starts with them loaded."""
 MAX_CONCURRENT_STEPS = 2
+INGEST_JOBS = {"raw_production_logs": "ingest_production_logs", "raw_synthetic": "ingest_synthetic_batch"}
+NOT_IN_CURATE = {"raw_production_logs", "raw_synthetic", *ROW_LOCAL_PARTITIONED_KEYS}
+"""Assets the curate job does not hold (the partitioned ones): never 'never materialized' for the final check."""
 
 
 def curate_job(project_root: str) -> dg.JobDefinition:
@@ -63,12 +68,21 @@ def wants_step_processes(project: Project, environ: Mapping[str, str] | None = N
 
 
 def run_curate_in_step_processes(
-    project_root: Path, instance: dg.DagsterInstance, tags: Mapping[str, str]
+    project_root: Path,
+    instance: dg.DagsterInstance,
+    tags: Mapping[str, str],
+    asset_selection: list[dg.AssetKey] | None = None,
 ) -> JobExecutionResult:
     job = dg.build_reconstructable_job(__name__, curate_job.__name__, (str(project_root),))
     start = {"forkserver": {"preload_modules": STEP_PROCESS_PRELOAD}}
     execution = {"config": {"max_concurrent": MAX_CONCURRENT_STEPS, "start_method": start}}
-    return dg.execute_job(job, instance=instance, run_config={**QUIET_CONSOLE, "execution": execution}, tags=dict(tags))
+    return dg.execute_job(
+        job,
+        instance=instance,
+        run_config={**QUIET_CONSOLE, "execution": execution},
+        tags=dict(tags),
+        asset_selection=asset_selection,
+    )
 
 
 class PipelineError(RuntimeError):
@@ -114,14 +128,37 @@ def run_outcome(label: str, seconds: float, result: dg.ExecuteInProcessResult | 
     )
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run to launch: a job, its partition (None: unpartitioned) and the assets it materializes (None: all
+    of the job's); picklable, for a worker process."""
+
+    job_name: str
+    partition: str | None
+    assets: tuple[str, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        where = f"[{self.partition}]" if self.partition is not None else ""
+        return f"{self.job_name}{where}"
+
+    def asset_keys(self) -> list[dg.AssetKey] | None:
+        return None if self.assets is None else [dg.AssetKey.from_user_string(a) for a in self.assets]
+
+
 def execute_partition_run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, partition: str, tags: Mapping[str, str]
+    defs: dg.Definitions, instance: dg.DagsterInstance, run: PlannedRun, tags: Mapping[str, str]
 ) -> RunOutcome:
     started = time.perf_counter()
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET_CONSOLE, tags=dict(tags)
+    result = defs.resolve_job_def(run.job_name).execute_in_process(
+        instance=instance,
+        partition_key=run.partition,
+        asset_selection=run.asset_keys(),
+        raise_on_error=False,
+        run_config=QUIET_CONSOLE,
+        tags=dict(tags),
     )
-    return run_outcome(f"{job_name}[{partition}]", time.perf_counter() - started, result)
+    return run_outcome(run.label, time.perf_counter() - started, result)
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -145,31 +182,30 @@ _worker_defs: dict[str, dg.Definitions] = {}
 
 
 def _partition_run_in_worker(
-    project_root: str, instance_ref: object, job_name: str, partition: str, tags: Mapping[str, str]
+    project_root: str, instance_ref: object, run: PlannedRun, tags: Mapping[str, str]
 ) -> RunOutcome:
     """One partition run in a worker process, on the caller's (shared, persistent) instance."""
     defs = _worker_defs.get(project_root)
     if defs is None:
         defs = _worker_defs[project_root] = build_definitions(Path(project_root))
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
-        return execute_partition_run(defs, instance, job_name, partition, tags)
+        return execute_partition_run(defs, instance, run, tags)
 
 
 def partition_runs_in_this_process(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
-    runs: list[tuple[str, str]],
-    total: int,
+    runs: list[PlannedRun],
     progress: Callable[[str], None],
     tags: Mapping[str, str],
 ) -> Generator[RunOutcome, None, None]:
-    for index, (job_name, partition) in enumerate(runs, start=1):
-        progress(f"[{index}/{total}] {job_name}[{partition}] ...")
-        yield execute_partition_run(defs, instance, job_name, partition, tags)
+    for index, run in enumerate(runs, start=1):
+        progress(f"[{index}/{len(runs)}] {run.label} ...")
+        yield execute_partition_run(defs, instance, run, tags)
 
 
 def partition_runs_in_workers(
-    project_root: Path, instance: dg.DagsterInstance, runs: list[tuple[str, str]], tags: Mapping[str, str]
+    project_root: Path, instance: dg.DagsterInstance, runs: list[PlannedRun], tags: Mapping[str, str]
 ) -> Generator[RunOutcome, None, None]:
     """The partition runs, MAX_CONCURRENT_STEPS at a time in worker processes, yielded in the order given.
 
@@ -182,8 +218,7 @@ def partition_runs_in_workers(
     )
     ref = instance.get_ref()
     futures: list[Future[RunOutcome]] = [
-        pool.submit(_partition_run_in_worker, str(project_root), ref, job_name, partition, dict(tags))
-        for job_name, partition in runs
+        pool.submit(_partition_run_in_worker, str(project_root), ref, run, dict(tags)) for run in runs
     ]
     try:
         for future in futures:
@@ -219,16 +254,122 @@ def output_dirs(project: Project) -> list[Path]:
     ]
 
 
+MAX_EVALUATIONS = 8
+"""Automation evaluations per phase of one `ftdata run` (each takes one or two); more means a condition keeps
+requesting, which is reported instead of looping."""
+
+
+@dataclass
+class Session:
+    """One `ftdata run`: where it runs and how, and what it has done so far."""
+
+    project: Project
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    tags: dict[str, str]
+    step_processes: bool
+    progress: Callable[[str], None]
+    report: RunReport = field(default_factory=RunReport)
+    ran_release: bool = False
+
+    def run_partitions(self, runs: list[PlannedRun]) -> None:
+        """Partition runs (independent by construction: each reads and writes its own partition)."""
+        if not runs:
+            return
+        if self.step_processes and len(runs) > 1:
+            self.progress(f"{len(runs)} partition runs, {MAX_CONCURRENT_STEPS} at a time in worker processes ...")
+            outcomes = partition_runs_in_workers(self.project.root, self.instance, runs, self.tags)
+        else:
+            outcomes = partition_runs_in_this_process(self.defs, self.instance, runs, self.progress, self.tags)
+        try:
+            for index, outcome in enumerate(outcomes, start=1):
+                record_outcome(self.report, outcome, f"[{index}/{len(runs)}]", self.progress)
+        finally:
+            outcomes.close()  # on a failure: cancel the runs not started yet now, not when the traceback is freed
+
+    def run_unpartitioned(self, label: str, assets: set[dg.AssetKey] | None) -> None:
+        """One run of the curate job (all of it, or the assets given), so blocking checks gate what follows."""
+        selection = None if assets is None else sorted(assets, key=lambda k: k.to_user_string())
+        names = "all" if selection is None else f"{len(selection)} assets"
+        self.progress(f"{label} ({names}) ...")
+        started = time.perf_counter()
+        if self.step_processes:
+            result = run_curate_in_step_processes(self.project.root, self.instance, self.tags, selection)
+        else:
+            result = self.defs.resolve_job_def("curate").execute_in_process(
+                instance=self.instance,
+                asset_selection=selection,
+                raise_on_error=False,
+                run_config=QUIET_CONSOLE,
+                tags=self.tags,
+            )
+        outcome = run_outcome(label, time.perf_counter() - started, result)
+        if not outcome.success or outcome.failed_checks:
+            planning.save_curate_inputs(self.instance, "")  # the next run rebuilds the global layers
+        record_outcome(self.report, outcome, "", self.progress)
+        if selection is None or planning.FINAL_ASSET in selection:
+            self.ran_release = True
+
+    def run_automation(self, catch_up: list[tuple[Family, str]]) -> None:
+        """The row-local phase until nothing more is requested, then the global one (planning.PHASES), so
+        the global layers run once and never see a family half updated. `catch_up`: row-local partitions
+        to compute whatever the conditions say (their raw partition is stored, they are not)."""
+        for phase in planning.PHASES:
+            for _ in range(MAX_EVALUATIONS):
+                requests = planning.evaluate(self.defs, self.instance, phase)
+                for family, key in catch_up if phase is planning.PHASES[0] else []:
+                    requests.add_family(family, key)
+                catch_up = []
+                if not requests:
+                    break
+                runs = [
+                    PlannedRun(job, key, tuple(sorted(k.to_user_string() for k in keys)))
+                    for (job, key), keys in sorted(requests.partitions.items())
+                ]
+                self.progress(
+                    f"{phase.name}: {len(runs)} partition run(s)"
+                    + (f", {len(requests.unpartitioned)} unpartitioned asset(s)" if requests.unpartitioned else "")
+                )
+                self.run_partitions(runs)
+                if requests.unpartitioned:
+                    self.run_unpartitioned(phase.name, requests.unpartitioned)
+            else:
+                raise PipelineError(
+                    f"the {phase.name} conditions still request runs after {MAX_EVALUATIONS} evaluations"
+                )
+
+
+def run_automation(
+    project_root: Path, instance: dg.DagsterInstance, progress: Callable[[str], None] = print
+) -> RunReport:
+    """What the two automation sensors of a deployment do, in-process: evaluate the conditions and run what they
+    request until nothing is (after the schedule or the batch sensor ingested a partition, say)."""
+    project = Project(project_root)
+    defs = build_definitions(project_root)
+    session = Session(project, defs, instance, params_group_tags(project, instance), False, progress)
+    session.run_automation([])
+    return session.report
+
+
 def materialize_all(
     project_root: Path,
     instance: dg.DagsterInstance,
     progress: Callable[[str], None] = print,
     step_processes: bool | None = None,
 ) -> RunReport:
-    """Rebuild every asset from data/raw. data/interim is derived, so it is cleared first: a raw file that
-    was removed cannot leave a stale partition behind. Temp files that a killed run left beside its outputs
-    are removed first too (every output is written to a hidden temp file and renamed, so a kill leaves whole
-    files and, at most, such a temp file). `step_processes` overrides `wants_step_processes`."""
+    """Bring every asset up to date with data/raw, computing only what changed.
+
+    1. Inputs: a new, edited or removed raw file (or a changed ingest code version) is (re)ingested or
+       forgotten, as the schedule and the batch sensor would do in a deployment.
+    2. Automation: the assets' own conditions (automation.py) are evaluated in-process against the instance, as
+       Dagster's automation sensor would, and what they request is run: the row-local layers of the new or
+       changed partitions, one run per partition, then the global layers in one run.
+    3. Inputs outside the graph (review files, benchmarks, the split registry) changed, or the last global run
+       failed: the global layers run again.
+
+    Temp files that a killed run left beside its outputs are removed first (every output is written to a
+    hidden temp file and renamed, so a kill leaves whole files and, at most, such a temp file).
+    `step_processes` overrides `wants_step_processes`."""
     project = Project(project_root)
     unexpected = project.unexpected_raw_entries()
     if unexpected:
@@ -238,17 +379,15 @@ def materialize_all(
             f"{', '.join(f'{d}/' for d in RAW_SOURCE_DIRS.values())}"
         )
     defs = build_definitions(project_root)
-    report = RunReport()
     stale = remove_stale_temp_files(output_dirs(project))
     if stale:
         names = ", ".join(str(p.relative_to(project.root)) for p in stale[:5]) + (" ..." if len(stale) > 5 else "")
         progress(f"removed {len(stale)} temp file(s) an interrupted run left behind: {names}")
-    shutil.rmtree(project.interim_dir, ignore_errors=True)
 
-    days = log_days(project)
-    batches = [data_file_stem(p) for p in project.source_files("synthetic")]
+    log_days(project)  # a file that is not a valid day is an error, not skipped
+    partitions = planning.registered_partitions(project)
     known = set(instance.get_dynamic_partitions(synthetic_batches.name))
-    new_batches = [b for b in batches if b not in known]
+    new_batches = [b for b in partitions["raw_synthetic"] if b not in known]
     if new_batches:
         instance.add_dynamic_partitions(synthetic_batches.name, new_batches)
 
@@ -261,34 +400,52 @@ def materialize_all(
             f"large input: partition runs {MAX_CONCURRENT_STEPS} at a time in worker processes, curate one process "
             f"per step, {MAX_CONCURRENT_STEPS} at a time"
         )
-    tags = params_group_tags(project, instance)
-    partition_runs = [("ingest_production_logs", day) for day in days]
-    partition_runs += [("ingest_synthetic_batch", batch) for batch in batches]
-    total = len(partition_runs) + 1
+    session = Session(project, defs, instance, params_group_tags(project, instance), step_processes, progress)
     started = time.perf_counter()
-    if step_processes and len(partition_runs) > 1:
-        progress(f"[1-{len(partition_runs)}/{total}] {len(partition_runs)} partition runs ...")
-        outcomes = partition_runs_in_workers(project.root, instance, partition_runs, tags)
-    else:
-        outcomes = partition_runs_in_this_process(defs, instance, partition_runs, total, progress, tags)
-    try:
-        for index, outcome in enumerate(outcomes, start=1):
-            record_outcome(report, outcome, f"[{index}/{total}]", progress)
-    finally:
-        outcomes.close()  # on a failure: cancel the runs not started yet now, not when the traceback is freed
+    for phase in planning.PHASES:  # the conditions compare with the last evaluation: take one before any change
+        if planning.load_cursor(instance, phase) is None:
+            planning.evaluate(defs, instance, phase)
 
-    progress(f"[{total}/{total}] curate ...")
-    curate_started = time.perf_counter()
-    if step_processes:
-        result = run_curate_in_step_processes(project.root, instance, tags)
-    else:
-        result = defs.resolve_job_def("curate").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=dict(tags)
+    graph = defs.resolve_asset_graph()
+    raw_version = graph.get(dg.AssetKey("raw_expert")).code_version or ""
+    raw = planning.plan_raw(project, instance, partitions, raw_version)
+    lost = planning.lost_partitions(project, instance)
+    if raw.removed:
+        forgotten = planning.forget_partitions(project, instance, raw.removed)
+        progress(f"{forgotten} partition(s) whose raw file was removed forgotten: {raw.removed[0][1]} ...")
+    if lost:
+        planning.forget_row_local(project, instance, lost)
+        progress(f"{len(lost)} stored partition(s) lost their files; they are computed again")
+    partition_runs = [PlannedRun(INGEST_JOBS[asset], key) for asset, key in raw.runs if key is not None]
+    folder_assets = tuple(asset for asset, key in raw.runs if key is None)
+    if partition_runs or folder_assets:
+        progress(f"ingest: {len(partition_runs)} partition(s), {', '.join(folder_assets) or 'no folder source'}")
+    session.run_partitions(partition_runs)
+    if folder_assets:
+        session.run_unpartitioned("ingest " + ", ".join(folder_assets), {dg.AssetKey(a) for a in folder_assets})
+
+    session.run_automation(planning.missing_row_local(instance))
+    inputs = planning.curate_inputs_digest(project)
+    never = [
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).is_materializable
+        and k.path[0] not in NOT_IN_CURATE
+        and instance.get_latest_materialization_event(k) is None
+    ]
+    if not session.ran_release and (inputs != planning.stored_curate_inputs(instance) or never):
+        why = (
+            "never materialized: " + never[0].to_user_string()
+            if never
+            else "review files, benchmarks or splits changed"
         )
-    curated = run_outcome("curate", time.perf_counter() - curate_started, result)
-    record_outcome(report, curated, f"[{total}/{total}]", progress)
-    report.wall_s = time.perf_counter() - started
-    return report
+        session.run_unpartitioned(f"curate ({why})", None)
+    if session.ran_release:
+        planning.save_curate_inputs(instance, planning.curate_inputs_digest(project))
+    if not session.report.steps:
+        progress("everything is up to date")
+    session.report.wall_s = time.perf_counter() - started
+    return session.report
 
 
 def params_group_tags(project: Project, instance: dg.DagsterInstance) -> dict[str, str]:
