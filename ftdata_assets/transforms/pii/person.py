@@ -426,89 +426,130 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
     return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum())
 
 
+_RUNS_SCHEMA = pl.Schema(
+    {
+        "run": pl.UInt32, "row": pl.UInt32, "start": pl.Int64, "end": pl.Int64, "kf": pl.UInt32, "kl": pl.UInt32,
+        "text": pl.String, "n": pl.UInt32, "score": pl.Int32, "any_name": pl.Boolean, "all_place": pl.Boolean,
+        "single_strong": pl.Boolean, "single_place": pl.Boolean, "single_name": pl.Boolean,
+        "single_word": pl.Boolean, "first_common": pl.Boolean, "n_common": pl.UInt32, "ev_first": pl.Int32,
+        "start2": pl.Int64, "rest_name": pl.Boolean, "last_surname": pl.Boolean, "nl": pl.Boolean,
+        "n_caps": pl.UInt32, "glued": pl.Boolean, "first_tok": pl.String, "last_tok": pl.String,
+    }
+)  # fmt: skip
+
+
 def _runs(kept: pl.DataFrame) -> pl.DataFrame:
-    """One row per run of members with at least one eligible token, and what the rules need of it."""
-    is_name = pl.col("F") | pl.col("L")
-    return (
-        kept.filter(pl.col("member"))
-        .group_by("run", maintain_order=True)
-        .agg(
-            pl.col("row").first(),
-            pl.col("start").first(),
-            end=(pl.col("start") + pl.col("tl")).last(),
-            kf=pl.col("k").first(),
-            kl=pl.col("k").last(),
-            text=pl.col("tok").str.join(" "),
-            n=pl.col("elig").sum(),
-            score=pl.col("ev").sum(),
-            any_name=(is_name & pl.col("elig")).any(),
-            all_place=(pl.col("P") | ~pl.col("elig")).all(),
-            single_strong=(pl.col("F") & ~pl.col("C") & ~pl.col("W") & ~pl.col("P")).first(),
-            single_place=pl.col("P").first(),
-            single_name=(is_name & ~pl.col("C")).first(),
-            single_word=pl.col("W").first(),
-            first_common=pl.col("C").first(),
-            n_common=(pl.col("C") & pl.col("elig")).sum(),
-            ev_first=pl.col("ev").first(),
-            start2=pl.col("start").slice(1, 1).first(),
-            rest_name=(is_name & ~pl.col("C") & pl.col("elig")).slice(1).any(),
-            last_surname=(pl.col("L") & ~pl.col("C")).last(),
-            nl=pl.col("gap").first().str.contains("\n", literal=True),
-            n_caps=(pl.col("caps") & pl.col("elig")).sum(),
-            glued=pl.col("gap").first() == "",
+    """One row per run of members with at least one eligible token, and what the rules need of it.
+
+    A run's members are consecutive rows: its first and last member are gathered by index and its counts
+    are numpy `reduceat` sums (a group_by with two dozen aggregations cost three times more); only the
+    text (its tokens joined by spaces) is built per run."""
+    mem = kept.filter(pl.col("member"))
+    if mem.height == 0:
+        return pl.DataFrame(schema=_RUNS_SCHEMA)
+    run = mem.get_column("run").to_numpy()
+    first = np.flatnonzero(np.concatenate([[True], run[1:] != run[:-1]]))
+    last = np.concatenate([first[1:], [len(run)]]) - 1
+    size = last - first + 1
+    cols = {c: mem.get_column(c).to_numpy() for c in ("F", "L", "C", "W", "P", "elig", "caps", "ev")}
+    is_name = cols["F"] | cols["L"]
+    elig = cols["elig"]
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x.astype(np.int64), first)
+
+    rest_name = is_name & ~cols["C"] & elig
+    ev = cols["ev"]
+    gap_first = mem.get_column("gap").gather(first)
+    toks = mem.get_column("tok")
+    multi = np.flatnonzero(size > 1)
+    text = toks.gather(first)
+    if len(multi):
+        # runs of two or more tokens: their tokens joined (the others' text is their one token)
+        parts = toks.to_list()
+        joined = [" ".join(parts[first[j] : last[j] + 1]) for j in multi]
+        text = text.scatter(multi, pl.Series(joined, dtype=pl.String))
+    second = np.minimum(first + 1, len(run) - 1)
+    runs = pl.DataFrame(
+        {
+            "run": mem.get_column("run").gather(first),
+            "row": mem.get_column("row").gather(first),
+            "start": mem.get_column("start").gather(first),
+            "end": (mem.get_column("start") + mem.get_column("tl")).gather(last),
+            "kf": mem.get_column("k").gather(first),
+            "kl": mem.get_column("k").gather(last),
+            "text": text,
+            "n": total(elig),
+            "score": total(ev),
+            "any_name": total(is_name & elig) > 0,
+            "all_place": total(cols["P"] | ~elig) == size,
+            "single_strong": (cols["F"] & ~cols["C"] & ~cols["W"] & ~cols["P"])[first],
+            "single_place": cols["P"][first],
+            "single_name": (is_name & ~cols["C"])[first],
+            "single_word": cols["W"][first],
+            "first_common": cols["C"][first],
+            "n_common": total(cols["C"] & elig),
+            "ev_first": ev[first],
+            "start2": pl.Series(mem.get_column("start").to_numpy()[second]).set(pl.Series(size == 1), None),
+            "rest_name": (total(rest_name) - rest_name[first]) > 0,
+            "last_surname": (cols["L"] & ~cols["C"])[last],
+            "nl": gap_first.str.contains("\n", literal=True),
+            "n_caps": total(cols["caps"] & elig),
+            "glued": gap_first == "",
             # `text`'s first and last words (its tokens hold no whitespace)
-            first_tok=pl.col("tok").first(),
-            last_tok=pl.col("tok").last(),
-        )
-        .filter(pl.col("n") >= 1)
-    )
+            "first_tok": toks.gather(first),
+            "last_tok": toks.gather(last),
+        },
+    ).cast(_RUNS_SCHEMA)
+    return runs.filter(pl.col("n") >= 1)
 
 
 def _run_context(runs: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     """Add the lowercase tokens around each run (`p1`-`p3` before, `n1`-`n3` after; null outside its
     row) and `p1_nl` (`p1` opens a line: a newline before it, or it is its text's first token), gathered
-    by index for the few runs only."""
-    n_tok, run_rows = tok.height, runs["row"]
-    m, rows = pl.col("m"), pl.col("row")
-
-    def at(anchor: str, offset: int) -> tuple[pl.Series, pl.Series]:
-        pos = runs[anchor].cast(pl.Int64) + offset
-        return pos, pos.clip(0, n_tok - 1)
-
-    # one select over the token columns (gathers by index), not a Series pass per neighbour
-    ctx: dict[str, pl.Expr] = {}
-    for name, offset, anchor in (
-        ("p1", -1, "kf"),
-        ("p2", -2, "kf"),
-        ("p3", -3, "kf"),
-        ("n1", 1, "kl"),
-        ("n2", 2, "kl"),
-        ("n3", 3, "kl"),
-    ):
-        pos, idx = at(anchor, offset)
-        same = (rows.gather(idx) == run_rows) & pos.is_between(0, n_tok - 1)
-        ctx[name] = pl.when(same).then(m.gather(idx).str.strip_chars_start().str.to_lowercase())
-    pos, idx = at("kf", -1)
-    in_row = (rows.gather(idx) == run_rows) & (pos >= 0)
-    opens_text = (pos == 0) | (rows.gather((pos - 1).clip(0, n_tok - 1)) != run_rows)
-    ctx["p1_nl"] = in_row & (m.gather(idx).str.contains("\n", literal=True) | opens_text)
-    pos, idx = at("kl", 1)
-    in_row = (rows.gather(idx) == run_rows) & (pos < n_tok)
-    ctx["n1_cap"] = in_row & m.gather(idx).str.contains(r"^\s*\p{Lu}")
-    ctx["n1_nl"] = ~in_row | m.gather(idx).str.contains("\n", literal=True)
-    return pl.concat([runs, tok.select(**ctx)], how="horizontal")
+    by index for the few runs only: positions in numpy, the six neighbours' words in one gather."""
+    n_tok, n_runs = tok.height, runs.height
+    tok_rows, run_rows = tok.get_column("row").to_numpy(), runs.get_column("row").to_numpy()
+    kf, kl = runs.get_column("kf").to_numpy().astype(np.int64), runs.get_column("kl").to_numpy().astype(np.int64)
+    names = ("p1", "p2", "p3", "n1", "n2", "n3")
+    pos = np.concatenate([kf - 1, kf - 2, kf - 3, kl + 1, kl + 2, kl + 3])
+    idx = np.clip(pos, 0, n_tok - 1)
+    same = (pos >= 0) & (pos < n_tok) & (tok_rows[idx] == np.tile(run_rows, 6))
+    near = tok.get_column("w").gather(idx).str.to_lowercase().set(pl.Series(~same), None)
+    ctx = {name: near.slice(i * n_runs, n_runs) for i, name in enumerate(names)}
+    p1_in_row, n1_in_row = same[:n_runs], same[3 * n_runs : 4 * n_runs]
+    p1_idx, n1_idx = idx[:n_runs], idx[3 * n_runs : 4 * n_runs]
+    lines = tok.get_column("m").gather(np.concatenate([p1_idx, n1_idx])).str.contains("\n", literal=True).to_numpy()
+    p1 = kf - 1
+    opens_text = (p1 == 0) | (tok_rows[np.clip(p1 - 1, 0, n_tok - 1)] != run_rows)
+    ctx["p1_nl"] = pl.Series(p1_in_row & (lines[:n_runs] | opens_text))
+    ctx["n1_cap"] = pl.Series(n1_in_row) & tok.get_column("w").gather(n1_idx).str.contains(r"^\p{Lu}")
+    ctx["n1_nl"] = pl.Series(~n1_in_row | lines[n_runs:])
+    return runs.with_columns(**ctx)
 
 
-@functools.lru_cache(maxsize=1)
-def _place_set() -> frozenset[str]:
-    return frozenset(_place_phrases().to_list())
+_HASH_BITS = 22
 
 
-def _is_place(phrases: pl.Series) -> pl.Series:
-    """Which lowercase phrases are places (null: False): a set lookup per run, where a join against the
-    12k place phrases hashed them again for every batch."""
-    places = _place_set()
-    return pl.Series([x in places for x in phrases.to_list()], dtype=pl.Boolean)
+@functools.cache
+def _hash_screen(which: str) -> tuple[np.ndarray, frozenset[str]]:
+    """For a fixed word list (`lower_firsts` or `places`): a bitmap over the low 22 bits of the polars
+    hashes of its words (a screen with ~1% false positives) and the set itself (the exact test)."""
+    words = _lower_firsts() if which == "lower_firsts" else _place_phrases()
+    bits = np.zeros(1 << _HASH_BITS, dtype=bool)
+    bits[words.hash().to_numpy() & ((1 << _HASH_BITS) - 1)] = True
+    return bits, frozenset(words.to_list())
+
+
+def _in_set(words: pl.Series, which: str) -> pl.Series:
+    """Which of `words` (null: False) are in the fixed list `which`: the hash screen over all of them, then
+    a set lookup of the few that pass. polars' `is_in` would hash the whole list again on every call, and a
+    set lookup per word costs a cache miss or two each."""
+    bits, members = _hash_screen(which)
+    maybe = np.flatnonzero(bits[words.hash().to_numpy() & ((1 << _HASH_BITS) - 1)])
+    out = np.zeros(words.len(), dtype=bool)
+    out[maybe[[x in members for x in words.gather(maybe).to_list()]]] = True
+    return pl.Series(out)
 
 
 @functools.lru_cache(maxsize=1)
@@ -559,7 +600,8 @@ def _email_agrees(runs: pl.DataFrame, base: pl.DataFrame) -> pl.Series:
     if idx.len() == 0:
         return pl.Series([False] * runs.height, dtype=pl.Boolean)
     parts: dict[int, set[str]] = {}
-    for row, t in rows.iter_rows():
+    # only the rows of those runs (a row without one is never asked)
+    for row, t in rows.filter(pl.col("row").is_in(runs["row"].gather(idx).implode())).iter_rows():
         got: set[str] = set()
         for local in _EMAIL_LOCAL.findall(t):
             got |= {p for p in re.split(r"[._%+\-0-9]+", local.lower()) if len(p) >= 3}
@@ -850,7 +892,7 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     is_first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
     w = pl.col("w")
     cand = tok.with_row_index("k").filter(
-        w.is_in(_lower_firsts().implode()) | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
+        _in_set(tok.get_column("w"), "lower_firsts") | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
     )
     if cand.height == 0:
         return pl.DataFrame(schema=_CAND)
@@ -1071,29 +1113,39 @@ def _persons(base: pl.DataFrame) -> pl.DataFrame:
     return _typed(pl.concat(parts), "PERSON")
 
 
+_INTRO_BEFORE = sorted(
+    {
+        *(f"{a} {b}" for a in ["name", "surname", "naam", "nome", "nombre", "nom"]
+          for b in ["is", "was", ":", "-", "?", "ist", "est", "es", "è", "é"]),
+        "nazywam się",
+        *(f"{a} {b}" for a in ["ik", "ich", "je", "eu"] for b in ["ben", "bin", "suis", "sou"]),
+        "i am", "this is", "call me", "thank you", "goes by",
+    }
+)  # fmt: skip
+"""The two words before a name that introduce it ("my name is X", "ich bin X", "this is X"), as "p2 p1"."""
+
+
 @functools.lru_cache(maxsize=1)
-def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
+def _cased_rules() -> tuple[list[dict[str, pl.Expr]], pl.Expr, pl.Expr, pl.Expr]:
     """The rules of `_cased_persons` as expressions over a run's columns (its own, its neighbours', the
-    place lookups): the pieces that become columns, `accept`, `rest` and `can_join`. Built once: building
-    them cost more than running them on a batch's few thousand runs."""
+    place lookups): the pieces that become columns (in stages: the later ones read the earlier ones),
+    `accept`, `rest` and `can_join`. Built once: building them cost more than running them on a batch's few
+    thousand runs."""
     p1, p2, p3 = pl.col("p1"), pl.col("p2"), pl.col("p3")
+    # neighbour pairs and lowercase words, columns once (first stage): tokens hold no space, so "p2 p1"
+    # equals "name is" exactly when p2 is "name" and p1 is "is"
+    p21, p32 = pl.col("_p21"), pl.col("_p32")
+    shared = {
+        "_p21": p2 + " " + p1,
+        "_p32": p3 + " " + p2,
+        "_text_low": pl.col("text").str.to_lowercase(),
+        "_first_low": pl.col("first_tok").str.to_lowercase(),
+    }
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
-    intro = (
-        (
-            p2.is_in(["name", "surname", "naam", "nome", "nombre", "nom"])
-            & p1.is_in(["is", "was", ":", "-", "?", "ist", "est", "es", "è", "é"])
-        )
-        | ((p2 == "nazywam") & (p1 == "się"))
-        | (p2.is_in(["ik", "ich", "je", "eu"]) & p1.is_in(["ben", "bin", "suis", "sou"]))
-        | ((p2 == "i") & (p1 == "am"))
-        | ((p3 == "i") & p2.is_in(["'", "’"]) & (p1 == "m"))
-        | ((p3 == "name") & p2.is_in(["'", "’"]) & (p1 == "s"))
-        | ((p2 == "this") & (p1 == "is"))
-        | ((p2 == "call") & (p1 == "me"))
-        | ((p2 == "thank") & (p1 == "you"))
-        | ((p2 == "goes") & (p1 == "by"))
-    )
-    label = p1.is_in([":", "-", "?", "="]) & (p2.is_in(_LABELS) | (p3 + " " + p2).is_in(_LABELS))
+    intro = p21.is_in(_INTRO_BEFORE) | (p3 + " " + p21).is_in(["i ' m", "i ’ m", "name ' s", "name ’ s"])
+    label = p1.is_in([":", "-", "?", "="]) & (p2.is_in(_LABELS) | p32.is_in(_LABELS))
+    first_stage = {"honor": honor.fill_null(False), "intro_label": (intro | label).fill_null(False)}
+    honor, intro_label = pl.col("honor"), pl.col("intro_label")
     signoff = (
         (p1.is_in([",", "-", "—", "!", "."]) & p2.is_in(_SIGNOFFS))
         | (pl.col("nl") & p1.is_in(_SIGNOFFS))
@@ -1101,16 +1153,14 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
     )
     # a name alone after a dash at the start of a line: "- Sarah", "— Tom" (signatures)
     dash_signature = p1.is_in(["-", "—", "–", "~"]) & pl.col("p1_nl") & pl.col("n1_nl")
-    strong = (honor | intro | label | signoff | dash_signature | p1.is_in(_STRONG_PREV1)).fill_null(False)
+    strong = (honor | intro_label | signoff | dash_signature | p1.is_in(_STRONG_PREV1)).fill_null(False)
     possessive = pl.col("n1").is_in(["'", "’"]) & (pl.col("n2") == "s")
     weak = (p1.is_in(_WEAK_PREV1) | pl.col("n1").is_in(_WEAK_NEXT1)).fill_null(False)
     # "ask X", "my sister X", "spoke with X", "X's": a person, even for a name the lexicon does not know
-    weak_person = (p1.is_in(_WEAK_PERSON_PREV1) | (p2 + " " + p1).is_in(_WEAK_PERSON_PREV2) | possessive).fill_null(
-        False
-    )
+    weak_person = (p1.is_in(_WEAK_PERSON_PREV1) | p21.is_in(_WEAK_PERSON_PREV2) | possessive).fill_null(False)
     # "Johnson & Johnson", "Marks & Spencer", and companies named after people
     org = p1.is_in(["&", "+"]).fill_null(False) | pl.col("n1").is_in(["&", "+"]).fill_null(False)
-    org = org | pl.col("text").str.to_lowercase().is_in(_ORGS) | pl.col("n1").is_in(_ORG_NEXT).fill_null(False)
+    org = org | pl.col("_text_low").is_in(_ORGS) | pl.col("n1").is_in(_ORG_NEXT).fill_null(False)
     org = org | (possessive & pl.col("n3").is_in(_ORG_NEXT).fill_null(False))
     # "Bennett Mall", "Karl Johans gate 12", "Bağdat Caddesi": a name before a street word names the street
     street_next = (pl.col("n1").is_in(_street_words()[0]) & pl.col("n1_cap")) | pl.col("n1").is_in(_street_words()[1])
@@ -1125,7 +1175,7 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
     street = (
         p1.is_in(_street_types())
         | ((p1 == ".") & p2.is_in(_street_types()))
-        | pl.col("first_tok").str.to_lowercase().is_in(_street_types())
+        | pl.col("_first_low").is_in(_street_types())
     ).fill_null(False)
     # a capital at a sentence start is no evidence ("Carol singing starts...", "Apollo 11 landed")
     sentence_start = (p1.is_null() | p1.is_in([".", "!", "?", "(", "*", "#", ">"]) | pl.col("nl")).fill_null(False)
@@ -1146,8 +1196,6 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
     # the pieces become columns once: eager expressions are not shared, and each is used several times
     pieces = {
         "strong": strong,
-        "honor": honor.fill_null(False),
-        "intro_label": (intro | label).fill_null(False),
         "weak": weak,
         "weak_person": weak_person,
         "org": org.fill_null(False),
@@ -1164,8 +1212,8 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
             & pl.any_horizontal(pl.col(c).str.contains(r"^[a-z]") for c in ("p1", "p2", "n1", "n2")).fill_null(False)
         ),
     }
-    strong, honor, weak, weak_person, org, street, sentence_start, alone, loc_veto, place_phrase, mid_loc = (
-        pl.col(k) for k in pieces if k not in ("intro_label", "foreign")
+    strong, weak, weak_person, org, street, sentence_start, alone, loc_veto, place_phrase, mid_loc = (
+        pl.col(k) for k in pieces if k != "foreign"
     )
     accept = (
         (strong & (score >= 1) & ~(loc_veto & ~honor))
@@ -1224,12 +1272,12 @@ def _cased_rules() -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]:
         & ~place_phrase
     ).fill_null(False)
     # "Can João Pedro Albuquerque pick up...": a question's verb is no part of the name after it
-    first = pl.col("first_tok").str.to_lowercase()
+    first = pl.col("_first_low")
     lead_verb = (
         sentence_start & pl.col("rest_name") & (first.is_in(_LEAD_VERBS) | (first.is_in(["will", "may"]) & (n >= 3)))
     ).fill_null(False)
     can_join = ~org & ~street & ~loc_veto & (score >= 1) & ~pl.col("single_word")
-    return pieces, final, rest | (pl.col("accept") & lead_verb), can_join
+    return [shared, first_stage, pieces], final, rest | (pl.col("accept") & lead_verb), can_join
 
 
 def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
@@ -1243,12 +1291,13 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     # London": a place after a place in a list is a place
     low = runs.select(pl.col("text").str.to_lowercase(), "p1", "p2")
     runs = runs.with_columns(
-        place1=_is_place(low["text"]),
-        is_place=_is_place(low.select(pl.col("p1") + " " + pl.col("text")).to_series()),
-        p2_place=_is_place(low["p2"]),
+        place1=_in_set(low["text"], "places"),
+        is_place=_in_set(low.select(pl.col("p1") + " " + pl.col("text")).to_series(), "places"),
+        p2_place=_in_set(low["p2"], "places"),
     )
-    pieces, accept, rest, can_join = _cased_rules()
-    runs = runs.with_columns(**pieces)
+    stages, accept, rest, can_join = _cased_rules()
+    for pieces in stages:
+        runs = runs.with_columns(**pieces)
     runs = runs.with_columns(accept=accept)
     runs = runs.with_columns(rest=rest).with_columns(
         accept=pl.col("accept") | pl.col("rest"),
