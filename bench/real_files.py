@@ -18,6 +18,10 @@ at `split.leak_threshold`; no dedup clusters, no review holds) and `contaminatio
 with the template rule off (`max_ngram_docs: 0`, `min_coverage: 0`) and with params.yaml's values; the train
 rows removed for a held-out overlap and for a benchmark are printed for each.
 
+`--plant`: with `--decontaminate`, also a copy of every held-out row is added to train, its user turns pasted
+after a line of framing (`PLANT_PREFIX`), and both settings run again: a planted copy not removed is a leak the
+rule lets through (the held-out prompts of these files are mostly tool templates, the case the rule ignores).
+
 `--pipeline`: the same files in a scratch project (the repository's params.yaml, dvc.yaml, expectations;
 training files in data/raw/expert/, benchmark files alone in data/benchmarks/), materialized in-process on an
 ephemeral Dagster instance twice (params.yaml's decontamination, then the rule off); prints split_assignments'
@@ -56,6 +60,8 @@ BENCHMARK_DIR = "benchmarks"
 RULE_OFF = {"max_ngram_docs": 0, "min_coverage": 0.0}
 """The decontamination template rule switched off: every shared run with a held-out row counts."""
 SOURCE = "expert"
+PLANT_PREFIX = "A colleague sent me this, can you help?\n\n"
+"""Framing put before each user turn of a planted copy (a pasted prompt, not a byte-identical row)."""
 
 
 def load_params(path: Path) -> dict[str, Any]:
@@ -127,6 +133,36 @@ def assigned_splits(examples: pl.DataFrame, params: dict[str, Any]) -> pl.DataFr
     links = [examples.get_column("conversation_id"), near_duplicate_components_of(hashes, split.leak_threshold)]
     groups = split_groups(examples.get_column("example_id"), links)
     return assign_splits(examples, split.ratio_dict(), split.seed, groups=groups, priority=dedup.source_priority)
+
+
+def planted_copies(assigned: pl.DataFrame) -> pl.DataFrame:
+    """A train copy of every held-out row of `assigned`, its user turns pasted after PLANT_PREFIX."""
+    turn = pl.element().struct
+    pasted = pl.col("messages").list.eval(
+        pl.struct(
+            role=turn.field("role"),
+            content=pl.when(turn.field("role") == "user")
+            .then(pl.lit(PLANT_PREFIX) + turn.field("content"))
+            .otherwise(turn.field("content")),
+        )
+    )
+    return assigned.filter(pl.col("split") != "train").with_columns(
+        messages=pasted, example_id=pl.lit("planted:") + pl.col("example_id"), split=pl.lit("train")
+    )
+
+
+def planted_caught(assigned: pl.DataFrame, benchmarks: pl.DataFrame, settings: DecontaminationConfig) -> dict:
+    """How many planted copies of held-out rows decontamination removes, and the original train rows it removes
+    in the same run."""
+    planted = planted_copies(assigned)
+    found = decontaminate(pl.concat([assigned, planted.cast(assigned.schema)]), benchmarks, settings)
+    rows = found.hits.get_column("row")
+    return {
+        "planted": planted.height,
+        "planted_removed": int((rows >= assigned.height).sum()),
+        "original_train_removed": int((rows < assigned.height).sum()),
+        "bound": found.counts["max_ngram_docs_used"],
+    }
 
 
 def decontamination_counts(assigned: pl.DataFrame, benchmarks: pl.DataFrame, settings: DecontaminationConfig) -> dict:
@@ -230,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
     parser.add_argument("--decontaminate", action="store_true")
+    parser.add_argument("--plant", action="store_true", help="with --decontaminate: planted copies of held-out rows")
     parser.add_argument("--pipeline", action="store_true")
     args = parser.parse_args(argv)
     params = load_params(args.params)
@@ -278,6 +315,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             for example in counts["examples"]:
                 print(f"    {example}")
+        if args.plant:
+            decon["planted"] = {
+                name: planted_caught(assigned, benchmarks, settings)
+                for name, settings in (("rule_off", off), ("defaults", defaults))
+            }
+            for name, caught in decon["planted"].items():
+                print(
+                    f"  planted ({name}): {caught['planted_removed']} of {caught['planted']} planted copies removed, "
+                    f"{caught['original_train_removed']} original train rows removed, bound {caught['bound']}"
+                )
     if args.pipeline:
         summary["pipeline"] = {}
         for name, override in (("defaults", None), ("rule_off", RULE_OFF)):
