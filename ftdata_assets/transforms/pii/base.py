@@ -112,6 +112,14 @@ def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here
     )
 
 
+def _filter(df: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
+    """`df.filter(predicate)` with the predicate evaluated in the calling thread: a select of one expression runs
+    there, a filter in polars' shared pool, whose threads' caches of 32 compiled regexes every recognizer's
+    patterns pass through (each batch then compiled them again). `detector` runs each recognizer in a thread of
+    its own, so there its patterns stay compiled."""
+    return df.filter(df.select(predicate).to_series())
+
+
 def _context(cand: pl.DataFrame, base: pl.DataFrame, left: int, right: int = 0) -> pl.DataFrame:
     """Add lowercase `left_ctx` (up to `left` chars before) and `right_ctx` (up to `right` after)."""
     j = cand.join(base, on="row", how="left")

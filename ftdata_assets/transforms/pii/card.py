@@ -15,6 +15,7 @@ from ftdata_assets.transforms.pii.base import (
     _NON_WORD,
     _TWO_WORDS,
     _context,
+    _filter,
     _label_near,
     _matches,
     _rx,
@@ -100,19 +101,20 @@ def _valid(c: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
     ok_groups = ~text.str.contains(r"(?:^|[ \-])[0-9]{1,2}(?:[ \-]|$)") | text.str.contains(
         r"^[0-9]{4}(?:[ \-][0-9]{4}){2,3}[ \-][0-9]{1,3}$"
     )
-    c = c.filter(one_sep & ok_groups & pl.col("d").str.len_chars().is_between(12, 19))
+    c = _filter(c, one_sep & ok_groups & pl.col("d").str.len_chars().is_between(12, 19))
     c = c.filter(pl.Series(_luhn_ok(c["d"])))
     if c.height == 0:
         return c
     c = _context(c.with_columns(brand=pl.Series(_card_brand_ok(c["d"]))), base, 30, 2)
     left = pl.col("left_ctx")
-    c = c.filter(
+    c = _filter(
+        c,
         # a known issuer, or a card word before it ("Karte: 6123 ...")
         (pl.col("brand") | left.str.contains(_CARD_CONTEXT_RX))
         & (~left.str.contains(_CARD_VETO) | left.str.contains(_CARD_HASH))
         & ~pl.col("right_ctx").str.contains(r"^[\-.][0-9]")
         # "Your order number is ...": a label two words before, unless a card word is nearer ("order, card ...")
-        & (~left.str.contains(_CARD_LABEL) | left.str.contains(_CARD_WORD_NEAR))
+        & (~left.str.contains(_CARD_LABEL) | left.str.contains(_CARD_WORD_NEAR)),
     )
     return c.filter(~pl.Series(_isbn13(c["d"].to_list()), dtype=pl.Boolean))
 
@@ -128,8 +130,8 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
     # other digits follow it ("4029715249446081 12/27 123": an expiry month, a CVV, a quantity); the longest
     # valid one of a start wins
     text = pl.col("text")
-    head1 = c.filter(text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
-    head2 = head1.filter(text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
+    head1 = _filter(c, text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
+    head2 = _filter(head1, text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
     heads = pl.concat([head1, head2]).with_columns(end=pl.col("start") + text.str.len_chars().cast(pl.Int64))
     found = _valid(pl.concat([c, heads]), base)
     found = found.sort(["row", "start", "end"], descending=[False, False, True]).unique(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _context, _filter, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # EMAIL_ADDRESS
@@ -22,10 +22,10 @@ _FILE_EXTENSIONS = [
 
 
 def _emails(base: pl.DataFrame) -> pl.DataFrame:
-    c = _matches(base.filter(pl.col("t").str.contains("@", literal=True)), _EMAIL, here=True)
+    c = _matches(_filter(base, pl.col("t").str.contains("@", literal=True)), _EMAIL)
     tld = pl.col("text").str.extract(r"\.([A-Za-z]+)$", 1).str.to_lowercase()
-    c = c.filter(~tld.is_in(_FILE_EXTENSIONS))  # "icon@2x.png"
+    c = _filter(c, ~tld.is_in(_FILE_EXTENSIONS))  # "icon@2x.png"
     if c.height:
         # the "password@host" of scheme://user:password@host is a SECRET, not an email
-        c = _context(c, base, 80).filter(~pl.col("left_ctx").str.contains(r"://[^\s/@]*:$"))
+        c = _filter(_context(c, base, 80), ~pl.col("left_ctx").str.contains(r"://[^\s/@]*:$"))
     return _typed(c, "EMAIL_ADDRESS")

@@ -6,7 +6,7 @@ import ipaddress
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _COLS, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _COLS, _context, _filter, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # IP_ADDRESS
@@ -32,33 +32,38 @@ def _ips(base: pl.DataFrame) -> pl.DataFrame:
     v4 = _matches(base, _IPV4)
     if v4.height:
         octets = pl.col("text").str.split(".")
-        v4 = v4.filter(
+        v4 = _filter(
+            v4,
             octets.list.eval(
                 (pl.element().cast(pl.Int32) <= 255)
                 & ((pl.element().str.len_chars() == 1) | ~pl.element().str.starts_with("0"))
-            ).list.all()
+            ).list.all(),
         )
         v4 = _context(v4, base, 20, 2)
-        v4 = v4.filter(
+        v4 = _filter(
+            v4,
             ~pl.col("left_ctx").str.contains(r"[0-9]\.$|[.\-]$")  # inside a longer dotted number
             & ~pl.col("right_ctx").str.contains(r"^\.[0-9]|^-[0-9]")
-            & ~pl.col("left_ctx").str.contains(_VERSION_CONTEXT)
+            & ~pl.col("left_ctx").str.contains(_VERSION_CONTEXT),
         ).select(_COLS)
     v6 = _matches(
-        base.filter(
+        _filter(
+            base,
             pl.col("t").str.contains("::", literal=True)
-            | pl.col("t").str.contains(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
+            | pl.col("t").str.contains(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"),
         ),
         _IPV6,
     )
     if v6.height:
-        v6 = v6.filter(
+        v6 = _filter(
+            v6,
             pl.col("text").str.contains(r"[0-9]")
             & (pl.col("text").str.count_matches(":") >= 2)
-            & (pl.col("text").str.len_chars() >= 3)
+            & (pl.col("text").str.len_chars() >= 3),
         )
-        v6 = _context(v6, base, 1, 1).filter(
-            ~pl.col("left_ctx").str.contains(r"[\w:.]$") & ~pl.col("right_ctx").str.contains(r"^[\w:]")
+        v6 = _filter(
+            _context(v6, base, 1, 1),
+            ~pl.col("left_ctx").str.contains(r"[\w:.]$") & ~pl.col("right_ctx").str.contains(r"^[\w:]"),
         )
         v6 = v6.filter(pl.Series([_ipv6_ok(t) for t in v6["text"].to_list()], dtype=pl.Boolean))
         v6 = v6.select(_COLS)

@@ -31,6 +31,7 @@ from ftdata_assets.transforms.pii.base import (
     _NUMBER_VETO,
     _TWO_WORDS,
     _context,
+    _filter,
     _label_near,
     _matches,
     _rx,
@@ -318,26 +319,27 @@ _SEVEN_DIGITS = _rx(r"[0-9](?:[ .\-/()+\u00a0\u202f]{0,3}[0-9]){6}")
 
 
 def _phones(base: pl.DataFrame) -> pl.DataFrame:
-    rows = base.filter(pl.col("t").str.contains(_SEVEN_DIGITS))
+    rows = _filter(base, pl.col("t").str.contains(_SEVEN_DIGITS))
     c = _matches(rows, _PHONE_CANDIDATE)
     text = pl.col("text")
-    c = c.filter(text.str.len_bytes() >= 7)  # most candidates are short numbers: drop them before counting
+    c = _filter(c, text.str.len_bytes() >= 7)  # most candidates are short numbers: drop them before counting
     # no-break spaces as spaces (the same length in characters, so spans stay right)
-    c = c.with_columns(orig=text, text=text.str.replace_all("[\u00a0\u202f]", " "))
+    c = c.with_columns(orig=text).with_columns(text=text.str.replace_all("[\u00a0\u202f]", " "))
     nd = text.str.replace_all(r"[^0-9]", "").str.len_bytes()
-    c = c.filter(nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
+    c = _filter(c, nd.is_between(7, 21) & ~text.str.contains(_NOT_PHONE_SHAPE))
     if c.height == 0:
         return _typed(c, "PHONE_NUMBER")
     c = _context(c, rows, 30, 5)
     intl = text.str.contains(r"^\(?\+")
     left, right = pl.col("left_ctx"), pl.col("right_ctx")
     # what vetoes a number whatever else is around it
-    c = c.filter(
+    c = _filter(
+        c,
         ~right.str.contains(_CURRENCY_RIGHT)
         & ~right.str.contains(r"^[.\-/]?[0-9]|^[\p{L}_]|^[.:][0-9a-z]")
         # a national number right after another digit group is the tail of a longer number (an IBAN's)
         & (intl | ~left.str.contains(r"[0-9] $"))
-        & (intl | ~left.str.contains(_CURRENCY_LEFT))
+        & (intl | ~left.str.contains(_CURRENCY_LEFT)),
     )
     # what vetoes it unless a phone word explains it: the exceptions are read on the flagged rows only
     flags = {
@@ -351,17 +353,19 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
         # "1234567,89" is an amount; "0301234567,42" the next field of a CSV line
         "comma": right.str.starts_with(",") & right.str.contains(r"^,[0-9]") & ~text.str.contains(_TRUNK_OR_PLUS),
     }
-    c = c.with_columns(**flags)
+    for name, flag in flags.items():  # one expression per call: evaluated in this thread (see `_filter`)
+        c = c.with_columns(flag.alias(name))
     flagged = pl.any_horizontal(list(flags))
-    explained = c.filter(flagged).filter(
+    explained = _filter(
+        c.filter(flagged),
         (~pl.col("label") | left.str.contains(_WORD_NEAR))
         & (~pl.col("veto") | left.str.contains(_WORD_HASH))
         & (~pl.col("glued") | left.str.contains(_WORD_GLUED))
         & (~pl.col("key") | left.str.contains(_PHONE_KEY))
-        & (~pl.col("comma") | left.str.contains(_PHONE_WORD))
+        & (~pl.col("comma") | left.str.contains(_PHONE_WORD)),
     )
     c = pl.concat([c.filter(~flagged), explained])
-    c = c.select("row", "start", "text", "orig", ctx=left.str.contains(_PHONE_WORD))
+    c = c.with_columns(ctx=left.str.contains(_PHONE_WORD)).select("row", "start", "text", "orig", "ctx")
     if c.height == 0:
         return _typed(c.with_columns(end=pl.col("start")), "PHONE_NUMBER")
     spans = [_phone_span(t, ctx) for t, ctx in zip(c["text"].to_list(), c["ctx"].to_list(), strict=True)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _COLS, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _COLS, _context, _filter, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # SECRET
@@ -92,11 +92,11 @@ _NOT_SECRETS = [
 
 def _secrets(base: pl.DataFrame) -> pl.DataFrame:
     # literal (Aho-Corasick) prefilters: the regexes only see the few rows that can match
-    keys = _matches(base.filter(pl.col("t").str.contains("-----BEGIN", literal=True)), _PRIVATE_KEY, here=True)
-    tokens = _matches(base.filter(pl.col("t").str.contains_any(_SECRET_LITERALS)), _SECRET_TOKENS, here=True)
-    tokens = tokens.filter(~pl.col("text").str.starts_with("sk-") | pl.col("text").str.contains(r"[0-9]"))
-    keyed = base.filter(pl.col("t").str.contains_any(_SECRET_KEYWORDS, ascii_case_insensitive=True))
-    first, second = (_matches(keyed, pattern, group=2, here=True) for pattern in _SECRET_VALUE_PASSES)
+    keys = _matches(_filter(base, pl.col("t").str.contains("-----BEGIN", literal=True)), _PRIVATE_KEY)
+    tokens = _matches(_filter(base, pl.col("t").str.contains_any(_SECRET_LITERALS)), _SECRET_TOKENS)
+    tokens = _filter(tokens, ~pl.col("text").str.starts_with("sk-") | pl.col("text").str.contains(r"[0-9]"))
+    keyed = _filter(base, pl.col("t").str.contains_any(_SECRET_KEYWORDS, ascii_case_insensitive=True))
+    first, second = (_matches(keyed, pattern, group=2) for pattern in _SECRET_VALUE_PASSES)
     v = pl.concat([first, second.with_columns(pl.col("alt") + _KEYED_ALTS)]).sort(["row", "start"])
     strip = pl.col("text").str.strip_chars_end(".,;:!?)]}")
     v = v.with_columns(
@@ -105,9 +105,10 @@ def _secrets(base: pl.DataFrame) -> pl.DataFrame:
     text, alt = pl.col("text"), pl.col("alt")
     if v.height:
         # "password = getpass()", "token = get_token(user)": a function call, not a value
-        v = _context(v, base, 0, 1).filter(~pl.col("right_ctx").str.starts_with("("))
+        v = _filter(_context(v, base, 0, 1), ~pl.col("right_ctx").str.starts_with("("))
     quoted = alt.is_in([_SECRET_ALT["quoted"], _SECRET_ALT["squoted"]])
-    v = v.filter(
+    v = _filter(
+        v,
         (text.str.len_chars() >= 3)
         & (~quoted | (text.str.len_chars() <= 200))
         & ~text.str.to_lowercase().is_in(_NOT_SECRETS)
@@ -117,6 +118,6 @@ def _secrets(base: pl.DataFrame) -> pl.DataFrame:
         & ~text.str.contains(r"(?i)^(?:os|env|process|config|settings|self|secrets)(?-u:\b)")
         # "my password is ..." needs something that looks like a password, not an English word
         & ((alt != _SECRET_ALT["said"]) | (text.str.contains(r"[A-Za-z]") & text.str.contains(r"[0-9\W_]")))
-        & ((alt != _SECRET_ALT["basic"]) | text.str.contains(r"[0-9+/=]"))
+        & ((alt != _SECRET_ALT["basic"]) | text.str.contains(r"[0-9+/=]")),
     ).select(_COLS)
     return _typed(pl.concat([keys, tokens, v]), "SECRET")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _NUMBER_VETO, _context, _filter, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # US_SSN
@@ -26,7 +26,7 @@ def _ssns(base: pl.DataFrame) -> pl.DataFrame:
         return _typed(c, "US_SSN")
     c = _context(c, base, 30, 2)
     # nine bare digits only with an SSN word before them
-    c = c.filter(pl.col("text").str.contains(r"[^0-9]") | pl.col("left_ctx").str.contains(_SSN_CONTEXT))
+    c = _filter(c, pl.col("text").str.contains(r"[^0-9]") | pl.col("left_ctx").str.contains(_SSN_CONTEXT))
     d = pl.col("text").str.replace_all(r"[^0-9]", "")
     area = d.str.slice(0, 3)
     valid = (
@@ -43,4 +43,4 @@ def _ssns(base: pl.DataFrame) -> pl.DataFrame:
         & ~pl.col("right_ctx").str.contains(r"^[.\-]?[0-9]")
         & ~(pl.col("left_ctx").str.contains(_NUMBER_VETO) & ~pl.col("left_ctx").str.contains(_SSN_CONTEXT))
     )
-    return _typed(c.filter(keep), "US_SSN")
+    return _typed(_filter(c, keep), "US_SSN")
