@@ -31,22 +31,27 @@ def _iban_span(text: str) -> int | None:
     size = _iban_length(country)
     if size is None:
         return None
-    seen = 0
-    for i, ch in enumerate(text):
-        if ch.isalnum():
-            seen += 1
-            if seen == size:
-                end = i + 1
-                break
-    else:
+    # the candidates are ASCII letters and digits with spaces or dashes between groups (`_IBAN`)
+    m = _nth_alnum(size).match(text)
+    if m is None:
         return None
+    end = m.end()
     # inside a group no IBAN ends, unless there are no separators at all (any length then)
     if end < len(text) and text[end].isalnum() and not text.isalnum():
         return None
-    compact = "".join(ch for ch in text[:end] if ch.isalnum()).upper()
+    compact = _SEPARATORS.sub("", text[:end]).upper()
     if _mod97(compact) == 1 and _bban_format(country).fullmatch(compact[4:]):
         return end
     return None
+
+
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]")
+
+
+@functools.cache
+def _nth_alnum(n: int) -> re.Pattern[str]:
+    """Matches a text up to and including its `n`-th ASCII letter or digit."""
+    return re.compile(rf"(?:[^A-Za-z0-9]*[A-Za-z0-9]){{{n}}}")
 
 
 @functools.cache
@@ -81,9 +86,12 @@ def _bban_format(country: str) -> re.Pattern[str]:
 _IBAN_DB = numdb.get("iban")
 
 
+_BASE36 = str.maketrans({ch: str(int(ch, 36)) for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+
+
 def _mod97(compact: str) -> int:
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97
+    """ISO 7064 mod-97 of an upper-case IBAN (letters as 10-35, the first four characters moved to the end)."""
+    return int((compact[4:] + compact[:4]).translate(_BASE36)) % 97
 
 
 def _ibans(base: pl.DataFrame) -> pl.DataFrame:
