@@ -271,6 +271,41 @@ def _lexicon_codes() -> dict[str, int]:
 
 
 @functools.lru_cache(maxsize=1)
+def _lexicon_hashes() -> tuple[np.ndarray, np.ndarray, pl.Series, np.ndarray]:
+    """The lexicon sorted by the polars hash of its words: hashes, codes, words, and which hashes two words
+    share (those go through the dict)."""
+    codes = _lexicon_codes()
+    words = pl.Series(list(codes), dtype=pl.String)
+    hashes = words.hash().to_numpy()
+    order = np.argsort(hashes, kind="stable")
+    hashes = hashes[order]
+    shared = np.zeros(len(hashes), dtype=bool)
+    shared[1:] |= hashes[1:] == hashes[:-1]
+    shared[:-1] |= hashes[1:] == hashes[:-1]
+    return hashes, np.array(list(codes.values()), dtype=np.int32)[order], words.gather(order), shared
+
+
+def _codes_of(words: pl.Series) -> np.ndarray:
+    """The lexicon code of each of `words` (0: not in it), as `_lexicon_codes().get(word, 0)`: a binary search
+    of the words' hashes in the sorted lexicon hashes, the words of a hit compared to be sure; a dict lookup
+    per word costs a cache miss or two each on the 165k entries."""
+    hashes, codes, lex_words, shared = _lexicon_hashes()
+    if words.len() == 0 or len(hashes) == 0:
+        return np.zeros(words.len(), dtype=np.int32)
+    h = words.hash().to_numpy()
+    i = np.minimum(np.searchsorted(hashes, h), len(hashes) - 1)
+    hit = np.flatnonzero(hashes[i] == h)
+    out = np.zeros(words.len(), dtype=np.int32)
+    same = (lex_words.gather(i[hit]) == words.gather(hit)).fill_null(False).to_numpy() & ~shared[i[hit]]
+    out[hit[same]] = codes[i[hit[same]]]
+    odd = hit[~same]  # a shared hash or a hash collision: the dict decides
+    if len(odd):
+        table = _lexicon_codes()
+        out[odd] = [table.get(w, 0) for w in words.gather(odd).to_list()]
+    return out
+
+
+@functools.lru_cache(maxsize=1)
 def _place_phrases() -> pl.Series:
     return lexicon().filter(pl.col("P"))["low"]
 
@@ -312,7 +347,7 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     found = shaped.str.extract_all(_TOKEN_PATTERN_ASCII)
     counts = found.list.len().fill_null(0).to_numpy()
     m = found.explode(empty_as_null=False, keep_nulls=False)
-    ml = m.str.len_chars().cast(pl.Int64).to_numpy()
+    ml = m.str.len_bytes().cast(pl.Int64).to_numpy()  # the shaped texts are ASCII: bytes are characters
     # per-row running sums: the global cumsum minus its value where each row's tokens begin
     cs = np.cumsum(ml)
     first = np.cumsum(counts) - counts
@@ -337,14 +372,12 @@ def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
     distinct): `tl`, `low`, `capital`, the lexicon flags F, L, C, W, P (capitalized tokens only), `caps`,
     `elig`, `init0` (an initial, if a "." follows), `particle0` (a particle, if name tokens surround it)
     and its evidence `ev`."""
-    codes = _lexicon_codes()
     kinds = pl.DataFrame({"tok": vocab}).with_columns(
         tl=pl.col("tok").str.len_chars().cast(pl.Int64),
         low=pl.col("tok").str.to_lowercase(),
         capital=pl.col("tok").str.contains(r"^\p{Lu}"),
     )
-    lows, capital = kinds["low"].to_list(), kinds["capital"].to_list()
-    code = pl.Series([codes.get(w, 0) if c else 0 for w, c in zip(lows, capital, strict=True)], dtype=pl.Int32)
+    code = pl.Series(_codes_of(kinds.get_column("low")) * kinds.get_column("capital").to_numpy(), dtype=pl.Int32)
     kinds = kinds.with_columns(**{k: (code & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
     is_name = pl.col("F") | pl.col("L")
     tok = pl.col("tok")
