@@ -16,8 +16,9 @@ Run: `.venv/bin/python bench/incremental.py --examples 1000000 --new-fraction 0.
    (data/curated, data/rejects, data/splits, data/review/export, data/metrics) is byte-identical in A and B.
    The differing files are printed.
 
-The daily path is the one entry point the pipeline has for a day: `ftdata run` (materialize_all). Until the
-row-local layers are partitioned, it rebuilds everything, so `ratio` is near 1: this benchmark measures that.
+The daily path is the one entry point the pipeline has for a day: `ftdata run` (materialize_all), which
+ingests the new file alone, computes the row-local layers of its partition alone (the other partitions' code
+versions and inputs are unchanged) and then runs the global layers over every partition once.
 
 The LAST line printed is one JSON object: examples, new_examples, full_s, increment_s, ratio
 (increment_s / full_s), identical, differing (up to 20 paths), peak_rss_mb (the larger of the two runs on A),

@@ -4,6 +4,7 @@ ingests reaches the splits through the automation conditions alone."""
 
 import filecmp
 import json
+import random
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,21 +23,40 @@ COMPARED = ("curated", "rejects", "splits", "review/export", "metrics")
 REGISTRY = Path("data/splits/registry.parquet")
 
 
-def new_log_day(root: Path, day: str, source_day: str = "2026-11-03", rows: int = 60) -> Path:
-    """A log file for `day`: records of an existing day with every text edited (new content, same shapes)."""
-    source = root / "data" / "raw" / "logs" / f"{source_day}.jsonl"
-    records = []
-    for line in source.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(json.dumps(record, ensure_ascii=False).replace("e", "é", 2))
-        if len(records) == rows:
-            break
+TOPICS = "router camera thermostat doorbell speaker hub sensor plug bulb lock charger tablet".split()
+ACTIONS = "reset pair update mount clean calibrate rename share move replace unlock register".split()
+PLACES = "kitchen garage attic office porch hallway basement garden nursery balcony".split()
+DETAILS = (
+    "after the firmware update it blinks orange twice and the app shows a timeout",
+    "the battery drains within a day although motion alerts are switched off",
+    "my partner invited me but the invitation link expired before I opened it",
+    "the night mode picture is grainy and the infrared light stays off",
+    "it keeps dropping off the network whenever the microwave is running",
+)
+
+
+def new_log_day(root: Path, day: str, rows: int = 40, seed: int = 7) -> Path:
+    """A log file for `day` with conversations no other day has (new questions, new answers)."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(rows):
+        topic, action, place = rng.choice(TOPICS), rng.choice(ACTIONS), rng.choice(PLACES)
+        detail = rng.choice(DETAILS)
+        question = f"How do I {action} the {topic} in the {place}? Case {day}-{i}: {detail}."
+        answer = (
+            f"To {action} the {topic} in the {place}, open the app, choose the {topic} and follow step {i % 5 + 1}; "
+            f"since {detail}, check the {rng.choice(TOPICS)} first and restart it after {rng.randint(2, 90)} seconds."
+        )
+        record = {
+            "conversation_id": f"conv-new-{day}-{i}",
+            "user_id": f"u-new-{i % 7}",
+            "created_at": f"{day}T{8 + i % 12:02d}:{i % 60:02d}:00Z",
+            "model": "support-assistant-v3",
+            "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+        }
+        lines.append(json.dumps(record))
     path = root / "data" / "raw" / "logs" / f"{day}.jsonl"
-    path.write_text("\n".join(records) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
