@@ -121,8 +121,18 @@ def _filter(df: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
 
 
 def _context(cand: pl.DataFrame, base: pl.DataFrame, left: int, right: int = 0) -> pl.DataFrame:
-    """Add lowercase `left_ctx` (up to `left` chars before) and `right_ctx` (up to `right` after)."""
-    j = cand.join(base, on="row", how="left")
+    """Add lowercase `left_ctx` (up to `left` chars before) and `right_ctx` (up to `right` after).
+
+    `base`'s rows are ascending (a filtered `with_row_index`), so each candidate's text is a gather at the
+    searchsorted position of its row (a join cost more); any other `base` is joined."""
+    j = None
+    if base.columns == ["row", "t"] and "t" not in cand.columns and cand.height and base.height:
+        rows, want = base.get_column("row").to_numpy(), cand.get_column("row").to_numpy()
+        pos = np.searchsorted(rows, want)
+        if (pos < len(rows)).all() and (rows[pos] == want).all():
+            j = cand.with_columns(t=base.get_column("t").gather(pl.Series(pos, dtype=pl.UInt32)))
+    if j is None:
+        j = cand.join(base, on="row", how="left")
     off = (pl.col("start") - left).clip(lower_bound=0)
     return j.with_columns(
         left_ctx=pl.col("t").str.slice(off, pl.col("start") - off).str.to_lowercase(),
