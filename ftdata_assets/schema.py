@@ -77,6 +77,8 @@ FORMATS: dict[str, str] = {
     "oasst": "OpenAssistant message tree: `prompt` with nested `replies`, one example per path; `lang` in extras",
     "chatml": "a `text` field of ChatML turns (<|im_start|>role ... <|im_end|>)",
     "mapped": "fields mapped to turns by params.yaml `ingest.field_maps`",
+    "sharegpt_preference": "LLaMA-Factory preference: ShareGPT `conversations` (the prompt) + `chosen` / `rejected` "
+    "{from, value} answers; `chosen` is the assistant turn, `rejected` kept in extras",
 }
 """The record shapes ingest recognizes (raw `format` values), for the raw metadata and the data card."""
 
@@ -85,6 +87,8 @@ FORMAT_EXTRAS: dict[str, tuple[str, ...]] = {
     "preference": ("rejected",),
     "hh": ("rejected",),
     "oasst": ("lang", "message_tree_id", "message_ids"),
+    "sharegpt": ("tools", "tool_call_turns"),
+    "sharegpt_preference": ("rejected", "tools", "tool_call_turns"),
 }
 """Provenance fields each format keeps in the raw `extras` column (never trained on)."""
 
@@ -99,6 +103,7 @@ class IngestTag:
     REMOVED_BLANK_TURNS = "removed_blank_turns"
     MERGED_TURNS = "merged_turns"
     TRIMMED_TRAILING_USER = "trimmed_trailing_user"
+    TOOL_CALLS_AS_ASSISTANT = "tool_calls_as_assistant"
 
 
 INGEST_TAGS: tuple[str, ...] = tuple(
@@ -111,6 +116,8 @@ TAG_DESCRIPTIONS: dict[str, str] = {
     IngestTag.REMOVED_BLANK_TURNS: "blank (empty or whitespace-only) turns were removed",
     IngestTag.MERGED_TURNS: "two same-role turns that a removed blank turn separated were merged into one",
     IngestTag.TRIMMED_TRAILING_USER: "ended with user turns that had no answer; they were trimmed",
+    IngestTag.TOOL_CALLS_AS_ASSISTANT: "ShareGPT `function_call` turns (tool calls, JSON text) became assistant "
+    "turns; the raw row's extras list them in `tool_call_turns`",
     "mojibake_repaired": "mis-decoded text (UTF-8 read as cp1252/latin-1) was repaired with ftfy",
     "normalized_null": 'a null-input marker ("<noinput>") was removed from a user turn',
     "stripped_control": "control characters / terminal escapes were stripped",
@@ -144,6 +151,7 @@ class ReasonCode:
     DISALLOWED_TEACHER_MODEL = "disallowed_teacher_model"
     DISALLOWED_LICENSE = "disallowed_license"
     REJECTED_IN_REVIEW = "rejected_in_review"
+    UNDESIRABLE_LABEL = "undesirable_label"
     LOW_QUALITY_PREFIX = "low_quality:"
 
 
@@ -171,6 +179,7 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     ReasonCode.DISALLOWED_TEACHER_MODEL: "a synthetic row whose teacher model is missing or not on the allow-list",
     ReasonCode.DISALLOWED_LICENSE: "a row whose license is not on the license allow-list",
     ReasonCode.REJECTED_IN_REVIEW: "a reviewer rejected the row (data/review/decisions)",
+    ReasonCode.UNDESIRABLE_LABEL: "a KTO-style row with `label: false`: its answer is marked undesirable",
 }
 
 

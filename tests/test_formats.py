@@ -39,7 +39,10 @@ def turns(frame: pl.DataFrame, row: int) -> list[tuple[str, str]]:
 
 
 def records(name: str) -> list[dict]:
-    return [orjson.loads(line) for line in (FIXTURES / name).read_bytes().splitlines() if line.strip()]
+    data = (FIXTURES / name).read_bytes()
+    if name.endswith(".json"):  # a JSON array, as LLaMA-Factory ships its data files
+        return orjson.loads(data)
+    return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 
 
 def extras(frame: pl.DataFrame, row: int) -> dict:
@@ -57,6 +60,10 @@ EXPECTED = {
     "oasst_trees.jsonl": ("oasst", 4, 3, {ReasonCode.EMPTY_CONTENT: 1}),  # 3 trees: 2 + 1 paths, 1 reject
     "chatml.jsonl": ("chatml", 3, 2, {ReasonCode.BAD_ROLE: 1}),
     "preference.jsonl": ("preference", 5, 4, {ReasonCode.WRONG_TYPE: 1}),
+    # LLaMA-Factory's shapes: tool calling (a rejected role keeps the format), preference, KTO
+    "llamafactory_tools.json": ("sharegpt", 4, 3, {ReasonCode.BAD_ROLE: 1}),
+    "llamafactory_dpo.json": ("sharegpt_preference", 5, 2, {ReasonCode.BAD_TURN_ORDER: 2, ReasonCode.WRONG_TYPE: 1}),
+    "kto.json": ("chat", 3, 2, {ReasonCode.UNDESIRABLE_LABEL: 1}),
 }
 
 
@@ -169,6 +176,55 @@ def test_oasst_tree_gives_one_example_per_path_by_best_rank() -> None:
     assert frame["reason"][3] == ReasonCode.EMPTY_CONTENT and "deleted" in frame["detail"][3]
 
 
+def unranked_tree() -> dict:
+    """An OASST tree exported without `rank` fields (like the README's example): two answers to the prompt,
+    the first with a follow-up that has two answers of its own, one of them deleted."""
+
+    def message(mid: str, role: str, text: str, *replies: dict, **fields) -> dict:
+        return {"message_id": mid, "role": role, "text": text, "lang": "en", "replies": list(replies), **fields}
+
+    return {
+        "message_tree_id": "u1",
+        "prompt": message(
+            "p1",
+            "prompter",
+            "How do I keep a sourdough starter alive while I am away for two weeks?",
+            message(
+                "a1",
+                "assistant",
+                "Feed it, let it rise for an hour, then keep it in the fridge; feed it again when you are back.",
+                message(
+                    "p2",
+                    "prompter",
+                    "Will it smell strange when I take it out?",
+                    message("a3", "assistant", "A little sour, yes; two feedings bring it back."),
+                    message("a4", "assistant", "Spam.", deleted=True),
+                ),
+            ),
+            message("a2", "assistant", "Dry some of it on baking paper and rehydrate the flakes when you return."),
+        ),
+    }
+
+
+def test_an_oasst_tree_without_ranks_gives_every_answered_path(tmp_path: Path) -> None:
+    """No rank says which answer is better: every reviewed answer is followed (not the first one listed)."""
+    path = tmp_path / "unranked.jsonl"
+    path.write_bytes(orjson.dumps(unranked_tree()) + b"\n")
+    frame = read_raw(path, "expert")
+    assert frame["reason"].to_list() == [None, None]
+    assert [extras(frame, i)["message_ids"] for i in range(2)] == [["p1", "a1", "p2", "a3"], ["p1", "a2"]]
+    assert turns(frame, 1)[1][1].startswith("Dry some of it")  # the second answer is trained on too
+    assert frame["conversation_id"].n_unique() == 1  # one split group
+    assert format_counts(frame) == {"oasst": {"rows": 2, "examples": 2, "rejected": 0}}
+
+    # one ranked answer is enough to follow the ranking: the best-ranked answer only, unranked ones lose
+    ranked = unranked_tree()
+    ranked["prompt"]["replies"][1]["rank"] = 0
+    path.write_bytes(orjson.dumps(ranked) + b"\n")
+    assert extras(read_raw(path, "expert"), 0)["message_ids"] == ["p1", "a2"]
+    assert read_raw(path, "expert").height == 1
+
+
 def test_oasst_tree_in_a_json_array_and_a_deleted_prompt(tmp_path: Path) -> None:
     trees = records("oasst_trees.jsonl")
     deleted = orjson.loads(orjson.dumps(trees[0]))
@@ -192,6 +248,95 @@ def test_a_long_oasst_thread_needs_a_higher_max_json_depth(tmp_path: Path) -> No
     assert read_raw(path, "expert")["reason"].to_list() == [ReasonCode.TOO_DEEP]
     deep = read_raw(path, "expert", max_json_depth=64)
     assert deep["reason"].to_list() == [None] and len(deep["messages"][0]) == 16
+
+
+def test_llamafactory_tool_calls_are_assistant_turns_tagged_and_recoverable() -> None:
+    frame = raw("llamafactory_tools.json")
+    first = turns(frame, 0)
+    assert [role for role, _ in first] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    call = orjson.loads(first[1][1])  # the call is kept verbatim: the JSON the model must learn to write
+    assert call == {
+        "name": "convert_currency",
+        "arguments": {"amount": 250, "from_currency": "USD", "to_currency": "EUR"},
+    }
+    assert first[2] == ("tool", '{"converted_amount": 231.75, "rate": 0.927}')
+    assert frame["tags"][0].to_list() == ["tool_calls_as_assistant"]
+    kept = extras(frame, 0)
+    assert kept["tool_call_turns"] == [1]  # which assistant turns were function_call: the role stays recoverable
+    assert orjson.loads(kept["tools"])[0]["name"] == "convert_currency"  # the definitions, kept with the row
+    assert set(kept) == set(FORMAT_EXTRAS["sharegpt"])
+    # no tool turn: nothing tagged, and `tools: "[]"` is no tools
+    assert frame["tags"][1].to_list() == [] and frame["extras"][1] is None
+    assert extras(frame, 2)["tool_call_turns"] == [1, 5]  # two calls in one conversation
+    # an unknown role is still refused, and the reject counts under the shape that was recognized
+    assert frame["reason"][3] == ReasonCode.BAD_ROLE and "'function_response'" in frame["detail"][3]
+    assert frame["format"][3] == "sharegpt"
+
+
+def test_a_tool_call_in_a_repaired_conversation_keeps_its_position(tmp_path: Path) -> None:
+    """Positions are those of the final messages: after a dropped leading turn and a removed blank turn."""
+    record = {
+        "conversations": [
+            {"from": "gpt", "value": "...and that is the end of the earlier answer."},
+            {"from": "human", "value": "Convert 10 pounds to kilograms."},
+            {"from": "gpt", "value": "  "},
+            {"from": "function_call", "value": '{"name": "convert_units", "arguments": {"value": 10, "from": "lb"}}'},
+            {"from": "observation", "value": '{"kilograms": 4.54}'},
+            {"from": "gpt", "value": "10 pounds is 4.54 kilograms."},
+        ]
+    }
+    path = tmp_path / "chunk.jsonl"
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    frame = read_raw(path, "expert")
+    assert [role for role, _ in turns(frame, 0)] == ["user", "assistant", "tool", "assistant"]
+    assert extras(frame, 0) == {"tool_call_turns": [1]}
+    assert frame["tags"][0].to_list() == ["dropped_leading_turns", "removed_blank_turns", "tool_calls_as_assistant"]
+    # the same conversation with a plain assistant turn instead of the call has the same id (same content)
+    record["conversations"][3]["from"] = "gpt"
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    assert read_raw(path, "expert")["example_id"][0] == frame["example_id"][0]
+
+
+def test_a_function_call_role_in_openai_chat_is_still_bad_role(tmp_path: Path) -> None:
+    """OpenAI chat writes calls as `tool_calls` on an assistant message; a `function_call` role there is unknown."""
+    record = {"messages": [{"role": "user", "content": "hi"}, {"role": "function_call", "content": "{}"}]}
+    path = tmp_path / "chat.jsonl"
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    frame = read_raw(path, "expert")
+    assert frame["reason"].to_list() == [ReasonCode.BAD_ROLE]
+    assert frame["format"].to_list() == ["chat"]  # the shape was recognized
+    assert format_counts(frame) == {"chat": {"rows": 1, "examples": 0, "rejected": 1}}
+
+
+def test_llamafactory_preference_rows_train_on_chosen_and_keep_rejected() -> None:
+    frame = raw("llamafactory_dpo.json")
+    assert turns(frame, 0) == [
+        ("user", "Give me one tip for keeping basil alive indoors."),
+        (
+            "assistant",
+            "Keep it on the sunniest windowsill you have and water it when the top of the soil feels dry.",
+        ),
+    ]
+    assert extras(frame, 0) == {"rejected": {"from": "gpt", "value": "Basil cannot be grown indoors."}}
+    assert set(extras(frame, 0)) <= set(FORMAT_EXTRAS["sharegpt_preference"])
+    second = turns(frame, 1)
+    assert second[0] == ("system", "You are a concise cooking assistant.")
+    assert [role for role, _ in second] == ["system", "user", "assistant", "user", "assistant"]
+    assert second[-1][1].startswith("About 9 to 10 minutes")
+    # the rejected answer never reaches the messages
+    assert not any("Eggs are best fried" in content for _, content in second)
+    assert "ends with assistant" in frame["detail"][2]  # a prompt that already holds its answer
+    assert "chosen holds user" in frame["detail"][3]
+    assert frame["detail"][4] == "chosen is a string, expected a {from, value} object or array"
+
+
+def test_kto_rows_labelled_false_are_rejected_not_trained_on() -> None:
+    frame = raw("kto.json")
+    assert frame["reason"].to_list() == [None, ReasonCode.UNDESIRABLE_LABEL, None]
+    assert "undesirable" in frame["detail"][1]
+    assert orjson.loads(frame["original"][1])["label"] is False  # the record stays in the rejects, for KTO
+    assert turns(frame, 0)[1][1].startswith("Air molecules scatter")
+    assert frame["format"].to_list() == ["chat"] * 3
 
 
 def test_chatml_text_turns() -> None:

@@ -13,9 +13,11 @@ import pytest
 
 from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, RAW_SCHEMA, REJECT_SCHEMA, ReasonCode, is_valid_reason
 from ftdata_assets.transforms.ingest import (
+    CONTEXT_HEADER,
     ORIGINAL_KEEP_CHARS,
     TRUNCATION_MARKER,
     IngestError,
+    format_counts,
     read_examples,
     read_raw,
     repair_counts,
@@ -147,6 +149,85 @@ def test_sharegpt_unknown_role_is_bad_role(tmp_path: Path) -> None:
     reject = only_reject(write(tmp_path, "sg.jsonl", jsonl(record)))
     assert reject["reason"] == ReasonCode.BAD_ROLE
     assert "narrator" in reject["detail"] and "conversations[1]" in reject["detail"]
+
+
+def test_rejects_keep_the_format_their_shape_was_recognized_as(tmp_path: Path) -> None:
+    """A role or content problem inside a recognized shape counts under that shape in the per-format ledger."""
+    records = [
+        {"conversations": [{"from": "human", "value": "hi"}, {"from": "narrator", "value": "..."}]},
+        {"conversations": [{"from": "human", "value": "hi"}, {"value": "no role"}]},
+        {"conversations": "not a list"},
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "critic", "content": "meh"}]},
+        {"messages": [{"role": "user", "content": 7}]},
+        {"question": "no known shape"},
+        {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]},
+    ]
+    frame = read_raw(write(tmp_path, "mixed.jsonl", jsonl(*records)), "expert")
+    assert frame["reason"].to_list() == [
+        ReasonCode.BAD_ROLE,
+        ReasonCode.MISSING_FIELD,
+        ReasonCode.WRONG_TYPE,
+        ReasonCode.BAD_ROLE,
+        ReasonCode.WRONG_TYPE,
+        ReasonCode.UNKNOWN_FORMAT,
+        None,
+    ]
+    assert frame["format"].to_list() == ["sharegpt"] * 3 + ["chat"] * 2 + [None, "sharegpt"]
+    assert format_counts(frame) == {
+        "chat": {"rows": 2, "examples": 0, "rejected": 2},
+        "none": {"rows": 1, "examples": 0, "rejected": 1},
+        "sharegpt": {"rows": 4, "examples": 1, "rejected": 3},
+    }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"messages": [{"role": "user", "content": "Is it safe?"}, {"role": "assistant", "content": "Totally."}]},
+        {"conversations": [{"from": "human", "value": "Is it safe?"}, {"from": "gpt", "value": "Totally."}]},
+        {
+            "prompt": [{"role": "user", "content": "Is it safe?"}],
+            "completion": [{"role": "assistant", "content": "No"}],
+        },
+        {"prompt": "Is it safe?", "completion": "Totally."},  # TRL's unpaired preference rows (KTO)
+        {"instruction": "Is it safe?", "output": "Totally."},
+    ],
+    ids=["chat", "sharegpt", "conversational_prompt_completion", "prompt_completion", "alpaca"],
+)
+def test_a_false_label_rejects_the_record_in_every_format(tmp_path: Path, record: dict) -> None:
+    path = write(tmp_path, "kto.jsonl", jsonl({**record, "label": False}, {**record, "label": True}))
+    frame = read_raw(path, "expert")
+    assert frame["reason"].to_list() == [ReasonCode.UNDESIRABLE_LABEL, None]
+    assert frame["format"][0] == frame["format"][1] is not None  # counted under its shape
+    assert is_valid_reason(frame["reason"][0])
+
+
+@pytest.mark.parametrize("label", ["bad", 0, None, "false"])
+def test_a_label_that_is_not_a_boolean_is_not_read(tmp_path: Path, label: object) -> None:
+    """Only a JSON boolean is a KTO label (TRL and LLaMA-Factory write booleans); other labels are not read."""
+    examples, rejects = read(write(tmp_path, "labels.jsonl", jsonl({**CHAT, "label": label})))
+    assert rejects.is_empty() and turns(examples) == CHAT_TURNS
+
+
+def test_leading_tool_call_turns_of_a_chunk_are_dropped_or_folded_like_any_leading_turn(tmp_path: Path) -> None:
+    record = {
+        "conversations": [
+            {"from": "function_call", "value": '{"name": "lookup_order", "arguments": {"id": 1}}'},
+            {"from": "observation", "value": '{"status": "shipped"}'},
+            {"from": "human", "value": "So when does it arrive?"},
+            {"from": "gpt", "value": "Within three working days."},
+        ]
+    }
+    path = write(tmp_path, "chunk.jsonl", jsonl(record))
+    dropped, _ = read(path)
+    assert turns(dropped) == [("user", "So when does it arrive?"), ("assistant", "Within three working days.")]
+    assert dropped["tags"][0].to_list() == ["dropped_leading_turns"]  # no call left in the messages
+    folded, _ = read(path, leading_assistant="keep_as_context")
+    assert turns(folded)[0] == (
+        "system",
+        f'{CONTEXT_HEADER}\n\nassistant: {{"name": "lookup_order", "arguments": {{"id": 1}}}}'
+        '\n\ntool: {"status": "shipped"}',
+    )
 
 
 def test_sharegpt_top_level_system(tmp_path: Path) -> None:
@@ -772,6 +853,7 @@ def test_repair_counts_and_rejects_per_reason(tmp_path: Path) -> None:
         "removed_blank_turns": 0,
         "merged_turns": 0,
         "trimmed_trailing_user": 1,
+        "tool_calls_as_assistant": 0,
     }
     assert set(repair_counts(examples)) == set(INGEST_TAGS)
     assert dict(rejects.group_by("reason").len().iter_rows()) == {"bad_turn_order": 1, "empty_content": 1}

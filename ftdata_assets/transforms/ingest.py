@@ -8,7 +8,8 @@ File types (case-insensitive): `.jsonl` / `.ndjson` (optionally `.gz`), `.json` 
 records, or one record, else read as JSON lines; also `.json.gz`), `.parquet`. Any other name, or a folder,
 raises `IngestError`. Record shapes (`schema.FORMATS`, the raw `format` column), detected per record in this
 order (the first key present with a non-null value wins, so e.g. a record with both `messages` and `prompt` is
-chat): OpenAI chat (`messages`), ShareGPT (`conversations`), Alpaca (`instruction`/`input`/`output`, or
+chat): OpenAI chat (`messages`), ShareGPT (`conversations`; with a `chosen` it is LLaMA-Factory's preference
+shape, `sharegpt_preference`: `_sharegpt_preference_turns`), Alpaca (`instruction`/`input`/`output`, or
 `response` as GPTeacher writes it) and Dolly (`instruction`/`context`/`response`/`category`: `context` is the
 input), an OpenAssistant message tree (`prompt` an object with nested `replies`), prompt/completion
 (`prompt`/`completion`, strings or TRL-style lists of chat messages), TRL-style preference rows (`prompt` and
@@ -19,15 +20,17 @@ turns; text outside them is `wrong_type`, plain `text` stays `unknown_format`). 
 
 Formats, provenance and the ledger:
 - Provenance a format has beyond the contract's columns (Dolly `category`, HH / preference `rejected`, OASST `lang`,
-  `message_tree_id` and the path's `message_ids`, `schema.FORMAT_EXTRAS`) goes to the raw `extras` column as
-  JSON. It stays in the raw layers: `rejected` is an unscrubbed answer that must never be trained on.
+  `message_tree_id` and the path's `message_ids`, ShareGPT `tools` and `tool_call_turns`, `schema.FORMAT_EXTRAS`)
+  goes to the raw `extras` column as JSON. It stays in the raw layers: `rejected` is an unscrubbed answer that
+  must never be trained on.
 - An OASST tree gives one example per root-to-leaf path (`_oasst_paths`: the best-ranked answer at each
-  prompter turn, every answered follow-up at each assistant turn; deleted and failed-review messages skipped
-  with their subtrees), all with the tree's line number; its `message_tree_id` is the conversation id when
-  the record has none, so the paths (which share turns) land in one split. A tree is read whole or is one
-  reject. So raw rows = examples + rejects for every format, and rows = records except for trees. A message
-  nests two JSON levels (itself, its `replies`), so a path of more than 15 messages exceeds the default
-  `ingest.max_json_depth` of 32 and the tree is `too_deep`: raise it (64 reads 31 messages) for OASST.
+  prompter turn, or every answer when none of them is ranked; every answered follow-up at each assistant turn;
+  deleted and failed-review messages skipped with their subtrees), all with the tree's line number; its
+  `message_tree_id` is the conversation id when the record has none, so the paths (which share turns) land in
+  one split. A tree is read whole or is one reject. So raw rows = examples + rejects for every format, and
+  rows = records except for trees. A message nests two JSON levels (itself, its `replies`), so a path of more
+  than 15 messages exceeds the default `ingest.max_json_depth` of 32 and the tree is `too_deep`: raise it (64
+  reads 31 messages) for OASST.
 - A file where no record has a known format and most rows are unknown_format stops the run (`IngestError`
   naming the file and showing its first record): it is a shape to map, not a file of bad lines. So does a
   mapped field that no record of the file has. Benchmarks read with `require_format=False`.
@@ -41,6 +44,19 @@ Decisions where the contract is silent (also listed in the tests):
   system/developer -> system; user/human -> user; assistant/gpt/chatgpt/bing/bard/model -> assistant;
   tool/function/observation -> tool (`function` is OpenAI's legacy name of the tool-result role,
   `developer` its newer name of the system role). Anything else is `bad_role`; nothing is guessed.
+- ShareGPT tool calling (LLaMA-Factory: `function_call` turns holding the call as a JSON `{"name", "arguments"}`
+  string, `observation` turns holding its result, a `tools` string of definitions): a fine-tuning user wants
+  these conversations, and the call is what the model must learn to write, so a `function_call` turn becomes
+  an assistant turn with the call's text verbatim and `observation` a tool turn. The row is tagged
+  `tool_calls_as_assistant`, and its raw `extras` keep `tool_call_turns` (the positions of those assistant
+  turns in the final messages) and `tools`, so the original roles and the definitions stay recoverable. Only
+  in ShareGPT lists: in OpenAI chat a call is `tool_calls`, which the schema cannot carry (`missing_field`).
+- A boolean `label` (KTO, TRL's unpaired preference rows) that is false marks the answer undesirable: the
+  record is rejected `undesirable_label`, never kept with a tag, since every kept row can reach a curated
+  split and nothing downstream reads a KTO label; the rejects table keeps the record for KTO training. A true
+  label is the default (the row is kept as before); a `label` of another type is not read.
+- A reject keeps the record's `format` whenever its shape was recognized (a ShareGPT row with an unknown role
+  counts under `sharegpt`, not "none"), so `format_counts` balances per shape.
 - Content parts: only `{"type": "text", "text": str}` parts, joined with "\n" (as vLLM does).
 - A message whose content is null/absent is `missing_field` (an assistant turn with only `tool_calls`
   cannot be represented by the {role, content} schema, so it is reported, not silently emptied).
@@ -182,6 +198,11 @@ _ROLES: dict[str, str] = {
     "observation": "tool",
 }
 
+_TOOL_CALL_ROLES = frozenset(["function_call"])
+"""ShareGPT roles of an assistant's tool call (LLaMA-Factory's tool format); its result is `observation` (tool)."""
+TOOL_CALL = "tool_call"
+"""The third element `_turns` gives a tool-call turn ([role, content, TOOL_CALL]) until `_Builder.example` drops it."""
+
 _JSON_TYPES: dict[type, str] = {
     dict: "an object",
     list: "an array",
@@ -215,6 +236,9 @@ _ONE_US = dt.timedelta(microseconds=1)
 _MIN_US = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - _EPOCH) // _ONE_US
 _MAX_US = (dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC) - _EPOCH) // _ONE_US
 
+
+_TOOL_CALL_FORMATS = frozenset(["sharegpt", "sharegpt_preference"])
+"""Formats whose turns may be tool calls (`function_call`)."""
 
 _NO_EXAMPLE = (None,) * 10
 _NO_PROVENANCE = (None,) * 8
@@ -265,7 +289,8 @@ def _drop_blank_turns(turns: list[list[Any]]) -> tuple[list[list[Any]], bool]:
     Two user (or assistant, or system) turns that only a removed blank turn separated are merged with a blank
     line between them: chat templates demand alternating roles, and the second turn continues the first
     (a user re-asking after an answer that failed to render). Tool turns are never merged (parallel results)
-    and same-role turns that were adjacent in the input stay as they were.
+    and same-role turns that were adjacent in the input stay as they were; neither are tool calls (a marked
+    assistant turn), which stay one call each.
     """
     out: list[list[Any]] = []
     merged = gap = False
@@ -273,7 +298,7 @@ def _drop_blank_turns(turns: list[list[Any]]) -> tuple[list[list[Any]], bool]:
         if turn[1] is None:
             gap = True
             continue
-        if gap and out and out[-1][0] == turn[0] and turn[0] != "tool":
+        if gap and out and out[-1][0] == turn[0] and turn[0] != "tool" and len(turn) == len(out[-1]) == 2:
             out[-1][1] = f"{out[-1][1]}\n\n{turn[1]}"
             merged = True
         else:
@@ -427,8 +452,13 @@ def _text_parts(parts: list, field: str) -> str:
     return "\n".join(texts)
 
 
-def _turns(value: Any, field: str, role_key: str, content_key: str) -> list[list[str]]:
-    """Parse a list of {role, content} (chat) or {from, value} (ShareGPT) messages."""
+def _turns(value: Any, field: str, role_key: str, content_key: str, tool_calls: bool = False) -> list[list[Any]]:
+    """Parse a list of {role, content} (chat) or {from, value} (ShareGPT) messages.
+
+    With `tool_calls` (ShareGPT lists), a `function_call` turn (LLaMA-Factory's tool call: a JSON
+    `{"name", "arguments"}` string) is an assistant turn marked `[role, content, TOOL_CALL]`, so that
+    `_Builder.example` can record where the calls are once the turns are repaired.
+    """
     if type(value) is not list:
         raise _Reject(ReasonCode.WRONG_TYPE, f"{field} is {_jtype(value)}, expected an array")
     turns = []
@@ -445,6 +475,9 @@ def _turns(value: Any, field: str, role_key: str, content_key: str) -> list[list
         if type(raw_role) is not str:
             raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{i}].{rkey} is {_jtype(raw_role)}, expected a string")
         role = _ROLES.get(raw_role) or _ROLES.get(raw_role.strip().lower())
+        call = False
+        if role is None and tool_calls and raw_role.strip().lower() in _TOOL_CALL_ROLES:
+            role, call = "assistant", True
         if role is None:
             raise _Reject(ReasonCode.BAD_ROLE, f"{field}[{i}].{rkey} {raw_role[:100]!r} is not a known role")
         content = message.get(ckey)
@@ -456,7 +489,7 @@ def _turns(value: Any, field: str, role_key: str, content_key: str) -> list[list
                 raise _Reject(ReasonCode.MISSING_FIELD, f"{field}[{i}].{ckey} is missing{extra}")
             else:
                 raise _Reject(ReasonCode.WRONG_TYPE, f"{field}[{i}].{ckey} is {_jtype(content)}, expected a string")
-        turns.append([role, content])
+        turns.append([role, content, TOOL_CALL] if call else [role, content])
     return turns
 
 
@@ -512,9 +545,8 @@ def _oasst_usable(node: Any, where: str) -> bool:
     return node.get("deleted") is not True and node.get("review_result") is not False
 
 
-def _oasst_rank(node: dict) -> tuple[int, float]:
-    rank = node.get("rank")
-    return (0, rank) if type(rank) in (int, float) else (1, 0.0)  # unranked replies after ranked ones
+def _oasst_ranked(node: dict) -> bool:
+    return type(node.get("rank")) in (int, float)  # a JSON number (not a boolean, not null)
 
 
 def _oasst_paths(
@@ -522,8 +554,13 @@ def _oasst_paths(
 ) -> list[tuple[list[list[str]], list[Any]]]:
     """(turns, message ids) per root-to-leaf path of an OASST (sub)tree, each ending on an assistant message.
 
-    At a prompter message only its best-ranked usable assistant reply is followed (lower `rank` is better;
-    the first unranked one when none is ranked): the other answers lost the ranking. At an assistant
+    At a prompter message only its best-ranked usable assistant reply is followed (lower `rank` is better,
+    ties to the first; unranked replies lose to any ranked one): the other answers lost the ranking. When
+    none of its usable answers has a `rank` (a tree exported before ranking, or a README example), every one
+    is followed, each giving its own paths: nothing says which is better, and taking the first in the list
+    (or the earliest) would silently drop reviewed answers by an accident of order. The paths share the
+    tree's conversation id (one split group), and near-identical prompts with different answers are for the
+    dedup layer's duplicate-prompt and contradiction checks to decide, as for any other source. At an assistant
     message every usable prompter reply that gets an answer starts its own path; with none, the path ends
     there (an unanswered follow-up adds nothing). Deleted messages and ones that failed review
     (`review_result` false) are skipped with their subtrees. Recursion depth is bounded by the JSON nesting
@@ -548,14 +585,54 @@ def _oasst_paths(
     ]
     if role == "user":
         answers = [pair for pair in usable if pair[0].get("role") == "assistant"]
-        if not answers:
-            return []
-        best = min(range(len(answers)), key=lambda i: (_oasst_rank(answers[i][0]), i))
-        return _oasst_paths(answers[best][0], answers[best][1], turns, ids)
+        ranked = [pair for pair in answers if _oasst_ranked(pair[0])]
+        if ranked:
+            answers = [min(ranked, key=lambda pair: pair[0]["rank"])]  # min keeps the first of equal ranks
+        return [path for answer, at in answers for path in _oasst_paths(answer, at, turns, ids)]
     paths = [
         path for reply, at in usable if reply.get("role") != "assistant" for path in _oasst_paths(reply, at, turns, ids)
     ]
     return paths or [([list(turn) for turn in turns], list(ids))]
+
+
+def _tools(record: dict) -> Any:
+    """LLaMA-Factory's `tools` (the tool definitions a tool-calling conversation was written against, a JSON
+    string), kept in extras with the conversation; an empty list ("[]", as the set writes it) is no tools."""
+    tools = record.get("tools")
+    if type(tools) is str:
+        return tools if tools.strip() not in ("", "[]") else None
+    return tools if type(tools) in (list, dict) and tools else None
+
+
+def _rejected_value(record: dict) -> Any:
+    """The `rejected` answer of a preference row as written (a string, a message or a message list)."""
+    rejected = record.get("rejected")
+    return rejected if type(rejected) in (str, list, dict) else None
+
+
+def _sharegpt_preference_turns(record: dict, turns: list[list[Any]]) -> list[list[Any]]:
+    """LLaMA-Factory preference rows: `conversations` is the prompt, `chosen` its answer ({from, value}, or a
+    list of them), appended as the assistant turn; `rejected` goes to extras (`_rejected_value`).
+
+    The prompt must end where an answer goes (a user or tool turn) and the chosen turns must be answers
+    (assistant, a tool call, a tool result): anything else is `bad_turn_order`, not a guess.
+    """
+    chosen = record["chosen"]
+    if type(chosen) is dict:
+        chosen = [chosen]
+    elif type(chosen) is not list:
+        raise _Reject(ReasonCode.WRONG_TYPE, f"chosen is {_jtype(chosen)}, expected a {{from, value}} object or array")
+    answer = _turns(chosen, "chosen", "from", "value", tool_calls=True)
+    last = turns[-1][0] if turns else None
+    if last not in ("user", "tool"):
+        raise _Reject(
+            ReasonCode.BAD_TURN_ORDER,
+            f"conversations ends with {last or 'nothing'}; a preference prompt ends with the turn chosen answers",
+        )
+    if not answer or answer[0][0] != "assistant" or any(turn[0] in ("system", "user") for turn in answer):
+        roles = ", ".join(turn[0] for turn in answer) or "nothing"
+        raise _Reject(ReasonCode.BAD_TURN_ORDER, f"chosen holds {roles}; expected the assistant's answer")
+    return [*turns, *answer]
 
 
 def _rejected_extras(record: dict) -> str | None:
@@ -594,10 +671,25 @@ def _record_turns(
     if mapped is not None:
         return "mapped", [mapped], [None], None
     if record.get("messages") is not None:
-        return "chat", [_turns(record["messages"], "messages", "role", "content")], [None], None
+        try:
+            turns = _turns(record["messages"], "messages", "role", "content")
+        except _Reject as rejected:
+            rejected.format = "chat"
+            raise
+        return "chat", [turns], [None], None
     if record.get("conversations") is not None:
-        turns = _turns(record["conversations"], "conversations", "from", "value")
-        return "sharegpt", [turns], [None], None
+        fmt = "sharegpt_preference" if record.get("chosen") is not None else "sharegpt"
+        try:
+            turns = _turns(record["conversations"], "conversations", "from", "value", tool_calls=True)
+            if fmt == "sharegpt_preference":
+                turns = _sharegpt_preference_turns(record, turns)
+                extras = _extras({"rejected": _rejected_value(record), "tools": _tools(record)})
+            else:
+                extras = _extras({"tools": _tools(record)})
+        except _Reject as rejected:
+            rejected.format = fmt
+            raise
+        return fmt, [turns], [extras], None
     if record.get("instruction") is not None:
         dolly = record.get("context") is not None or record.get("category") is not None
         fmt = "dolly" if dolly else "alpaca"
@@ -703,6 +795,7 @@ class _Builder:
         self.mapped_seen: set[str] = set()  # mapped fields some record of the file has
         self.first_record: str | None = None  # shown when no record of the file matches a format
         self.fmt: str | None = None  # the format of the record being added, for its reject
+        self.tool_calls = False  # the record being added is of a format whose turns may be tool calls
         self.keep_leading = leading_assistant == "keep_as_context"
         self.leading_tag = IngestTag.LEADING_TURNS_AS_CONTEXT if self.keep_leading else IngestTag.DROPPED_LEADING_TURNS
         self.salt = salt
@@ -823,6 +916,12 @@ class _Builder:
             self.fmt = rejected.format
             raise
         self.fmt = fmt
+        self.tool_calls = fmt in _TOOL_CALL_FORMATS
+        if record.get("label") is False:  # KTO: an answer marked undesirable is never a training example
+            raise _Reject(
+                ReasonCode.UNDESIRABLE_LABEL,
+                "label is false: the answer is marked undesirable (KTO), so it is not trained on",
+            )
         system = record.get("system")
         if system is not None and type(system) is not str:
             raise _Reject(ReasonCode.WRONG_TYPE, f"system is {_jtype(system)}, expected a string")
@@ -836,7 +935,9 @@ class _Builder:
         else:
             provenance = self.provenance(record, tree)
         rows, offsets = self.rows, self.offsets
-        for (example_id, roles, contents, tags, response), extra in zip(built, extras, strict=True):
+        for (example_id, roles, contents, tags, response, calls), extra in zip(built, extras, strict=True):
+            if calls:  # which assistant turns were tool calls: the role the schema cannot carry, kept recoverable
+                extra = _extras({**(orjson.loads(extra) if extra else {}), "tool_call_turns": calls})
             rows.append((line_no, example_id, *provenance, response, None, None, None, tags, fmt, extra))
             self.roles += roles
             self.contents += contents
@@ -900,8 +1001,9 @@ class _Builder:
 
     def example(
         self, turns: list[list[str]], system: str | None, edited: str | None, original_response: str | None
-    ) -> tuple[str, list[str], list[str], list[str], str | None]:
-        """(example_id, roles, contents, tags, original_response) of one conversation, repaired; raises _Reject."""
+    ) -> tuple[str, list[str], list[str], list[str], str | None, list[int] | None]:
+        """(example_id, roles, contents, tags, original_response, tool-call positions or None) of one
+        conversation, repaired; raises _Reject."""
         if system and not system.isspace() and (not turns or turns[0][0] != "system"):
             turns.insert(0, ["system", system])
 
@@ -959,12 +1061,18 @@ class _Builder:
                     ReasonCode.BAD_TURN_ORDER,
                     f"no assistant turn answers a user turn once repaired ({', '.join(sorted(tags))})",
                 )
+        calls = None
+        if self.tool_calls:  # a ShareGPT record: where its tool calls ended up, then plain [role, content] turns
+            calls = [i for i, turn in enumerate(turns) if len(turn) > 2] or None
+            if calls:
+                turns = [turn[:2] for turn in turns]
+                tags = [*tags, IngestTag.TOOL_CALLS_AS_ASSISTANT]
         if tags:
             tags = sorted(tags)
 
         # Canonical JSON: byte-identical to json.dumps(turns, ensure_ascii=False, separators=(",", ":")).
         example_id = hashlib.sha256(orjson.dumps(turns)).hexdigest()
-        return example_id, roles, [turn[1] for turn in turns], tags, original_response
+        return example_id, roles, [turn[1] for turn in turns], tags, original_response, calls
 
     def repair_leading(self, turns: list[list[str]], roles: list[str]) -> list[list[str]]:
         """Drop the assistant/tool turns before the first system or user turn, or fold them into a system turn
@@ -973,7 +1081,7 @@ class _Builder:
         lead, rest = turns[:k], turns[k:]
         if not self.keep_leading:
             return rest
-        context = CONTEXT_HEADER + "".join(f"\n\n{role}: {content}" for role, content in lead)
+        context = CONTEXT_HEADER + "".join(f"\n\n{turn[0]}: {turn[1]}" for turn in lead)
         if rest[0][0] == "system":  # the operator's prompt stays first
             rest[0][1] = f"{rest[0][1]}\n\n{context}"
         else:
