@@ -401,3 +401,52 @@ def test_a_benchmark_template_still_rejects_every_row_holding_it() -> None:
     benchmarks = pl.DataFrame({"benchmark": ["reading.jsonl"], "item": [3], "text": [PASSAGE]})
     result = decon(assigned_frame(rows), benchmarks)
     assert result.hits.height == 30 and set(result.hits["contaminated_by"]) == {"reading.jsonl"}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Chinese and Japanese: no spaces between words, so each character is a word
+
+HELD_OUT_ZH = "請幫我規劃一個三天兩夜的花蓮行程，包含太魯閣國家公園和七星潭，預算每人一萬元以內。"
+HELD_OUT_JA = "来週の月曜日までに新しい社員向けの研修資料を作りたいので、構成案を五つの項目で提案してください。"
+
+
+def test_cjk_characters_are_words_and_other_scripts_are_not_split() -> None:
+    texts = pl.Series(["如何從台北車站到淡水？", "コーヒーを2杯ください", "ｶﾀｶﾅ", "한국어 문장입니다", "GPT-4は便利"])
+    assert normalize_for_decontamination(texts).to_list() == [
+        "如 何 從 台 北 車 站 到 淡 水",
+        "コ ー ヒ ー を 2 杯 く だ さ い",
+        "カ タ カ ナ",  # NFKC first: half-width katakana folded
+        "한국어 문장입니다",  # Korean spaces its words
+        "gpt 4 は 便 利",
+    ]
+    assert len(words(HELD_OUT_ZH)) == 38  # one word per character, punctuation dropped
+
+
+def test_a_pasted_chinese_or_japanese_held_out_prompt_is_caught_and_a_shared_short_phrase_is_not() -> None:
+    from ftdata_assets.transforms.contamination import decontaminate as decon
+
+    rows = [("test", HELD_OUT_ZH), ("validation", HELD_OUT_JA)]
+    rows += [("train", f"朋友傳給我這個問題，你可以幫忙嗎？\n\n{HELD_OUT_ZH}")]  # 2: pasted after a framing line
+    rows += [("train", f"同僚から頼まれました。{HELD_OUT_JA}よろしくお願いします。")]  # 3
+    # 4, 5: the same trip and the same kind of request, sharing phrases of 9 and 8 characters only
+    rows += [("train", "我想知道三天兩夜的花蓮行程大概要花多少錢，交通方式有哪些選擇？")]
+    rows += [("train", "新しい社員向けの研修で使えるアイスブレイクのゲームを三つ教えてください。")]
+    rows += [("train", text) for text in UNRELATED]
+    no_benchmarks = pl.DataFrame(schema={"benchmark": pl.String, "item": pl.Int64, "text": pl.String})
+    result = decon(assigned_frame(rows), no_benchmarks)
+    assert dict(zip(result.hits["row"], result.hits["contaminated_by"], strict=True)) == {
+        2: "held-out:test",
+        3: "held-out:validation",
+    }
+    details = result.hits["contamination_detail"].to_list()
+    assert details[0].endswith('26 shared run(s) of 13+ words, e.g. "請 幫 我 規 劃 一 個 三 天 兩 夜 的 花"')
+    assert '"来 週 の 月 曜 日 ま で に 新 し い 社"' in details[1]
+
+
+def test_short_cjk_questions_match_whole_only_from_min_words_characters() -> None:
+    """Against benchmarks a short item is compared whole: a 10-character question inside a text matches, a
+    shared 6-character phrase does not."""
+    reference = pl.Series(["如何從台北車站到淡水？", "淡水有什麼好吃的？"])
+    texts = pl.Series(["請問如何從台北車站到淡水？謝謝", "台北車站附近有什麼好吃的？", "我想去淡水看夕陽"])
+    hits = find_overlaps(texts, reference)
+    assert hits["row"].to_list() == [0] and hits["reference_row"].to_list() == [0]

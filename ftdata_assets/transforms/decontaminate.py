@@ -8,8 +8,14 @@ Normalization and words
     Unicode NFKC (only on rows with a non-ASCII character: it is the identity on ASCII, and costly),
     lowercase, then the words are the runs of letters, marks and digits (`WORD_PATTERN`); everything else
     (punctuation, symbols, whitespace, `_`) only separates words. So "Don't!" is the two words `don t`, and case,
-    punctuation and spacing never matter. `normalize_for_decontamination` shows the result (words joined by one
-    space); `matched_ngram` in the output is in that form.
+    punctuation and spacing never matter. Chinese and Japanese write no spaces, so a run of Han, Hiragana or
+    Katakana characters would be one "word" and a whole Chinese prompt one gram: each such character is a word
+    (`CJK_CHARACTER`; "到淡水" is the 3 words `到 淡 水`), so the overlap unit is a run of 13 characters
+    (character n-grams). 13 characters hold less text than 13 English words, yet a Chinese prompt under 13
+    characters is, like an English one under 13 words, compared whole against benchmarks only (from
+    `min_words` characters).
+    `normalize_for_decontamination` shows the result (words joined by one space); `matched_ngram` in the output
+    is in that form.
 
 What overlaps
     A text and a reference item overlap when they share a run of `n` consecutive words (13 by default: long
@@ -72,7 +78,10 @@ import numpy as np
 import polars as pl
 
 WORD_PATTERN = r"[\p{L}\p{M}\p{N}]+"
-"""A word: a run of Unicode letters, marks and digits of the NFKC, lowercased text."""
+"""A word: a run of Unicode letters, marks and digits of the NFKC, lowercased text (CJK characters apart)."""
+CJK_CHARACTER = r"[\p{Han}\p{Hiragana}\p{Katakana}]\p{M}*"
+"""A Chinese or Japanese character (with any combining mark after it): each one is a word of its own, as
+those scripts put no spaces between words. Hangul is left to `WORD_PATTERN` (Korean spaces its words)."""
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit polynomial base for folding word hashes into gram hashes
 _WORD_SEED = 0x5EED_DEC0  # polars hash seed for the words (any fixed value)
@@ -103,7 +112,11 @@ def _word_lists(texts: pl.Series) -> pl.Series:
     texts = texts.cast(pl.String).fill_null("")
     non_ascii = np.flatnonzero(texts.str.contains(r"[^\x00-\x7F]").to_numpy())
     if len(non_ascii):
-        texts = texts.scatter(non_ascii, texts.gather(non_ascii).str.normalize("NFKC"))
+        normalized = texts.gather(non_ascii).str.normalize("NFKC")
+        cjk = np.flatnonzero(normalized.str.contains(CJK_CHARACTER).to_numpy())
+        if len(cjk):  # one word per CJK character: spaces around each, then the same word pattern
+            normalized = normalized.scatter(cjk, normalized.gather(cjk).str.replace_all(f"({CJK_CHARACTER})", " $1 "))
+        texts = texts.scatter(non_ascii, normalized)
     return texts.str.to_lowercase().str.extract_all(WORD_PATTERN)
 
 
