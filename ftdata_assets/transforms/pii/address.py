@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,6 +43,7 @@ from ftdata_assets.transforms.pii.base import (
     _COLS,
     _NUMBER_VETO,
     _context,
+    _filter,
     _rx,
     _typed,
 )
@@ -650,6 +652,14 @@ def _find_all_here(jobs: list[tuple[pl.DataFrame, str]]) -> list[pl.DataFrame]:
     return [out.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i])) for i in range(len(jobs))]
 
 
+def _in_jobs_thread(step: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """Run a step whose regexes would otherwise go through polars' shared pool (a frame filter, several
+    expressions) in the pattern jobs' thread, as one-expression calls: its cache has room for these few besides
+    the jobs' patterns (this recognizer's own thread has not), and in the pool every recognizer's patterns pass
+    through one cache per thread, so each batch compiled them again."""
+    return _own_thread("location-jobs").submit(step).result()
+
+
 def _find(rows: pl.DataFrame, pattern: str) -> pl.DataFrame:
     """`_find_all` of one job."""
     return _find_all([(rows, pattern)])[0]
@@ -1148,9 +1158,10 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     if checked.height:
-        checked = checked.with_columns(
-            first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase(),
-            second=pl.col("text").str.extract(r"^[\p{L}\-]+\s+(\p{L}[\p{L}\-]*)", 1).str.to_lowercase(),
+        checked = _in_jobs_thread(
+            lambda: checked.with_columns(
+                first=pl.col("text").str.extract(r"^([\p{L}\-]+)", 1).str.to_lowercase()
+            ).with_columns(second=pl.col("text").str.extract(r"^[\p{L}\-]+\s+(\p{L}[\p{L}\-]*)", 1).str.to_lowercase())
         )
         checked = checked.join(_words(checked["first"]), on="first", how="left")
         second = _words(checked["second"]).rename({"first": "second", "w": "w2"})
@@ -1175,10 +1186,17 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
         found["house"],
         found["military"],
         found["fr"],
-        found["type_name"].filter(~pl.col("text").str.contains(_FUNCTION_WORD_NAME)),
+        _in_jobs_thread(lambda: _filter(found["type_name"], ~pl.col("text").str.contains(_FUNCTION_WORD_NAME))),
         *(found[k] for k in ["ja", "cjk", "cyr", "other", "ja_street", "vi", "cjk_more"]),
-        found["world"].filter(
-            ~pl.col("text").str.extract(r"^(\p{L}+)", 1).str.to_lowercase().is_in(_SCRIPT_NOT_STREETS).fill_null(False)
+        _in_jobs_thread(
+            lambda: _filter(
+                found["world"],
+                ~pl.col("text")
+                .str.extract(r"^(\p{L}+)", 1)
+                .str.to_lowercase()
+                .is_in(_SCRIPT_NOT_STREETS)
+                .fill_null(False),
+            )
         ),
         _after_cues(cue_rows, found["cue"]),
         _labelled(label_rows, found["label"]),
@@ -1189,9 +1207,13 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
         # end and a marked text's finding are all read from them
         c = c.join(original.select("row", "t"), on="row", how="left")
         left = (pl.col("start") - 12).clip(lower_bound=0)
-        c = c.filter(
-            ~pl.col("t").str.slice(left, pl.col("start") - left).str.to_lowercase().str.contains(_NUMBER_VETO)
-            & ~pl.col("t").str.slice(pl.col("end"), 12).str.to_lowercase().str.contains(_QUANTITY_AFTER)
+        vetoed = c
+        c = _in_jobs_thread(
+            lambda: _filter(
+                vetoed,
+                ~pl.col("t").str.slice(left, pl.col("start") - left).str.to_lowercase().str.contains(_NUMBER_VETO)
+                & ~pl.col("t").str.slice(pl.col("end"), 12).str.to_lowercase().str.contains(_QUANTITY_AFTER),
+            )
         )
         c = c.unique(["row", "start", "end"], maintain_order=True)
         # a shape may end on the comma after the number ("Ερμού 12," before prose): not part of the address
