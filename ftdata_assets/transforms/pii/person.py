@@ -367,18 +367,10 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
     return tok.with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN), w=pl.col("m").str.strip_chars_start())
 
 
-def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
-    """What a kept token is by itself, once per distinct token (a batch's kept tokens repeat: a fifth are
-    distinct): `tl`, `low`, `capital`, the lexicon flags F, L, C, W, P (capitalized tokens only), `caps`,
-    `elig`, `init0` (an initial, if a "." follows), `particle0` (a particle, if name tokens surround it)
-    and its evidence `ev`."""
-    kinds = pl.DataFrame({"tok": vocab}).with_columns(
-        tl=pl.col("tok").str.len_chars().cast(pl.Int64),
-        low=pl.col("tok").str.to_lowercase(),
-        capital=pl.col("tok").str.contains(r"^\p{Lu}"),
-    )
-    code = pl.Series(_codes_of(kinds.get_column("low")) * kinds.get_column("capital").to_numpy(), dtype=pl.Int32)
-    kinds = kinds.with_columns(**{k: (code & (1 << i)) > 0 for i, k in enumerate("FLCWP")})
+@functools.lru_cache(maxsize=1)
+def _kind_rules() -> list[dict[str, pl.Expr]]:
+    """What `_token_kinds` computes after the lexicon flags, as stages of expressions (a stage reads the
+    columns of the ones before). Built once: building them cost about as much as running them."""
     is_name = pl.col("F") | pl.col("L")
     tok = pl.col("tok")
     # "Sarah", "O'Brien", "McDonald" are capitalized; "API" and "PERSON" (placeholders) are not
@@ -388,24 +380,24 @@ def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
     )
     # "KOWALSKA Anna", "JOHN SMITH" (forms, badges): an all-capitals token counts when it is a known name
     # that is no word ("API", "NOTE", "MIT" are not)
-    kinds = kinds.with_columns(caps=tok.str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C"))
+    caps = {"caps": tok.str.contains(r"^\p{Lu}{2,}$") & is_name & ~pl.col("W") & ~pl.col("C")}
     cap = (
         pl.col("capital")
         & (tok.str.contains(r"^\p{Lu}(?:\p{Ll}|['’\-]\p{Lu})") | (pl.col("tl") == 1) | pl.col("caps"))
         & ~camel
     )
-    kinds = kinds.with_columns(_cap=cap).with_columns(
-        elig=pl.col("_cap")
+    roles = {
+        "elig": pl.col("_cap")
         & (pl.col("tl") >= 2)
         & ~pl.col("low").is_in(_STOP)
         & ~pl.col("low").is_in(_CONTEXT_ONLY)
         & (is_name | ~pl.col("W")),
-        init0=pl.col("_cap") & (pl.col("tl") == 1),
+        "init0": pl.col("_cap") & (pl.col("tl") == 1),
         # lowercase particles inside a name: "Ludwig van Beethoven", "Maria de la Cruz"
         # ... and capitalized ones between two name tokens: "Henriette-Nicole Le Roux", "Anna De Luca"
-        particle0=pl.col("low").is_in(_PARTICLES)
+        "particle0": pl.col("low").is_in(_PARTICLES)
         & ((tok == pl.col("low")) | (pl.col("capital") & (pl.col("tl") <= 3))),
-    )
+    }
     evidence = (
         pl.when(~pl.col("elig"))
         .then(0)
@@ -417,7 +409,29 @@ def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
         .then(0)
         .otherwise(1)
     )
-    return kinds.with_columns(ev=evidence).drop("_cap")
+    return [caps, {"_cap": cap}, roles, {"ev": evidence}]
+
+
+def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
+    """What a kept token is by itself, once per distinct token (a batch's kept tokens repeat: a fifth are
+    distinct): `tl`, `low`, `capital`, the lexicon flags F, L, C, W, P (capitalized tokens only), `caps`,
+    `elig`, `init0` (an initial, if a "." follows), `particle0` (a particle, if name tokens surround it)
+    and its evidence `ev`."""
+    low = vocab.str.to_lowercase()
+    capital = vocab.str.contains(r"^\p{Lu}")
+    code = _codes_of(low) * capital.to_numpy()
+    kinds = pl.DataFrame(
+        {
+            "tok": vocab,
+            "tl": vocab.str.len_chars().cast(pl.Int64),
+            "low": low,
+            "capital": capital,
+            **{k: pl.Series((code & (1 << i)) > 0) for i, k in enumerate("FLCWP")},
+        }
+    )
+    for stage in _kind_rules():
+        kinds = kinds.with_columns(**stage)
+    return kinds.drop("_cap")
 
 
 def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
@@ -911,38 +925,12 @@ def _lower_firsts() -> pl.Series:
     return pl.Series(firsts, dtype=pl.String)
 
 
-def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
-    """Names typed in lowercase ("talked to anna kowalska", "hi kenji", "thx rennemi!!"): a known first
-    name that is no word, place or stop word, followed by a known name that is no word ("anna kowalska"),
-    or after a chat cue ("thx anna"), or anywhere in a text typed all in lowercase; a word in no list
-    between a greeting and punctuation. Tokens of all rows, so texts without any capital are read too.
-
-    The candidates (a known lowercase first name, or a token after a greeting: a few percent of the
-    tokens) are found with one lookup against the lexicon's lowercase first names; only they and the
-    tokens after them get their lexicon codes and their neighbours gathered by index."""
-    codes = _lexicon_codes()
+@functools.lru_cache(maxsize=1)
+def _lower_rules() -> dict[str, pl.Expr]:
+    """The rules of `_lower_pairs` over a candidate's columns (its word, code and gap, its neighbours'):
+    `pair`, `cue` and `chat`. Built once: building them cost about as much as running them."""
     code = pl.col("code")
     is_first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
-    w = pl.col("w")
-    cand = tok.with_row_index("k").filter(
-        _in_set(tok.get_column("w"), "lower_firsts") | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
-    )
-    if cand.height == 0:
-        return pl.DataFrame(schema=_CAND)
-    k = cand["k"].cast(pl.Int64)
-    n_tok = tok.height
-    words, rows, ms = pl.col("w"), pl.col("row"), pl.col("m")
-    # the neighbours' words and gaps (null outside the row), in one select over the token columns
-    near: dict[str, pl.Expr] = {}
-    for name, offset in (("n1", 1), ("n2", 2), ("p1", -1), ("p2", -2), ("p3", -3)):
-        idx = (k + offset).clip(0, n_tok - 1)
-        same = (rows.gather(idx) == cand["row"]) & (k + offset).is_between(0, n_tok - 1)
-        if name != "n2":
-            near[name] = pl.when(same).then(words.gather(idx))
-        if name in ("n1", "n2"):
-            near[f"{name}_gap"] = pl.when(same).then(ms.gather(idx).str.len_bytes() - words.gather(idx).str.len_bytes())
-    near["gap"] = ms.gather(k).str.len_bytes() - words.gather(k).str.len_bytes()
-    cand = pl.concat([cand, tok.select(**near)], how="horizontal")
     p1c, p2c, p3c = pl.col("p1"), pl.col("p2"), pl.col("p3")
     # "my name is oluwaseun adeyemi", "call me kenji", "me llamo ana": after these any token that is no
     # ordinary word is a name, in a list or not; after "i'm", "this is", "it's" only a known first name
@@ -958,12 +946,6 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
         | ((p1c == "s") & p2c.is_in(["'", "’"]) & (p3c == "it"))
         | (p1c == "under")
     ).fill_null(False)
-    # lexicon codes of the candidates and the tokens after them (-1: not lowercase)
-    vocab = pl.concat([cand["w"], cand["n1"]]).drop_nulls().unique()
-    vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
-    table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
-    cand = cand.join(table, on="w", how="left", maintain_order="left")
-    cand = cand.join(table.select(n1="w", n1_code="code"), on="n1", how="left", maintain_order="left")
     first = is_first.fill_null(False)
     n1c = pl.col("n1_code")
     # no ordinary word: a name that is no common word, or a lowercase token in no list at all
@@ -985,7 +967,7 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     glued_next = (pl.col("n1_gap") == 0) & (
         pl.col("n1").is_in(["/", "_", "=", "(", "@", "-", "\\"]) | ((pl.col("n1") == ".") & (pl.col("n2_gap") == 0))
     )
-    cand = cand.with_columns(
+    return dict(
         pair=((first & second) | intro_two).fill_null(False),
         cue=((first & prv & (pl.col("p1").is_in(_LOWER_CUES) | soft_intro)) | unknown_cue | introduced).fill_null(
             False
@@ -999,6 +981,54 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
             & ~pl.col("p1").is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
         ).fill_null(False),
     )
+
+
+def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
+    """Names typed in lowercase ("talked to anna kowalska", "hi kenji", "thx rennemi!!"): a known first
+    name that is no word, place or stop word, followed by a known name that is no word ("anna kowalska"),
+    or after a chat cue ("thx anna"), or anywhere in a text typed all in lowercase; a word in no list
+    between a greeting and punctuation. Tokens of all rows, so texts without any capital are read too.
+
+    The candidates (a known lowercase first name, or a token after a greeting: a few percent of the
+    tokens) are found with one lookup against the lexicon's lowercase first names; only they and the
+    tokens after them get their lexicon codes and their neighbours gathered by index."""
+    codes = _lexicon_codes()
+    w = pl.col("w")
+    cand = tok.with_row_index("k").filter(
+        _in_set(tok.get_column("w"), "lower_firsts") | ((w.str.len_bytes() >= 3) & w.shift(1).is_in(_GREETING_OR_INTRO))
+    )
+    if cand.height == 0:
+        return pl.DataFrame(schema=_CAND)
+    # the neighbours' words and gaps (null outside the row): positions in numpy, one gather for all five
+    n_tok, n_cand = tok.height, cand.height
+    k = cand.get_column("k").to_numpy().astype(np.int64)
+    pos = np.concatenate([k + 1, k + 2, k - 1, k - 2, k - 3, k])
+    idx = np.clip(pos, 0, n_tok - 1)
+    same = (pos >= 0) & (pos < n_tok) & (tok.get_column("row").to_numpy()[idx] == np.tile(cand["row"].to_numpy(), 6))
+    words = tok.get_column("w").gather(idx)
+    gaps = tok.get_column("m").gather(idx).str.len_bytes() - words.str.len_bytes()
+    words, gaps = words.set(pl.Series(~same), None), gaps.set(pl.Series(~same), None)
+
+    def part(x: pl.Series, i: int) -> pl.Series:
+        return x.slice(i * n_cand, n_cand)
+
+    near = {
+        "n1": part(words, 0),
+        "n1_gap": part(gaps, 0),
+        "n2_gap": part(gaps, 1),
+        "p1": part(words, 2),
+        "p2": part(words, 3),
+        "p3": part(words, 4),
+        "gap": part(gaps, 5),
+    }
+    cand = cand.with_columns(**near)
+    # lexicon codes of the candidates and the tokens after them (-1: not lowercase)
+    vocab = pl.concat([cand["w"], cand["n1"]]).drop_nulls().unique()
+    vals = [codes.get(x, 0) if x.islower() else -1 for x in vocab.to_list()]
+    table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
+    cand = cand.join(table, on="w", how="left", maintain_order="left")
+    cand = cand.join(table.select(n1="w", n1_code="code"), on="n1", how="left", maintain_order="left")
+    cand = cand.with_columns(**_lower_rules())
     hits = cand.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
     if hits.height == 0:
         return pl.DataFrame(schema=_CAND)
@@ -1086,16 +1116,13 @@ def _label_values(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     sep = tok.with_row_index("k").filter(pl.col("w").is_in(_KV_SEPS) & (pl.col("k") > 0))
     if sep.height == 0:
         return pl.DataFrame(schema=_CAND)
-    k = sep["k"].cast(pl.Int64)
-    words, rows = pl.col("w"), pl.col("row")
-    # the five tokens before the separator, null where they belong to another text (one select)
-    near = tok.select(
-        **{
-            f"p{i}": pl.when(rows.gather((k - i).clip(0)) == sep["row"]).then(words.gather((k - i).clip(0)))
-            for i in range(1, 6)
-        }
-    )
-    sep = pl.concat([sep, near], how="horizontal")
+    # the five tokens before the separator (index clipped at 0), null where they belong to another text:
+    # positions in numpy, one gather for all five
+    n_sep = sep.height
+    idx = np.maximum(sep.get_column("k").to_numpy().astype(np.int64) - np.arange(1, 6)[:, None], 0).ravel()
+    same = tok.get_column("row").to_numpy()[idx] == np.tile(sep.get_column("row").to_numpy(), 5)
+    words = tok.get_column("w").gather(idx).set(pl.Series(~same), None)
+    sep = sep.with_columns(**{f"p{i}": words.slice((i - 1) * n_sep, n_sep) for i in range(1, 6)})
     last = pl.when(pl.col("p1").is_in(['"', "'"])).then(pl.col("p2")).otherwise(pl.col("p1")).str.to_lowercase()
     sep = sep.filter(last.is_in(_KV_LAST))
     if sep.height == 0:
