@@ -161,6 +161,7 @@ def test_rejects_keep_the_format_their_shape_was_recognized_as(tmp_path: Path) -
         {"messages": [{"role": "user", "content": 7}]},
         {"question": "no known shape"},
         {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]},
+        {"instruction": "Fix: teh", "output": "teh", "edited_response": 3},  # rejected before the turns are read
     ]
     frame = read_raw(write(tmp_path, "mixed.jsonl", jsonl(*records)), "expert")
     assert frame["reason"].to_list() == [
@@ -171,13 +172,20 @@ def test_rejects_keep_the_format_their_shape_was_recognized_as(tmp_path: Path) -
         ReasonCode.WRONG_TYPE,
         ReasonCode.UNKNOWN_FORMAT,
         None,
+        ReasonCode.WRONG_TYPE,
     ]
-    assert frame["format"].to_list() == ["sharegpt"] * 3 + ["chat"] * 2 + [None, "sharegpt"]
+    assert frame["format"].to_list() == ["sharegpt"] * 3 + ["chat"] * 2 + [None, "sharegpt", "alpaca"]
     assert format_counts(frame) == {
+        "alpaca": {"rows": 1, "examples": 0, "rejected": 1},
         "chat": {"rows": 2, "examples": 0, "rejected": 2},
         "none": {"rows": 1, "examples": 0, "rejected": 1},
         "sharegpt": {"rows": 4, "examples": 1, "rejected": 3},
     }
+    # a feedback record without its edit keeps the specific reason, and its shape
+    feedback = {"prompt": "Summarise.", "original_response": "Long."}
+    frame = read_raw(write(tmp_path, "feedback.jsonl", jsonl(feedback)), "feedback")
+    assert frame.select("reason", "format").rows() == [(ReasonCode.MISSING_FIELD, "prompt_completion")]
+    assert "edited_response is missing" in frame["detail"][0]
 
 
 @pytest.mark.parametrize(

@@ -774,6 +774,14 @@ def _record_turns(
     )
 
 
+def _shape(record: dict, mapped: list[list[str]] | None) -> str | None:
+    """The format of a record rejected before its turns were read (only on that reject path), or None."""
+    try:
+        return _record_turns(record, True, mapped)[0]
+    except _Reject as rejected:
+        return rejected.format
+
+
 # ------------------------------------------------------------------------------------------ the builder
 
 
@@ -900,16 +908,19 @@ class _Builder:
                 self.fmt = "mapped"  # also the format of a reject for a missing mapped field
             record, mapped = self.map_record(record)
         edited = record.get("edited_response")
-        original_response = _opt_str(record, "original_response")
-        if edited is None:
-            if self.is_feedback and original_response is not None:
-                raise _Reject(
-                    ReasonCode.MISSING_FIELD,
-                    "edited_response is missing on a feedback record with original_response",
-                )
-        elif type(edited) is not str:
-            raise _Reject(ReasonCode.WRONG_TYPE, f"edited_response is {_jtype(edited)}, expected a string")
-
+        try:
+            original_response = _opt_str(record, "original_response")
+            if edited is None:
+                if self.is_feedback and original_response is not None:
+                    raise _Reject(
+                        ReasonCode.MISSING_FIELD,
+                        "edited_response is missing on a feedback record with original_response",
+                    )
+            elif type(edited) is not str:
+                raise _Reject(ReasonCode.WRONG_TYPE, f"edited_response is {_jtype(edited)}, expected a string")
+        except _Reject:  # checked first (the more specific reason); counted under the record's shape all the same
+            self.fmt = self.fmt or _shape(record, mapped)
+            raise
         try:
             fmt, conversations, extras, tree = _record_turns(record, edited is not None, mapped)
         except _Reject as rejected:
