@@ -445,14 +445,19 @@ def _token_kinds(vocab: pl.Series) -> pl.DataFrame:
 
 
 def _kept_tokens(tok: pl.DataFrame) -> pl.DataFrame:
-    """The tokens that can be in a run, with `k` (index in `tok`), `tok`, `start`, `gap` and what
-    `_token_kinds` says of them (read once per distinct token, joined back)."""
+    """The tokens that can be in a run, with `k` (index in `tok`), `m`, `tok`, `start`, `gap_space` and
+    `gap_empty` (the whitespace before it is one space, none) and what `_token_kinds` says of them (read once
+    per distinct token, joined back)."""
     kept = tok.with_row_index("k").filter(pl.col("keep")).select("k", "row", "m", "end", tok="w")
     kept = kept.join(_token_kinds(kept["tok"].unique()), on="tok", how="left", maintain_order="left")
+    # the whitespace before a token (`m` without the token) is only ever compared to " " and "" or searched for
+    # a newline (a token holds none): its length and first character say as much, without building it
+    gap_len = pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")
     return kept.with_columns(
         start=pl.col("end") - pl.col("tl"),
-        gap=pl.col("m").str.slice(0, pl.col("m").str.len_chars().cast(pl.Int64) - pl.col("tl")),
-    ).drop("m", "end")
+        gap_space=(gap_len == 1) & pl.col("m").str.starts_with(" "),
+        gap_empty=gap_len == 0,
+    ).drop("end")
 
 
 def _members(kept: pl.DataFrame) -> pl.DataFrame:
@@ -471,14 +476,14 @@ def _members(kept: pl.DataFrame) -> pl.DataFrame:
     kept = kept.with_columns(
         initdot=(pl.col("tok") == ".") & (pl.col("init").shift(1) & same_prev).fill_null(False),
         particle=pl.col("particle0")
-        & (near.shift(1) & same_prev & (pl.col("gap") == " ")).fill_null(False)
-        & (near.shift(-1) & same_next & (pl.col("gap").shift(-1) == " ")).fill_null(False),
+        & (near.shift(1) & same_prev & pl.col("gap_space")).fill_null(False)
+        & (near.shift(-1) & same_next & pl.col("gap_space").shift(-1)).fill_null(False),
     )
     kept = kept.with_columns(member=pl.col("elig") | pl.col("init") | pl.col("initdot") | pl.col("particle"))
     cont = (
         pl.col("member")
         & (pl.col("member").shift(1) & same_prev).fill_null(False)
-        & ((pl.col("gap") == " ") | (pl.col("initdot") & (pl.col("gap") == "")))
+        & (pl.col("gap_space") | (pl.col("initdot") & pl.col("gap_empty")))
     )
     return kept.with_columns(run=(pl.col("member") & ~cont).cum_sum())
 
@@ -517,7 +522,7 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
 
     rest_name = is_name & ~cols["C"] & elig
     ev = cols["ev"]
-    gap_first = mem.get_column("gap").gather(first)
+    m_first = mem.get_column("m").gather(first)
     toks = mem.get_column("tok")
     multi = np.flatnonzero(size > 1)
     text = toks.gather(first)
@@ -550,9 +555,9 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             "start2": pl.Series(mem.get_column("start").to_numpy()[second]).set(pl.Series(size == 1), None),
             "rest_name": (total(rest_name) - rest_name[first]) > 0,
             "last_surname": (cols["L"] & ~cols["C"])[last],
-            "nl": gap_first.str.contains("\n", literal=True),
+            "nl": m_first.str.contains("\n", literal=True),
             "n_caps": total(cols["caps"] & elig),
-            "glued": gap_first == "",
+            "glued": mem.get_column("gap_empty").gather(first),
             # `text`'s first and last words (its tokens hold no whitespace)
             "first_tok": toks.gather(first),
             "last_tok": toks.gather(last),
@@ -1208,7 +1213,6 @@ def _cased_rules() -> tuple[list[dict[str, pl.Expr]], pl.Expr, pl.Expr, pl.Expr]
     shared = {
         "_p21": p2 + " " + p1,
         "_p32": p3 + " " + p2,
-        "_text_low": pl.col("text").str.to_lowercase(),
         "_first_low": pl.col("first_tok").str.to_lowercase(),
     }
     honor = p1.is_in(_HONORIFICS) | ((p1 == ".") & p2.is_in(_HONORIFICS))
@@ -1359,11 +1363,15 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     runs = _run_context(runs, tok)
     # a run that is a place, or ends one ("San Francisco", "New York"); "offices in Austin, Charlotte and
     # London": a place after a place in a list is a place
-    low = runs.select(pl.col("text").str.to_lowercase(), "p1", "p2")
+    low = runs.get_column("text").str.to_lowercase()
+    n_runs = runs.height
+    phrases = pl.concat([low, (runs.get_column("p1") + " " + low), runs.get_column("p2")])
+    places = _in_set(phrases, "places")  # one lookup for the three phrases of every run
     runs = runs.with_columns(
-        place1=_in_set(low["text"], "places"),
-        is_place=_in_set(low.select(pl.col("p1") + " " + pl.col("text")).to_series(), "places"),
-        p2_place=_in_set(low["p2"], "places"),
+        _text_low=low,
+        place1=places.slice(0, n_runs),
+        is_place=places.slice(n_runs, n_runs),
+        p2_place=places.slice(2 * n_runs, n_runs),
     )
     stages, accept, rest, can_join = _cased_rules()
     for pieces in stages:
@@ -1379,11 +1387,27 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     runs = runs.with_columns(
         accept=pl.col("accept") | ((pl.col("n1") == "and") & (pl.col("n2") == "i") & can_join & ~place_phrase)
     )
-    runs = _list_members(runs.sort("run"), can_join)
-    runs = _list_chains(runs, can_join & ~place_phrase & ~pl.col("single_place").fill_null(False))
+    # lists of names: only the runs next to a list separator and another run take part (runs are in text
+    # order, so a run's neighbour in the list is its neighbour in this frame and in the subset)
+    linked = (
+        (pl.col("row") == pl.col("row").shift(1))
+        & (pl.col("kf") == pl.col("kl").shift(1) + 2)
+        & pl.col("p1").is_in(_LIST_SEPS)
+    ).fill_null(False)
+    linked = runs.select(linked).to_series()
+    in_list = (linked | linked.shift(-1).fill_null(False)).arg_true()
+    if in_list.len():
+        listed = _list_members(runs[in_list], can_join)
+        listed = _list_chains(listed, can_join & ~place_phrase & ~pl.col("single_place").fill_null(False))
+        runs = runs.with_columns(accept=runs.get_column("accept").clone().scatter(in_list, listed["accept"]))
     found = runs.filter(pl.col("accept"))
     # report the original substring (a run is tokens joined by single spaces or an initial's dot)
-    found = found.join(base, on="row", how="left").with_columns(
-        text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start"))
-    )
+    base_rows, found_rows = base.get_column("row").to_numpy(), found.get_column("row").to_numpy()
+    at = np.minimum(np.searchsorted(base_rows, found_rows), max(len(base_rows) - 1, 0))
+    if len(base_rows) and np.all(np.diff(base_rows) > 0) and np.array_equal(base_rows[at], found_rows):
+        # rows ascending and distinct (as `detect` makes them): each finding's text by position
+        found = found.with_columns(t=base.get_column("t").gather(at))
+    else:
+        found = found.join(base, on="row", how="left")
+    found = found.with_columns(text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start")))
     return found.select(_COLS).cast(_CAND)
