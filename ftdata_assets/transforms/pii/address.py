@@ -1137,7 +1137,8 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
     }
     found = dict(zip(jobs, _find_all(list(jobs.values())), strict=True))
     # one `_lettered` pass over the lettered jobs' matches, cut back into the jobs (they are contiguous)
-    lettered = _lettered(pl.concat([found[k] for k in _LETTERED]))
+    # one chunk: polars runs an expression over a frame of several chunks in its pool (see `base._filter`)
+    lettered = _lettered(pl.concat([found[k] for k in _LETTERED], rechunk=True))
     ends = np.cumsum([found[k].height for k in _LETTERED])
     glued, generic, named, postal, typed, glued_more = (
         lettered.slice(int(e - found[k].height), found[k].height) for k, e in zip(_LETTERED, ends, strict=True)
@@ -1155,7 +1156,8 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
             named.with_columns(kind=pl.lit(2)),
             postal.with_columns(kind=pl.lit(1)),
             glued_more.with_columns(kind=pl.lit(1)),
-        ]
+        ],
+        rechunk=True,
     )
     if checked.height:
         checked = _in_jobs_thread(

@@ -116,7 +116,10 @@ def _filter(df: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
     """`df.filter(predicate)` with the predicate evaluated in the calling thread: a select of one expression runs
     there, a filter in polars' shared pool, whose threads' caches of 32 compiled regexes every recognizer's
     patterns pass through (each batch then compiled them again). `detector` runs each recognizer in a thread of
-    its own, so there its patterns stay compiled."""
+    its own, so there its patterns stay compiled. A frame of several chunks (a concat) is rechunked first: polars
+    evaluates an expression over each chunk in the pool."""
+    if max(df.n_chunks("all"), default=1) > 1:
+        df = df.rechunk()
     return df.filter(df.select(predicate).to_series())
 
 

@@ -133,7 +133,8 @@ def _cards(base: pl.DataFrame) -> pl.DataFrame:
     head1 = _filter(c, text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
     head2 = _filter(head1, text.str.contains(_LAST_GROUP)).with_columns(text=text.str.replace(_LAST_GROUP, ""))
     heads = pl.concat([head1, head2]).with_columns(end=pl.col("start") + text.str.len_chars().cast(pl.Int64))
-    found = _valid(pl.concat([c, heads]), base)
+    # one chunk: polars runs an expression over a frame of several chunks in its pool (see `_filter`)
+    found = _valid(pl.concat([c, heads], rechunk=True), base)
     found = found.sort(["row", "start", "end"], descending=[False, False, True]).unique(
         ["row", "start"], keep="first", maintain_order=True
     )

@@ -364,7 +364,7 @@ def _phones(base: pl.DataFrame) -> pl.DataFrame:
         & (~pl.col("key") | left.str.contains(_PHONE_KEY))
         & (~pl.col("comma") | left.str.contains(_PHONE_WORD)),
     )
-    c = pl.concat([c.filter(~flagged), explained])
+    c = pl.concat([c.filter(~flagged), explained], rechunk=True)  # one chunk: see `_filter`
     c = c.with_columns(ctx=left.str.contains(_PHONE_WORD)).select("row", "start", "text", "orig", "ctx")
     if c.height == 0:
         return _typed(c.with_columns(end=pl.col("start")), "PHONE_NUMBER")
