@@ -8,6 +8,7 @@ import unicodedata
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from ftdata_assets.transforms.pii.base import (
     _CAND,
@@ -320,6 +321,9 @@ _TOKEN_PATTERN_SHAPED = (
 is a letter or mark: ASCII classes and one non-ASCII range, which the regex engine runs ~10x faster than the
 Unicode classes."""
 _RUN_TOKEN = r"^\s*(?:\p{Lu}|\.$|(?:" + "|".join(_PARTICLES) + r")$)"
+_PARTICLE_FIRST = np.zeros(256, dtype=bool)
+_PARTICLE_FIRST[[ord(p[0]) for p in _PARTICLES]] = True
+_PARTICLE_MAX = max(len(p.encode()) for p in _PARTICLES)
 """A token that can be part of a run (on `m`, whitespace first): capitalized, an initial's ".", a particle."""
 
 
@@ -373,8 +377,33 @@ def _tokens(base: pl.DataFrame) -> pl.DataFrame:
             starts = pl.Series(end[sel] - ml[sel])
             cut = t.gather(text_of[sel]).str.slice(starts, pl.Series(ml[sel]))
             m = m.scatter(sel, cut)
-    tok = pl.DataFrame({"row": base.get_column("row").gather(text_of), "m": m, "end": pl.Series(end, dtype=pl.Int64)})
-    return tok.with_columns(keep=pl.col("m").str.contains(_RUN_TOKEN), w=pl.col("m").str.strip_chars_start())
+    w = m.str.strip_chars_start()
+    tok = pl.DataFrame(
+        {"row": base.get_column("row").gather(text_of), "m": m, "end": pl.Series(end, dtype=pl.Int64), "w": w}
+    )
+    return tok.with_columns(keep=_run_tokens(w)).select("row", "m", "end", "keep", "w")
+
+
+def _run_tokens(w: pl.Series) -> pl.Series:
+    """`_RUN_TOKEN` on the tokens `w` (no whitespace before them): a capitalized token, a "." or a particle.
+    Read off each token's first byte and length, which Arrow's string views hold in place (no copy): A-Z, a
+    non-ASCII lead byte (then `\\p{Lu}` on those few), ".", or a short lowercase token (then the particle list
+    on those)."""
+    arr = w.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(arr, pa.StringViewArray) or arr.null_count:
+        return w.str.contains(_RUN_TOKEN)
+    # a view is 16 bytes: the length (4, little-endian), then the first 4 bytes of the string
+    views = np.frombuffer(arr.buffers()[1], dtype="<u4").reshape(-1, 4)[arr.offset : arr.offset + len(arr)]
+    size = views[:, 0]
+    first = (views[:, 1] & 0xFF).astype(np.uint8)
+    keep = ((first >= ord("A")) & (first <= ord("Z"))) | ((first == ord(".")) & (size == 1))
+    wide = np.flatnonzero(first >= 0x80)
+    if len(wide):
+        keep[wide] = w.gather(wide).str.contains(r"^\p{Lu}").to_numpy()
+    short = np.flatnonzero(_PARTICLE_FIRST[first] & (size <= _PARTICLE_MAX))
+    if len(short):
+        keep[short] = w.gather(short).is_in(_PARTICLES).to_numpy()
+    return pl.Series(keep)
 
 
 @functools.lru_cache(maxsize=1)
