@@ -970,9 +970,10 @@ def _lower_firsts() -> pl.Series:
 
 
 @functools.lru_cache(maxsize=1)
-def _lower_rules() -> dict[str, pl.Expr]:
+def _lower_rules() -> list[dict[str, pl.Expr]]:
     """The rules of `_lower_pairs` over a candidate's columns (its word, code and gap, its neighbours'):
-    `pair`, `cue` and `chat`. Built once: building them cost about as much as running them."""
+    `pair`, `cue` and `chat`, after a stage of the pieces they share (eager expressions are not shared).
+    Built once: building them cost about as much as running them."""
     code = pl.col("code")
     is_first = (code >= 0) & ((code & (_FIRST | _WORDISH)) == _FIRST) & (pl.col("w").str.len_chars() >= 3)
     p1c, p2c, p3c = pl.col("p1"), pl.col("p2"), pl.col("p3")
@@ -997,7 +998,8 @@ def _lower_rules() -> dict[str, pl.Expr]:
     plain = plain & pl.col("w").str.contains(r"^\p{Ll}[\p{Ll}\p{M}'’\-]+$") & ~pl.col("w").is_in(_STOP)
     n1_plain = (n1c >= 0) & (((n1c & _NAME) > 0) & ((n1c & 0b00100) == 0) | (n1c == 0))
     n1_plain = n1_plain & pl.col("n1").str.contains(r"^\p{Ll}[\p{Ll}\p{M}'’\-]+$") & ~pl.col("n1").is_in(_STOP)
-    introduced = (intro & plain).fill_null(False)
+    shared = {"_first": first, "_introduced": (intro & plain).fill_null(False)}
+    first, introduced = pl.col("_first"), pl.col("_introduced")
     intro_two = (introduced & n1_plain & (pl.col("n1_gap") == 1)).fill_null(False)
     second = (n1c >= 0) & ((n1c & _NAME) > 0) & ((n1c & 0b01100) == 0) & (pl.col("n1_gap") == 1)
     prv = pl.col("p1").is_not_null() & (pl.col("gap") == 1)
@@ -1011,20 +1013,23 @@ def _lower_rules() -> dict[str, pl.Expr]:
     glued_next = (pl.col("n1_gap") == 0) & (
         pl.col("n1").is_in(["/", "_", "=", "(", "@", "-", "\\"]) | ((pl.col("n1") == ".") & (pl.col("n2_gap") == 0))
     )
-    return dict(
-        pair=((first & second) | intro_two).fill_null(False),
-        cue=((first & prv & (pl.col("p1").is_in(_LOWER_CUES) | soft_intro)) | unknown_cue | introduced).fill_null(
-            False
+    return [
+        shared,
+        dict(
+            pair=((first & second) | intro_two).fill_null(False),
+            cue=((first & prv & (pl.col("p1").is_in(_LOWER_CUES) | soft_intro)) | unknown_cue | introduced).fill_null(
+                False
+            ),
+            # in an all-lowercase text (chat), a known first name that is no word is a name anywhere, unless
+            # it is glued into a path, an option or a file name ("/usr/share/anna", "--anna", "anna.conf")
+            chat=(
+                first
+                & ((pl.col("gap") > 0) | pl.col("p1").is_null())
+                & ~glued_next.fill_null(False)
+                & ~pl.col("p1").is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
+            ).fill_null(False),
         ),
-        # in an all-lowercase text (chat), a known first name that is no word is a name anywhere, unless
-        # it is glued into a path, an option or a file name ("/usr/share/anna", "--anna", "anna.conf")
-        chat=(
-            first
-            & ((pl.col("gap") > 0) | pl.col("p1").is_null())
-            & ~glued_next.fill_null(False)
-            & ~pl.col("p1").is_in(["-", "/", "_", "=", ".", "$", "@", "\\"]).fill_null(False)
-        ).fill_null(False),
-    )
+    ]
 
 
 def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
@@ -1072,7 +1077,8 @@ def _lower_pairs(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     table = pl.DataFrame({"w": vocab, "code": pl.Series(vals, dtype=pl.Int32)})
     cand = cand.join(table, on="w", how="left", maintain_order="left")
     cand = cand.join(table.select(n1="w", n1_code="code"), on="n1", how="left", maintain_order="left")
-    cand = cand.with_columns(**_lower_rules())
+    for stage in _lower_rules():
+        cand = cand.with_columns(**stage)
     hits = cand.filter(pl.col("pair") | pl.col("cue") | pl.col("chat"))
     if hits.height == 0:
         return pl.DataFrame(schema=_CAND)
