@@ -705,51 +705,52 @@ def _email_agrees(runs: pl.DataFrame, base: pl.DataFrame) -> pl.Series:
     return pl.Series(out, dtype=pl.Boolean)
 
 
-def _list_chains(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
-    """A list of three or more runs joined by commas and one "and"/"or", two of them known names ("Anna,
-    Ikdri, Amvellin and Priya"), or of two after a label's colon ("Invited: Vosan and Quovel"), every one a
-    name-like run: all names."""
-    same_row = pl.col("row") == pl.col("row").shift(1)
-    linked = (same_row & (pl.col("kf") == pl.col("kl").shift(1) + 2) & pl.col("p1").is_in(_LIST_SEPS)).fill_null(False)
-    runs = runs.with_columns(_ok=can_join.fill_null(False), _linked=linked)
-    # chain ids: a new chain where a run is not linked to the previous one, or either cannot join
-    runs = runs.with_columns(
-        _chain=(~(pl.col("_linked") & pl.col("_ok") & pl.col("_ok").shift(1).fill_null(False))).cum_sum()
-    )
-    stats = runs.group_by("_chain").agg(
-        _len=pl.len(),
-        _ok_all=pl.col("_ok").all(),
-        _colon=(pl.col("p1").first() == ":"),
-        # two known names in it: "Xorg, Wayland and Mir" (one name-like product) is a list of software
-        _named=((pl.col("single_name") & (pl.col("n") == 1)) | (pl.col("any_name") & (pl.col("n") >= 2))).sum() >= 2,
-        _and=pl.col("p1").is_in(["and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]).any(),
-    )
-    runs = runs.join(stats, on="_chain", how="left", maintain_order="left")
-    chain = (
-        pl.col("_ok_all")
-        & pl.col("_and")
-        & ((pl.col("_len") >= 3) & pl.col("_named") | ((pl.col("_len") == 2) & pl.col("_colon")))
-    )
-    return runs.with_columns(accept=pl.col("accept") | chain).drop(
-        "_ok", "_linked", "_chain", "_len", "_ok_all", "_colon", "_and"
-    )
+_LIST_ANDS = ["and", "or", "&", "und", "et", "y", "e", "i", "og", "och", "ja", "en", "oraz"]
 
 
-def _list_members(runs: pl.DataFrame, can_join: pl.Expr) -> pl.DataFrame:
-    """Accept a run that `can_join` and sits next to an accepted run through one list separator ("Anna,
-    Piotr and Kenji": Kenji is in no list, but listed with names). Three passes reach lists of four."""
-    same_row = pl.col("row") == pl.col("row").shift(1)
-    linked_prev = (same_row & (pl.col("kf") == pl.col("kl").shift(1) + 2) & pl.col("p1").is_in(_LIST_SEPS)).fill_null(
-        False
+def _list_accept(runs: pl.DataFrame, can_join: pl.Expr, can_chain: pl.Expr) -> pl.Series:
+    """`accept` of runs in lists (the runs next to a list separator and another run, in text order; null
+    accept counts as not accepted), in numpy over one select of what the rules read:
+
+    - a run that `can_join` and sits next to an accepted run through one list separator ("Anna, Piotr and
+      Kenji": Kenji is in no list, but listed with names); three passes reach lists of four;
+    - then a list of three or more runs joined by commas and one "and"/"or", two of them known names ("Anna,
+      Ikdri, Amvellin and Priya"), or of two after a label's colon ("Invited: Vosan and Quovel"), every one a
+      name-like run that `can_chain`: all names ("Xorg, Wayland and Mir", one name-like product, is a list of
+      software)."""
+    cols = runs.select(
+        linked=(
+            (pl.col("row") == pl.col("row").shift(1))
+            & (pl.col("kf") == pl.col("kl").shift(1) + 2)
+            & pl.col("p1").is_in(_LIST_SEPS)
+        ).fill_null(False),
+        accept=pl.col("accept").fill_null(False),
+        join=can_join.fill_null(False),
+        chain=can_chain.fill_null(False),
+        colon=(pl.col("p1") == ":").fill_null(False),
+        conj=pl.col("p1").is_in(_LIST_ANDS).fill_null(False),
+        named=((pl.col("single_name") & (pl.col("n") == 1)) | (pl.col("any_name") & (pl.col("n") >= 2))).fill_null(
+            False
+        ),
     )
-    runs = runs.with_columns(linked_prev=linked_prev, can_join=can_join.fill_null(False))
-    runs = runs.with_columns(linked_next=pl.col("linked_prev").shift(-1).fill_null(False))
+    linked, accept, join, ok, colon, conj, named = (cols.get_column(c).to_numpy() for c in cols.columns)
+    accept = accept.copy()
+    linked_next = np.zeros(len(linked), dtype=bool)
+    linked_next[:-1] = linked[1:]
     for _ in range(3):
-        near = (pl.col("linked_prev") & pl.col("accept").shift(1).fill_null(False)) | (
-            pl.col("linked_next") & pl.col("accept").shift(-1).fill_null(False)
-        )
-        runs = runs.with_columns(accept=pl.col("accept") | (near & pl.col("can_join")))
-    return runs
+        before, after = np.zeros(len(accept), dtype=bool), np.zeros(len(accept), dtype=bool)
+        before[1:], after[:-1] = accept[:-1], accept[1:]
+        accept = accept | (((linked & before) | (linked_next & after)) & join)
+    # chains: a new one where a run is not linked to the previous one, or either cannot join
+    ok_before = np.zeros(len(ok), dtype=bool)
+    ok_before[1:] = ok[:-1]
+    starts = np.flatnonzero(~(linked & ok & ok_before))
+    size = np.diff(np.append(starts, len(ok)))
+    ok_all = np.add.reduceat(ok.astype(np.int64), starts) == size
+    has_conj = np.add.reduceat(conj.astype(np.int64), starts) > 0
+    two_named = np.add.reduceat(named.astype(np.int64), starts) >= 2
+    chain = ok_all & has_conj & (((size >= 3) & two_named) | ((size == 2) & colon[starts]))
+    return pl.Series(accept | np.repeat(chain, size), dtype=pl.Boolean)
 
 
 _HAN = "\u3005-\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
@@ -1432,9 +1433,10 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     linked = runs.select(linked).to_series()
     in_list = (linked | linked.shift(-1).fill_null(False)).arg_true()
     if in_list.len():
-        listed = _list_members(runs[in_list], can_join)
-        listed = _list_chains(listed, can_join & ~place_phrase & ~pl.col("single_place").fill_null(False))
-        runs = runs.with_columns(accept=runs.get_column("accept").clone().scatter(in_list, listed["accept"]))
+        listed = _list_accept(
+            runs[in_list], can_join, can_join & ~place_phrase & ~pl.col("single_place").fill_null(False)
+        )
+        runs = runs.with_columns(accept=runs.get_column("accept").clone().scatter(in_list, listed))
     found = runs.filter(pl.col("accept"))
     # report the original substring (a run is tokens joined by single spaces or an initial's dot)
     base_rows, found_rows = base.get_column("row").to_numpy(), found.get_column("row").to_numpy()
