@@ -429,6 +429,15 @@ def _readable() -> list[tuple[CorpusFile, bytes]]:
                 None,
             ),
             (dumps({"prompt": "Edited on an expert record?", "completion": "old", "edited_response": "New."}), None),
+            # KTO / TRL unpaired rows: a false label marks the answer undesirable in any shape; true is kept, and
+            # a label that is not a boolean is not read
+            (
+                dumps({"prompt": "Is this answer any good?", "completion": "No idea.", "label": False}),
+                R.UNDESIRABLE_LABEL,
+            ),
+            (dumps({**chat("Undesirable in chat too?", "Whatever."), "label": False}), R.UNDESIRABLE_LABEL),
+            (dumps({"prompt": "A desirable answer?", "completion": "Kept as usual.", "label": True}), None),
+            (dumps({"prompt": "A label that is not a boolean?", "completion": "Not read.", "label": "false"}), None),
             (dumps({"question": "MMLU-style?", "answer": "B"}), R.UNKNOWN_FORMAT),
             (dumps({"messages": None, "conversations": None}), R.UNKNOWN_FORMAT),
             (dumps({"input": "only an input", "output": "only an output"}), R.UNKNOWN_FORMAT),

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ftdata_assets.defs.io import PARQUET_WRITE_OPTIONS  # what the pipeline writes with
-from ftdata_assets.schema import EXAMPLE_SCHEMA, INGEST_TAGS, REASON_DESCRIPTIONS, SPLITS, TAG_DESCRIPTIONS
+from ftdata_assets.schema import EXAMPLE_SCHEMA, FORMATS, INGEST_TAGS, REASON_DESCRIPTIONS, SPLITS, TAG_DESCRIPTIONS
 from ftdata_assets.transforms import data_card as dc
 from ftdata_assets.transforms.quality import count_tokens
 
@@ -398,6 +398,7 @@ def test_tag_counts_count_curated_rows_per_tag_with_every_repair_listed() -> Non
         "removed_blank_turns": 0,
         "merged_turns": 0,
         "trimmed_trailing_user": 1,
+        "tool_calls_as_assistant": 0,
         "mojibake_repaired": 2,
         "refusal": 1,
     }
@@ -415,3 +416,24 @@ def test_card_counts_repairs_and_the_mojibake_tag() -> None:
     listed = re.findall(r"^\| `([a-z_:]+)` \|", section, flags=re.MULTILINE)
     assert listed == sorted(listed) == ["dropped_leading_turns", "merged_turns", "mojibake_repaired"]
     assert "## Tags and repairs" not in dc.render_data_card(make_facts())  # an optional fact
+
+
+def test_card_lists_tool_calls_undesirable_labels_and_sharegpt_preference_with_the_others() -> None:
+    """The tag, reason and format of LLaMA-Factory tool calling, KTO labels and LLaMA-Factory preference rows are
+    described in the card's tables like every other tag, reason and format (none falls back to an empty meaning)."""
+    facts = make_facts() | {
+        "tags": dict.fromkeys(INGEST_TAGS, 0) | {"tool_calls_as_assistant": 3},
+        "rejects": {"undesirable_label": 4, "invalid_json": 1},
+        "formats": {
+            "sharegpt": {"rows": 8, "examples": 8, "rejected": 0},
+            "sharegpt_preference": {"rows": 2, "examples": 1, "rejected": 1},
+        },
+    }
+    card = dc.render_data_card(facts)
+    assert f"| `tool_calls_as_assistant` | 3 | {TAG_DESCRIPTIONS['tool_calls_as_assistant']} |" in card
+    assert f"| `undesirable_label` | 4 | {REASON_DESCRIPTIONS['undesirable_label']} |" in card
+    assert f"| `sharegpt_preference` | 2 | 1 | 1 | {FORMATS['sharegpt_preference']} |" in card
+    tags = card.split("## Tags and repairs")[1].split("##")[0]
+    assert re.findall(r"^\| `([a-z_:]+)` \|", tags, flags=re.MULTILINE) == sorted(INGEST_TAGS)
+    formats = card.split("## Rows per input format")[1].split("##")[0]
+    assert formats.index("`sharegpt`") < formats.index("`sharegpt_preference`")  # in schema.FORMATS order

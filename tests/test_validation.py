@@ -410,3 +410,75 @@ def test_a_contaminated_held_out_row_or_a_straddling_group_blocks_split_assignme
     assert_blocks(
         validate_layer("split_assignments", straddling, **CONTEXT), "expect_column_values_to_be_in_set", "group_splits"
     )
+
+
+# ------------------------------------------------------------------------------------------- OASST trees
+
+
+def _oasst_message(mid: str, role: str, text: str, *replies: dict, **fields: object) -> dict:
+    return {"message_id": mid, "role": role, "text": text, "lang": "en", "replies": list(replies), **fields}
+
+
+def test_a_branching_oasst_tree_passes_raw_and_balances_the_ledger_but_a_line_read_twice_blocks(
+    tmp_path: Path,
+) -> None:
+    """An OASST tree gives one raw row per path, all on the tree's line: the raw suite's per-line uniqueness tells
+    them apart by their message ids (`oasst_path`), even two paths of the same texts (the same example_id), and
+    still blocks a line that gives two rows for any other reason."""
+    import orjson
+
+    from ftdata_assets.transforms.ingest import format_counts, read_raw, split_raw
+    from ftdata_assets.transforms.ledger import build_ledger, ledger_imbalance
+
+    fixture = REPO_ROOT / "tests" / "fixtures" / "formats" / "oasst_trees.jsonl"
+    ranked = orjson.loads(fixture.read_bytes().splitlines()[0])  # best answer with two answered follow-ups
+    unranked = {  # no ranks: every answer is followed, and two of them say the same
+        "message_tree_id": "u2",
+        "prompt": _oasst_message(
+            "p1",
+            "prompter",
+            "Is it fine to water succulents once a week in winter?",
+            _oasst_message("a1", "assistant", "Less often: every two to three weeks, when the soil is dry."),
+            _oasst_message("a2", "assistant", "Less often: every two to three weeks, when the soil is dry."),
+            _oasst_message(
+                "a3",
+                "assistant",
+                "No, they rest in winter.",
+                _oasst_message("p2", "prompter", "And in summer?", _oasst_message("a4", "assistant", "Weekly.")),
+            ),
+        ),
+    }
+    chat = {"messages": [{"role": "user", "content": "Name a prime."}, {"role": "assistant", "content": "Seven."}]}
+    raw_dir = tmp_path / "raw"
+    (raw_dir / "expert").mkdir(parents=True)
+    path = raw_dir / "expert" / "oasst_export.jsonl"
+    path.write_bytes(b"\n".join([orjson.dumps(ranked), orjson.dumps(unranked), orjson.dumps(chat), b'{"messages":']))
+    raw = read_raw(path, "expert", root=raw_dir)
+
+    assert raw["source_line"].to_list() == [1, 1, 2, 2, 2, 3, 4]
+    assert raw["reason"].to_list() == [None] * 6 + ["invalid_json"]
+    assert raw["example_id"][2] == raw["example_id"][3]  # two answers of the same text: the same example
+    assert raw.select("source_file", "source_line").is_duplicated().sum() == 5  # what the old key refused
+    outcome = validate_layer("raw", raw, **CONTEXT)
+    assert not outcome.errors, [f.to_dict() for f in outcome.errors]
+    assert ("expect_compound_columns_to_be_unique", None) not in failed_names(outcome)
+    assert check_result(outcome).passed  # only warn-level drift (1 reject in 7 rows) may be listed
+
+    # the ledger: every path is a row in, each one kept or rejected once
+    examples, rejects = split_raw(raw)
+    rows_in = sum(counts["rows"] for counts in format_counts(raw).values())
+    ledger = build_ledger(rows_in, {"train": examples.height}, rejects, held_for_review=0)
+    assert (rows_in, examples.height, ledger["rejected"]) == (7, 6, {"invalid_json": 1})
+    assert ledger_imbalance(ledger) == 0
+
+    # a tree line read twice, and a chat line giving two rows, still block the raw check
+    for doubled in (pl.concat([raw, raw.filter(pl.col("source_line") == 2)]), pl.concat([raw, raw[5]])):
+        blocked = validate_layer("raw", doubled, **CONTEXT)
+        failure = next(f for f in blocked.failures if f.expectation_type == "expect_compound_columns_to_be_unique")
+        assert failure.severity == "error"
+        result = check_result(blocked)
+        assert result.passed is False and result.severity == dg.AssetCheckSeverity.ERROR
+        assert "expect_compound_columns_to_be_unique" in result.metadata["failures"].value
+    # a line that became an example and a reject (no oasst_path on either) repeats its key too
+    reject_too = pl.concat([raw, raw[6].with_columns(source_line=pl.lit(3, pl.Int64))])
+    assert ("expect_compound_columns_to_be_unique", None) in failed_names(validate_layer("raw", reject_too, **CONTEXT))

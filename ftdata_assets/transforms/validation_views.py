@@ -109,6 +109,8 @@ COLUMN_DOCS: dict[str, str] = {
     "pii_replaced": "placeholders `scrub` wrote into the row (sum of pii_counts)",
     "reason_valid": "the reason (raw/rejects `reason`, scored `drop_reason`) is a valid code; null when no reason",
     "kind_consistent": "raw: an example row has id + messages and no original; a reject row has reason + original",
+    "oasst_path": "raw: an OASST example row's path through its tree (example_id and extras' message_ids), null for "
+    "every other row: one tree line gives one row per path, so (source_file, source_line, oasst_path) is unique",
     "id_consistent": "rejects: example_id is set for every layer after ingest",
     "reason_matches_layer": "rejects: the reason belongs to the layer that let the row go",
     "tags_known": "every tag is a known tag",
@@ -139,6 +141,7 @@ REASONS_BY_LAYER: dict[str, tuple[str, ...]] = {
         "empty_content",
         "too_long",
         "too_deep",
+        "undesirable_label",
     ),
     "policy": ("disallowed_teacher_model", "disallowed_license"),
     "dedup": ("exact_duplicate", "near_duplicate", "duplicate_prompt"),
@@ -353,8 +356,20 @@ def raw_view(frame: pl.DataFrame) -> pl.DataFrame:
         is_reject.alias("is_reject"),
         reason_valid("reason"),
         pl.when(is_reject).then(reject_ok).otherwise(example_ok).alias("kind_consistent"),
+        _oasst_path(frame),
         *message_columns(frame),
     )
+
+
+def _oasst_path(frame: pl.DataFrame) -> pl.Expr:
+    """What tells apart the rows of one OASST tree (one per root-to-leaf path, all on the tree's line): two
+    paths can hold the same texts, hence the same example_id, but not the same message ids. Null on every other
+    row, so that any other line giving two rows (a line read twice, an example and a reject) still repeats."""
+    if "extras" not in frame.columns or "format" not in frame.columns:
+        return pl.lit(None, pl.String).alias("oasst_path")
+    ids = pl.col("extras").str.json_path_match("$.message_ids").fill_null("[]")
+    oasst_example = (pl.col("format") == "oasst") & pl.col("reason").is_null()
+    return pl.when(oasst_example).then(pl.concat_str(pl.col("example_id"), ids, separator=" ")).alias("oasst_path")
 
 
 def rejects_view(frame: pl.DataFrame) -> pl.DataFrame:
