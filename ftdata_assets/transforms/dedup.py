@@ -630,14 +630,10 @@ EXACT_BATCH = 1 << 19
 sorts, in cache): 15,466 borderline pairs of real text took 0.32 s against 0.37 s with 2^22, measured."""
 
 
-def exact_jaccard(
-    texts: pl.Series, shingle_size: int, lo: np.ndarray, hi: np.ndarray, *, floor: float | None = None
-) -> np.ndarray:
+def exact_jaccard(texts: pl.Series, shingle_size: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Jaccard similarity of the word-shingle sets of texts[lo[i]] and texts[hi[i]] (normalized texts), per
     pair; shingles compared by 40 bits of their 64-bit hashes (a false match ~1e-6 per pair of 1,000-shingle
-    texts). With `floor`, a pair whose set sizes alone put its Jaccard below it (J <= smaller / larger set)
-    is not compared and gets NaN: for a yes/no at the threshold, 47% of the borderline pairs of the 1M-example
-    benchmark conversations (measured) are settled so.
+    texts).
 
     Each text's distinct shingles become a sorted row of small ids (the rank of the 40-bit hash among all of
     them: same equalities, same order); per batch of pairs, the rows of both sides are gathered (polars list
@@ -650,8 +646,8 @@ def exact_jaccard(
     nodes = sorted_unique(np.concatenate((lo, hi)))
     if len(nodes) >= 1 << (64 - _HASH_BITS):  # more texts than the key's tag bits can number: halve the pairs
         half = len(lo) // 2
-        out[:half] = exact_jaccard(texts, shingle_size, lo[:half], hi[:half], floor=floor)
-        out[half:] = exact_jaccard(texts, shingle_size, lo[half:], hi[half:], floor=floor)
+        out[:half] = exact_jaccard(texts, shingle_size, lo[:half], hi[:half])
+        out[half:] = exact_jaccard(texts, shingle_size, lo[half:], hi[half:])
         return out
     hashes, owner = _chunked_shingle_hashes(texts.gather(nodes), shingle_size)
     low = np.uint64((1 << _HASH_BITS) - 1)
@@ -665,21 +661,14 @@ def exact_jaccard(
     size = np.diff(start)
     rows = pl.Series(pa.LargeListArray.from_arrays(pa.array(start), pa.array(shingle)))
     a, b = np.searchsorted(nodes, lo), np.searchsorted(nodes, hi)
-    pairs = np.arange(len(lo))
-    if floor is not None:
-        smaller, larger = np.minimum(size[a], size[b]), np.maximum(size[a], size[b])
-        hopeless = (larger > 0) & (smaller / np.maximum(larger, 1) < floor)  # inter <= smaller, union >= larger
-        out[hopeless] = np.nan
-        pairs = np.flatnonzero(~hopeless)
-        a, b = a[pairs], b[pairs]
     batch_of = np.cumsum(size[a] + size[b]) // EXACT_BATCH  # ascending: each batch is a run of pairs
     bounds = _starts_of_runs(batch_of).tolist()
-    for first, last in zip(bounds, [*bounds[1:], len(pairs)], strict=True):
+    for first, last in zip(bounds, [*bounds[1:], len(lo)], strict=True):
         left = _sparse_rows(rows, a[first:last], columns)
         right = _sparse_rows(rows, b[first:last], columns)
         inter = np.diff(left.multiply(right).indptr)  # 1 * 1: one stored entry per shared shingle
         union = size[a[first:last]] + size[b[first:last]] - inter
-        out[pairs[first:last]] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+        out[first:last] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
 
 
@@ -962,9 +951,8 @@ def _verified_graph(hashes: MinHashes, threshold: float, bands: int, rows: int, 
     verified = sure.copy()
     border = np.flatnonzero(near)
     if len(border):
-        floor = threshold - 1e-12
-        exact = exact_jaccard(hashes.texts, hashes.shingle_size, lo[border], hi[border], floor=floor)
-        verified[border[exact >= floor]] = True  # NaN (below the floor by the set sizes) compares False
+        exact = exact_jaccard(hashes.texts, hashes.shingle_size, lo[border], hi[border])
+        verified[border[exact >= threshold - 1e-12]] = True
     return _Graph(lo[verified], hi[verified], min_matches, exact=True)
 
 
