@@ -482,3 +482,28 @@ def test_a_branching_oasst_tree_passes_raw_and_balances_the_ledger_but_a_line_re
     # a line that became an example and a reject (no oasst_path on either) repeats its key too
     reject_too = pl.concat([raw, raw[6].with_columns(source_line=pl.lit(3, pl.Int64))])
     assert ("expect_compound_columns_to_be_unique", None) in failed_names(validate_layer("raw", reject_too, **CONTEXT))
+
+
+def test_kto_rows_labelled_undesirable_pass_the_rejects_suite_as_ingest_rejects(tmp_path: Path) -> None:
+    """`label: false` rows are ingest rejects (undesirable_label): the rejects suite's reason_matches_layer accepts
+    them under layer ingest and nowhere else."""
+    import orjson
+
+    from ftdata_assets.transforms.ingest import read_raw, split_raw
+
+    path = tmp_path / "kto.jsonl"
+    rows = [
+        {"prompt": f"How do I boil {food}?", "completion": f"Boil the {food} for {n} minutes.", "label": n % 2 == 0}
+        for n, food in enumerate(("eggs", "rice", "pasta", "potatoes"), start=4)
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(row) for row in rows) + b"\n")
+    examples, rejects = split_raw(read_raw(path, "expert", root=tmp_path))
+    assert examples.height == 2 and rejects["reason"].to_list() == ["undesirable_label"] * 2
+    assert rejects["layer"].unique().to_list() == ["ingest"]
+    outcome = validate_layer("rejects", rejects, **CONTEXT)
+    assert not outcome.errors, [f.to_dict() for f in outcome.errors]
+    assert view("rejects", rejects)["reason_matches_layer"].to_list() == [True, True]
+    elsewhere = rejects.with_columns(layer=pl.lit("quality"))
+    assert_blocks(
+        validate_layer("rejects", elsewhere, **CONTEXT), "expect_column_values_to_be_in_set", "reason_matches_layer"
+    )
