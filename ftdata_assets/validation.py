@@ -375,7 +375,7 @@ def check_result(
 # ------------------------------------------------------------------------------------------ profiling
 
 _ID_COLUMNS = {"example_id", "conversation_id", "user_id", "source_file", "kept_example_id", "cluster_id"}
-_ID_COLUMNS |= {"duplicate_of", "prompt_cluster", "exact_cluster_id", "contract"}
+_ID_COLUMNS |= {"duplicate_of", "prompt_cluster", "exact_cluster_id", "contract", "oasst_path"}
 
 
 def _round_out(value: float, up: bool, integer: bool) -> float | int:

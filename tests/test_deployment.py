@@ -25,6 +25,7 @@ from dagster._config import process_config, resolve_to_config_type
 from dagster._core.instance.config import ConcurrencyConfig
 from dagster._core.instance.ref import InstanceRef
 
+from ftdata_assets.defs.automation import ROW_LOCAL_PARTITIONED_KEYS, row_local_job_name, row_local_keys
 from ftdata_assets.defs.build import build_definitions
 from ftdata_assets.defs.executors import (
     EXECUTOR_CONFIG_ENV,
@@ -33,6 +34,7 @@ from ftdata_assets.defs.executors import (
     executor_from_env,
     select_executor,
 )
+from ftdata_assets.defs.families import PARTITIONED_FAMILIES
 from ftdata_assets.defs.runner import (
     QUIET_CONSOLE,
     STEP_PROCESSES_ENV,
@@ -311,15 +313,23 @@ def test_partitioned_sources_are_roots_and_each_partition_run_is_one_step() -> N
     defs = build_definitions(REPO_ROOT)
     graph = defs.resolve_asset_graph()
     partitioned = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).is_partitioned}
-    assert partitioned == set(PARTITIONED_SOURCES)
+    assert partitioned == set(PARTITIONED_SOURCES) | set(ROW_LOCAL_PARTITIONED_KEYS)
     for asset_name, job_name in PARTITIONED_SOURCES.items():
         node = graph.get(dg.AssetKey(asset_name))
         assert node.parent_keys == set(), f"{asset_name} must read only its own file"
-        assert all(not graph.get(child).is_partitioned for child in node.child_keys), "fan-in only at curate"
         job = defs.resolve_job_def(job_name)
         assert job.asset_layer.selected_asset_keys == {node.key}
         assert [n.name for n in job.graph.nodes] == [asset_name]
         assert job.partitions_def == node.partitions_def
+    for family in PARTITIONED_FAMILIES:
+        # a row-local partition reads its own raw partition only (identity mapping), fan-in only at the unions
+        for key in row_local_keys(family):
+            node = graph.get(dg.AssetKey(key))
+            assert node.partitions_def == graph.get(dg.AssetKey(family.raw)).partitions_def
+            for child in node.child_keys:
+                assert graph.get(child).is_partitioned == (child.to_user_string() in ROW_LOCAL_PARTITIONED_KEYS)
+        job = defs.resolve_job_def(row_local_job_name(family))
+        assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(row_local_keys(family))
 
 
 def run_reports(instance: dg.DagsterInstance) -> list[dict[str, Any]]:
@@ -366,19 +376,25 @@ def test_partitions_ingested_in_parallel_processes_match_the_sequential_run(
     parallel_project: tuple[Path, list], materialized_project: Path
 ) -> None:
     root, reports = parallel_project
-    partition_runs = [report for report in reports if report["job"] != "curate"]
     project = Project(root)
-    assert len(partition_runs) == len(log_days(project)) + len(project.source_files("synthetic"))
-    worker_pids = set().union(*(report["pids"] for report in partition_runs))
-    assert len(worker_pids) == 2 and os.getpid() not in worker_pids, "partition runs did not share two workers"
-    for report in partition_runs:
+    partitions = len(log_days(project)) + len(project.source_files("synthetic"))
+    ingest_runs = [report for report in reports if report["job"] in PARTITIONED_SOURCES.values()]
+    row_local_runs = [report for report in reports if report["job"].startswith("prepare_")]
+    assert len(ingest_runs) == len(row_local_runs) == partitions
+    for runs in (ingest_runs, row_local_runs):
+        worker_pids = set().union(*(report["pids"] for report in runs))
+        assert len(worker_pids) == 2 and os.getpid() not in worker_pids, "partition runs did not share two workers"
+    for report in ingest_runs:
         asset = next(a for a, job in PARTITIONED_SOURCES.items() if job == report["job"])
         assert report["success"], report
         assert report["steps"] == [asset]
         assert report["materialized"] == [(asset, report["partition"])], "a run touched another partition"
-    folders = tuple(f"interim/{asset}" for asset in PARTITIONED_SOURCES)
+    for report in row_local_runs:
+        assert report["success"], report
+        assert {partition for _, partition in report["materialized"]} == {report["partition"]}, report
+    folders = tuple(f"interim/{asset}" for asset in [*PARTITIONED_SOURCES, *ROW_LOCAL_PARTITIONED_KEYS])
     parallel = file_digests(root, folders)
-    assert len(parallel) == len(partition_runs)
+    assert len(parallel) == partitions * (1 + len(ROW_LOCAL_PARTITIONED_KEYS) // len(PARTITIONED_FAMILIES))
     assert parallel == file_digests(materialized_project, folders)
 
 
@@ -390,8 +406,9 @@ def test_multiprocess_curate_run_is_byte_identical_to_the_in_process_run(
 ) -> None:
     """What `materialize_all` runs on large inputs: `curate` with one process per step, two at a time."""
     root, reports = parallel_project
-    (curate,) = [report for report in reports if report["job"] == "curate"]
-    assert curate["success"]
+    curate_runs = [report for report in reports if report["job"] == "curate"]
+    assert all(report["success"] for report in curate_runs)
+    curate = max(curate_runs, key=lambda report: len(report["steps"]))  # the global layers' run
     assert len(curate["pids"]) > 1 and os.getpid() not in curate["pids"], "steps did not run in processes of their own"
     multiprocess = file_digests(root, OUTPUT_FOLDERS)
     assert len(multiprocess) > 20

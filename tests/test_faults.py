@@ -338,7 +338,7 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
         watched = Watched(root, home, log)
         if left_behind:
             # The sweep runs before the first step; once that step has started, the stale temp files are gone.
-            assert watched.wait_for(r"^\[1/\d+\] "), f"the run after a kill did not start:\n{watched.lines}"
+            assert watched.wait_for(r"^inputs: "), f"the run after a kill did not start:\n{watched.lines}"
             still_there = [p for p in left_behind if p.exists()]
             assert not still_there, f"temp files a killed run left were not removed: {still_there}"
             left_behind.clear()
@@ -362,7 +362,7 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
 
     # 2. In the middle of `curate`, preferably while an interim layer is being written.
     watched = start()
-    assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
+    assert watched.wait_for(r"^curate \(.*\.\.\.$"), watched.lines
     time.sleep(3)
     watched.poll_until(lambda: bool(temp_files(root, ("interim",))), timeout=15)
     killed("during curate", watched)
@@ -371,14 +371,14 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
     # data/interim/release.
     staging = root / "data" / "interim" / "release"
     watched = start()
-    assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
+    assert watched.wait_for(r"^curate \(.*\.\.\.$"), watched.lines
     before = {p: p.stat().st_mtime_ns for p in entries(staging)}
     assert watched.poll_until(changed(staging, before), timeout=300), "no release file was staged"
     killed("staging the release", watched)
 
     # 3b. While the staged release is being published: on the first change under data/curated.
     watched = start()
-    assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
+    assert watched.wait_for(r"^curate \(.*\.\.\.$"), watched.lines
     before = {p: p.stat().st_mtime_ns for p in entries(root / "data" / "curated")}
     assert watched.poll_until(changed(root / "data" / "curated", before), timeout=300), "nothing was published"
     killed("publishing data/curated", watched)
@@ -387,7 +387,7 @@ def test_sigkill_at_any_point_leaves_whole_files_and_a_rerun_gives_the_same_byte
     # run that finished would release a version, and the next run would then rightly read its split registry).
     delay = rng.uniform(0.5, 4.0)
     watched = start()
-    assert watched.wait_for(r"\] curate \.\.\.$"), watched.lines
+    assert watched.wait_for(r"^curate \(.*\.\.\.$"), watched.lines
     time.sleep(delay)
     killed(f"random ({delay:.1f}s into curate)", watched)
 

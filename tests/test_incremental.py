@@ -23,9 +23,35 @@ COMPARED = ("curated", "rejects", "splits", "review/export", "metrics")
 REGISTRY = Path("data/splits/registry.parquet")
 
 
-TOPICS = "router camera thermostat doorbell speaker hub sensor plug bulb lock charger tablet".split()
-ACTIONS = "reset pair update mount clean calibrate rename share move replace unlock register".split()
-PLACES = "kitchen garage attic office porch hallway basement garden nursery balcony".split()
+TOPICS = [
+    "router",
+    "camera",
+    "thermostat",
+    "doorbell",
+    "speaker",
+    "hub",
+    "sensor",
+    "plug",
+    "bulb",
+    "lock",
+    "charger",
+    "tablet",
+]
+ACTIONS = [
+    "reset",
+    "pair",
+    "update",
+    "mount",
+    "clean",
+    "calibrate",
+    "rename",
+    "share",
+    "move",
+    "replace",
+    "unlock",
+    "register",
+]
+PLACES = ["kitchen", "garage", "attic", "office", "porch", "hallway", "basement", "garden", "nursery", "balcony"]
 DETAILS = (
     "after the firmware update it blinks orange twice and the app shows a timeout",
     "the battery drains within a day although motion alerts are switched off",
@@ -155,7 +181,9 @@ def test_a_scheduled_day_reaches_the_splits_with_no_manual_step(tmp_path: Path) 
         defs = build_definitions(root)
         # the schedule's tick at 02:00 on the 9th asks for the 8th; the run it requests ingests that file
         schedule = defs.resolve_schedule_def(daily_log_ingestion.name)
-        tick = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 9, 2, tzinfo=UTC))
+        tick = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 11, 9, 2, tzinfo=UTC)
+        )
         (request,) = schedule.evaluate_tick(tick).run_requests or []
         job = defs.resolve_job_def(schedule.job_name)
         assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success

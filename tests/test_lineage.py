@@ -135,7 +135,12 @@ def test_the_graph_holds_the_dependencies_of_those_files() -> None:
     # written last: a version that was not published freezes nothing
     assert {"released_split_registry", "split_assignments", "ledger", "curated_release"} <= parents("split_registry")
     assert {"train", "validation", "test", "dataset_exports", "data_card", "ledger"} <= parents("curated_release")
-    assert parents("pii_verified") == parents("scrubbed_examples") == {"normalized_examples"}
+    # the union of every family's scrubbed and verified partitions (one step per partition scrubs them)
+    families = {"expert", "feedback", "production_logs", "synthetic"}
+    expected = {f"scrubbed_{f}" for f in families} | {f"pii_verified_{f}" for f in families}
+    assert parents("pii_verified") == parents("scrubbed_examples") == expected
+    for family in families:
+        assert parents(f"scrubbed_{family}") == {f"raw_{family}"}
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     for name in (
         "scrubbed_examples_expectations",

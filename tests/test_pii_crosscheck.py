@@ -9,11 +9,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from ftdata_assets.defs import pii_assets
+from ftdata_assets.defs import pii_assets, rowlocal_assets
+from ftdata_assets.defs.families import FAMILIES
 from ftdata_assets.defs.resources import ProjectResource
+from ftdata_assets.defs.rowlocal_assets import row_local_assets
 from ftdata_assets.sample_data import LOOKALIKE_KINDS, _lookalike_sentence, luhn_check_digit
 from ftdata_assets.schema import EXAMPLE_SCHEMA
-from ftdata_assets.transforms.pii import scrub
+from ftdata_assets.transforms.pii import PiiSettings, scrub
 from ftdata_assets.transforms.pii_crosscheck import (
     CROSSCHECK_TYPES,
     context_snippet,
@@ -22,6 +24,7 @@ from ftdata_assets.transforms.pii_crosscheck import (
     mask_value,
     second_opinion,
 )
+from ftdata_assets.transforms.pii_report import VERIFIED_SCHEMA
 from tests.conftest import make_project
 from tests.test_validation_checks import example
 
@@ -178,7 +181,7 @@ CLEAN = [
 def blind_to(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the scrub's detector miss `value`: the scrub sees a harmless word in its place (put back after),
     and the re-scan drops any finding of it. The second opinion is not touched."""
-    real_scrub, real_rescan = pii_assets.scrub, pii_assets.leftover_findings
+    real_scrub, real_rescan = rowlocal_assets.scrub, rowlocal_assets.leftover_findings
     hidden = "zzhiddenvaluezz"
 
     def swap(frame: pl.DataFrame, old: str, new: str) -> pl.DataFrame:
@@ -192,7 +195,8 @@ def blind_to(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
         found = real_rescan(*args, **kwargs)
         return found.filter(~pl.col("text").str.contains(value[-5:], literal=True))
 
-    monkeypatch.setattr(pii_assets, "scrub", scrub_missing)
+    monkeypatch.setattr(rowlocal_assets, "scrub", scrub_missing)
+    monkeypatch.setattr(rowlocal_assets, "leftover_findings", rescan_missing)
     monkeypatch.setattr(pii_assets, "leftover_findings", rescan_missing)
 
 
@@ -203,11 +207,24 @@ def run_scrub(
     if disable:
         params = root / "params.yaml"
         params.write_text(params.read_text().replace("  disable: []", f"  disable: [{', '.join(disable)}]", 1))
-    produced = pl.DataFrame(rows, schema=EXAMPLE_SCHEMA)
+    produced = pl.DataFrame(rows, schema=EXAMPLE_SCHEMA).with_columns(
+        [pl.lit(None, pl.String).alias(c) for c in ("reason", "detail", "original", "format", "extras")]
+    )
+    prepare_expert = next(a for a in row_local_assets(None, "test") if a.node_def.name == "prepare_expert")
+    others = [f for f in FAMILIES if f.name != "expert"]
 
-    @dg.asset(name="normalized_examples")
+    @dg.asset(name="raw_expert")
     def upstream() -> pl.DataFrame:
         return produced
+
+    @dg.multi_asset(outs={name: dg.AssetOut() for f in others for name in (f.scrubbed, f.verified)})
+    def other_families():  # the other families hold no rows here: an empty partition, scrubbed
+        none = pl.DataFrame(schema=EXAMPLE_SCHEMA).with_columns(conversation=pl.lit(None, pl.String))
+        settings = PiiSettings.from_params({"disable": disable} if disable else None)
+        empty = scrub(none, conversation_key="conversation", settings=settings).drop("conversation")
+        for f in others:
+            yield dg.Output(empty, output_name=f.scrubbed)
+            yield dg.Output(pl.DataFrame(schema=VERIFIED_SCHEMA), output_name=f.verified)
 
     @dg.asset(deps=["scrubbed_examples"])
     def downstream() -> int:
@@ -216,12 +233,17 @@ def run_scrub(
     (tmp_path / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
         result = dg.materialize(
-            [upstream, pii_assets.scrubbed_examples, downstream],
+            [upstream, prepare_expert, other_families, pii_assets.scrubbed_examples, downstream],
             instance=instance,
             resources={"project": ProjectResource(root=str(root)), "io_manager": dg.InMemoryIOManager()},
             raise_on_error=False,
         )
-        (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_pii_left"]
+        # the partition's check (where the scrub's output is first re-scanned and second-opinioned)
+        (evaluation,) = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == "no_pii_left" and e.asset_key.to_user_string() == "scrubbed_expert"
+        ]
     return result, evaluation
 
 

@@ -415,13 +415,14 @@ def test_run_config_sets_leak_threshold_for_the_grouping_and_its_check(tmp_path:
 
 
 def test_every_run_of_the_whole_pipeline_read_one_copy_of_params(materialized_project: Path) -> None:
-    """materialize_all on the bundled sample: one run per log day and synthetic batch, then curate, all
+    """materialize_all on the bundled sample: an ingest run and a row-local run per log day and synthetic
+    batch, one for the expert and feedback folders and their row-local layers, then the global layers, all
     tagged with one params group, whose copy is the only one."""
     from ftdata_assets.defs.resources import PARAMS_GROUP_TAG
     from ftdata_assets.project import Project
 
     project = Project(materialized_project)
-    runs = len(project.source_files("production_log")) + len(project.source_files("synthetic")) + 1
+    runs = 2 * (len(project.source_files("production_log")) + len(project.source_files("synthetic"))) + 3
     storage = materialized_project / "dagster_home" / "storage"
     copies = sorted(storage.glob("**/params.yaml"))
     assert len(copies) == 1 and copies[0].parent.parent.name == "params-groups"
@@ -444,7 +445,7 @@ def test_an_edit_during_a_whole_rebuild_reaches_none_of_its_runs(tmp_path: Path)
     assert edited != original
 
     def edit_before_curate(message: str) -> None:
-        if message.endswith("curate ...") and params.read_bytes() == original:
+        if message.startswith("curate (") and params.read_bytes() == original:
             params.write_bytes(edited)
 
     def dedup_metadata(instance: dg.DagsterInstance) -> dict:

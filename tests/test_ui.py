@@ -78,8 +78,9 @@ def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
 
 
 def ingest_partitions(root: Path, home: Path) -> None:
-    """What `ftdata run` does before `curate`: one run per log day and per synthetic batch, on the same
-    instance `dagster dev` serves, so the UI's curate run finds every partition materialized."""
+    """What `ftdata run` does before `curate`: one ingest run and one row-local run per log day and per
+    synthetic batch, on the same instance `dagster dev` serves, so the UI's curate run finds every partition
+    materialized."""
     from ftdata_assets.defs.build import build_definitions
     from ftdata_assets.defs.partitions import synthetic_batches
     from ftdata_assets.defs.runner import QUIET_CONSOLE, log_days
@@ -90,6 +91,8 @@ def ingest_partitions(root: Path, home: Path) -> None:
     batches = [data_file_stem(p) for p in project.source_files("synthetic")]
     runs = [("ingest_production_logs", day) for day in log_days(project)]
     runs += [("ingest_synthetic_batch", batch) for batch in batches]
+    runs += [("prepare_production_logs_partition", day) for day in log_days(project)]
+    runs += [("prepare_synthetic_partition", batch) for batch in batches]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(synthetic_batches.name, batches)
         for job_name, key in runs:
@@ -255,7 +258,7 @@ def test_materialize_from_the_ui(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def launch_curate_from_the_ui(page, base_url: str, shot, expect) -> str:
     """Asset graph -> Jobs -> curate -> Materialize all's menu -> Open launchpad -> in-process -> Materialize."""
     page.goto(f"{base_url}/asset-groups")
-    for group in ("ingest", "curate", "review", "release"):
+    for group in ("ingest", "prepare", "curate", "review", "release"):
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
     shot(page, "asset-graph")
 

@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
@@ -45,6 +46,9 @@ same two selections are the deployment's two automation sensors."""
 CURATE_INPUTS_KEY = "ftdata/curate_inputs"
 """Digest of the inputs the global layers read outside the asset graph (review files, benchmarks, the split
 registry, the release), as of the last successful global run: a change there reruns them."""
+PENDING = "pending"
+"""The stored digest while an unpartitioned run is under way: a killed or failed run leaves it, and the next
+`ftdata run` then runs the global layers whatever the conditions say."""
 CODE_VERSION_TAG = "dagster/code_version"
 SOURCES = {"raw_production_logs": "production_log", "raw_synthetic": "synthetic", "raw_expert": "expert"}
 SOURCES["raw_feedback"] = "feedback"
@@ -84,11 +88,13 @@ def save_curate_inputs(instance: dg.DagsterInstance, digest: str) -> None:
 
 
 def curate_inputs_digest(project: Project) -> str:
-    """The files the global layers read that no asset materializes: review decisions and audit labels, the
-    benchmarks, the split registry of earlier versions and the published release."""
+    """The files the global layers read that no asset materializes (review decisions and audit labels, the
+    benchmarks, the split registry of earlier versions) and the files they write for trainers and DVC (the
+    release, rejects, review exports, metrics: `dvc repro` deletes some of them before the stage runs)."""
     digest = hashlib.sha256()
     folders = [project.decisions_dir, project.audit_labels_dir, project.benchmarks_dir, project.splits_dir]
-    for folder in [*folders, project.curated_dir]:
+    folders += [project.curated_dir, project.rejects_dir, project.review_export_dir, project.metrics_dir]
+    for folder in folders:
         files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
         digest.update(f"{folder.name}:{len(files)}\0".encode())
         digest.update(files_digest(files).encode())
@@ -154,7 +160,13 @@ def plan_raw(
         else:
             record = records.get(None)
             current = files_digest(project.source_files(source))
-            if record is None or record.source_digest != current or record.code_version != raw_code_version:
+            stored = (project.interim_dir / f"{family.raw}.parquet").is_file()
+            if (
+                record is None
+                or not stored
+                or record.source_digest != current
+                or record.code_version != raw_code_version
+            ):
                 plan.runs.append((family.raw, None))
     return plan
 
@@ -189,6 +201,22 @@ def forget_row_local(project: Project, instance: dg.DagsterInstance, lost: Itera
         for asset in row_local_keys(family):
             (project.interim_dir / asset / f"{key}.parquet").unlink(missing_ok=True)
             instance.wipe_asset_partitions(dg.AssetKey(asset), [key])
+
+
+def lost_unpartitioned(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.AssetKey]:
+    """Unpartitioned assets whose last materialization's stored file (`path` metadata) is gone: forgotten by
+    the caller, so the conditions see them missing and compute them again."""
+    graph = defs.resolve_asset_graph()
+    lost = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is not None or not node.is_materializable:
+            continue
+        event = instance.get_latest_materialization_event(key)
+        path = event.asset_materialization.metadata.get("path") if event and event.asset_materialization else None
+        if isinstance(path, dg.PathMetadataValue | dg.TextMetadataValue) and not Path(str(path.value)).exists():
+            lost.append(key)
+    return lost
 
 
 def missing_row_local(instance: dg.DagsterInstance) -> list[tuple[Family, str]]:

@@ -293,6 +293,9 @@ class Session:
         names = "all" if selection is None else f"{len(selection)} assets"
         self.progress(f"{label} ({names}) ...")
         started = time.perf_counter()
+        # until it succeeds, the next run rebuilds the unpartitioned layers: a killed or failed run must not
+        # leave its requests handled and its outputs stale
+        planning.save_curate_inputs(self.instance, planning.PENDING)
         if self.step_processes:
             result = run_curate_in_step_processes(self.project.root, self.instance, self.tags, selection)
         else:
@@ -304,8 +307,6 @@ class Session:
                 tags=self.tags,
             )
         outcome = run_outcome(label, time.perf_counter() - started, result)
-        if not outcome.success or outcome.failed_checks:
-            planning.save_curate_inputs(self.instance, "")  # the next run rebuilds the global layers
         record_outcome(self.report, outcome, "", self.progress)
         if selection is None or planning.FINAL_ASSET in selection:
             self.ran_release = True
@@ -416,15 +417,23 @@ def materialize_all(
     if lost:
         planning.forget_row_local(project, instance, lost)
         progress(f"{len(lost)} stored partition(s) lost their files; they are computed again")
+    lost_assets = planning.lost_unpartitioned(defs, instance)
+    if lost_assets:
+        instance.wipe_assets(lost_assets)
+        planning.save_curate_inputs(instance, "")
+        progress(f"{len(lost_assets)} stored asset(s) lost their files ({lost_assets[0].to_user_string()} ...)")
     partition_runs = [PlannedRun(INGEST_JOBS[asset], key) for asset, key in raw.runs if key is not None]
     folder_assets = tuple(asset for asset, key in raw.runs if key is None)
-    if partition_runs or folder_assets:
-        progress(f"ingest: {len(partition_runs)} partition(s), {', '.join(folder_assets) or 'no folder source'}")
+    progress(
+        f"inputs: {len(partition_runs)} raw partition(s) new or changed"
+        + (f", {', '.join(folder_assets)} changed" if folder_assets else "")
+    )
     session.run_partitions(partition_runs)
     if folder_assets:
         session.run_unpartitioned("ingest " + ", ".join(folder_assets), {dg.AssetKey(a) for a in folder_assets})
 
     session.run_automation(planning.missing_row_local(instance))
+    stored_inputs = planning.stored_curate_inputs(instance)
     inputs = planning.curate_inputs_digest(project)
     never = [
         k
@@ -433,12 +442,13 @@ def materialize_all(
         and k.path[0] not in NOT_IN_CURATE
         and instance.get_latest_materialization_event(k) is None
     ]
-    if not session.ran_release and (inputs != planning.stored_curate_inputs(instance) or never):
-        why = (
-            "never materialized: " + never[0].to_user_string()
-            if never
-            else "review files, benchmarks or splits changed"
-        )
+    if not session.ran_release and (inputs != stored_inputs or never):
+        if never:
+            why = "never materialized: " + never[0].to_user_string()
+        elif stored_inputs == planning.PENDING:
+            why = "the last run of the global layers did not finish"
+        else:
+            why = "review files, benchmarks, splits or outputs changed"
         session.run_unpartitioned(f"curate ({why})", None)
     if session.ran_release:
         planning.save_curate_inputs(instance, planning.curate_inputs_digest(project))
