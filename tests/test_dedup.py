@@ -617,3 +617,42 @@ def test_borderline_pairs_are_decided_by_their_exact_jaccard():
             found += ids[0] == ids[1]  # an LSH miss is still possible (~2% at J = 0.62 with 24 x 4 bands)
     assert below >= 5 and above >= 5  # both sides were exercised
     assert found >= 0.9 * above
+
+
+def _random_graph(rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (lo < hi) of a random graph on n nodes, and its adjacency matrix."""
+    adjacency = np.triu(rng.random((n, n)) < p, 1)
+    adjacency |= adjacency.T
+    lo, hi = np.nonzero(np.triu(adjacency, 1))
+    return lo.astype(np.int64), hi.astype(np.int64), adjacency
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_clique_partition_gives_the_same_clusters_whichever_way_similarity_is_asked(seed: int) -> None:
+    """The three ways of saying "similar enough" (a matrix per anchor family, a row per node, the pairs
+    themselves) must give the same anchors: only the cost differs. Every cluster is a clique of the graph."""
+    from ftdata_assets.transforms.dedup import clique_partition
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    lo, hi, adjacency = _random_graph(rng, n, float(rng.uniform(0.05, 0.6)))
+    weights = rng.random((n, n))
+
+    def closeness(node: int, others: list[int]) -> np.ndarray:
+        return weights[node, np.asarray(others, dtype=np.int64)]
+
+    def similar(nodes: list[int]) -> np.ndarray:
+        index = np.asarray(nodes, dtype=np.int64)
+        return adjacency[np.ix_(index, index)]
+
+    def similar_to(node: int, others: np.ndarray) -> np.ndarray:
+        return adjacency[node, np.asarray(others, dtype=np.int64)]
+
+    by_matrix = clique_partition(n, lo, hi, closeness, similar)
+    by_row = clique_partition(n, lo, hi, closeness, similar_to=similar_to)
+    by_pairs = clique_partition(n, lo, hi, closeness)
+    assert np.array_equal(by_matrix, by_row) and np.array_equal(by_matrix, by_pairs)
+    for anchor in np.unique(by_matrix):
+        members = np.flatnonzero(by_matrix == anchor)
+        block = adjacency[np.ix_(members, members)]
+        assert block[~np.eye(len(members), dtype=bool)].all(), "a cluster that is not a clique"

@@ -507,3 +507,16 @@ def test_kto_rows_labelled_undesirable_pass_the_rejects_suite_as_ingest_rejects(
     assert_blocks(
         validate_layer("rejects", elsewhere, **CONTEXT), "expect_column_values_to_be_in_set", "reason_matches_layer"
     )
+
+
+@pytest.mark.parametrize("layer", ["normalized_examples", "scrubbed_examples", "scored_examples", "rejects"])
+def test_tree_paths_on_one_line_pass_but_a_line_read_twice_blocks(layers: dict[str, pl.DataFrame], layer: str) -> None:
+    """An OASST tree gives one row per root-to-leaf path, all on the tree's line, with their own example ids:
+    every layer after ingest accepts them; the same row twice (a line read twice) still blocks."""
+    frame = layers[layer].filter(pl.col("example_id").is_not_null())
+    row = frame.head(1)
+    other_path = row.with_columns(example_id=pl.lit("f" * 64))  # another path of the same tree
+    ok = validate_layer(layer, pl.concat([frame, other_path]), **CONTEXT)
+    assert ("expect_compound_columns_to_be_unique", None) not in failed_names(ok), ok.failures
+    twice = validate_layer(layer, pl.concat([frame, row]), **CONTEXT)
+    assert ("expect_compound_columns_to_be_unique", None) in failed_names(twice), twice.failures
