@@ -34,7 +34,6 @@ from ftdata_assets.defs.rowlocal_assets import ROW_LOCAL_GROUP, row_local_assets
 from ftdata_assets.project import Project
 from ftdata_assets.transforms.pii import PiiSettings
 from ftdata_assets.transforms.pii_report import detector_fingerprint
-from ftdata_assets.validation import EXPECTATIONS_DIR
 
 ASSET_MODULES = [raw_assets, curation_assets, pii_assets, quality_assets, review_assets, split_assets, release_assets]
 REVIEW_EXPORTS = {
@@ -66,14 +65,14 @@ def project_params(project: Project) -> tuple[dict | None, bytes, str]:
 
 
 def with_automation(
-    assets: list[dg.AssetsDefinition], params: dict | None, params_bytes: bytes
+    assets: list[dg.AssetsDefinition], params: dict | None, params_bytes: bytes, expectations_dir: Path
 ) -> list[dg.AssetsDefinition]:
     """Code versions and automation conditions, set in one place from the asset's place in the graph: raw
     (materialized by the schedule, the sensor or `ftdata run`), row-local (per partition), join (an
     unpartitioned step reading a partitioned layer) or global."""
     partitioned = {key for ad in assets if ad.partitions_def is not None for key in ad.keys}
-    global_version = global_code_version(params_bytes, EXPECTATIONS_DIR)
-    raw_version = raw_code_version(params)
+    global_version = global_code_version(params_bytes, expectations_dir)
+    raw_version = raw_code_version(params, expectations_dir / "raw.json")
     out = []
     for ad in assets:
         if not ad.is_executable or ad.is_observable:
@@ -125,7 +124,8 @@ def build_definitions(project_root: Path) -> dg.Definitions:
         *row_local_assets(params, fingerprint),
     ]
     return dg.Definitions(
-        assets=with_automation(assets, params, params_bytes),
+        # the suites the checks read are the project's (a user's profiled bounds), not the package's
+        assets=with_automation(assets, params, params_bytes, project.root / "expectations"),
         asset_checks=[
             *dg.load_asset_checks_from_modules(ASSET_MODULES),
             *validation_checks.layer_checks,

@@ -71,8 +71,16 @@ def code_version(files: Iterable[Path], *parts: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def raw_code_version(params: Mapping[str, Any] | None) -> str:
+def ingest_code_version(params: Mapping[str, Any] | None) -> str:
+    """What reading a raw file depends on: the ingest code, `ingest:` and polars."""
     return code_version(RAW_FILES, params_sections(params, ["ingest"]), _library_versions(["polars"]))
+
+
+def raw_code_version(params: Mapping[str, Any] | None, raw_suite: Path) -> str:
+    """`ingest_code_version` and the project's expectations/raw.json, which each raw partition is validated
+    against when it is read: a changed suite re-reads and re-validates every stored partition."""
+    suite = raw_suite.read_bytes() if raw_suite.is_file() else b""
+    return code_version([], ingest_code_version(params), hashlib.sha256(suite).hexdigest())
 
 
 def scrub_code_version(params: Mapping[str, Any] | None, pii_fingerprint: str) -> str:
@@ -90,6 +98,7 @@ def score_code_version(params: Mapping[str, Any] | None, pii_fingerprint: str) -
 
 
 def global_code_version(params_bytes: bytes, expectations_dir: Path) -> str:
-    """Every module of the package, params.yaml and the expectation suites."""
+    """Every module of the package, params.yaml and the project's expectation suites (the global layers'
+    checks: a tightened suite must run them again)."""
     files = sorted(PACKAGE.rglob("*.py")) + sorted(p for p in expectations_dir.rglob("*") if p.is_file())
     return code_version(files, hashlib.sha256(params_bytes).hexdigest(), _library_versions(SCORE_LIBRARIES))

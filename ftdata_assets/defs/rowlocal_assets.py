@@ -12,7 +12,7 @@ partitions of the layers that use it (`AutomationCondition.code_version_changed`
 import dagster as dg
 import polars as pl
 
-from ftdata_assets.defs.code_versions import raw_code_version, score_code_version, scrub_code_version
+from ftdata_assets.defs.code_versions import ingest_code_version, score_code_version, scrub_code_version
 from ftdata_assets.defs.families import FAMILIES, Family
 from ftdata_assets.defs.pii_assets import no_pii_left_check, second_opinion
 from ftdata_assets.defs.quality_assets import score
@@ -157,7 +157,7 @@ def scored_family(family: Family, code_version: str) -> dg.AssetsDefinition:
 
 def row_local_assets(params: dict | None, pii_fingerprint: str) -> list[dg.AssetsDefinition]:
     """Both steps of every family, with the code versions of the current code and params."""
-    raw_version = raw_code_version(params)
+    raw_version = ingest_code_version(params)
     scrub_version = scrub_code_version(params, pii_fingerprint)
     score_version = score_code_version(params, pii_fingerprint)
     return [
