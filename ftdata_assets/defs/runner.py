@@ -311,11 +311,18 @@ class Session:
         if selection is None or planning.FINAL_ASSET in selection:
             self.ran_release = True
 
-    def run_automation(self, catch_up: list[tuple[Family, str]]) -> None:
+    def run_automation(self, catch_up: list[tuple[Family, str]], rebuild_global: str | None = None) -> None:
         """The row-local phase until nothing more is requested, then the global one (planning.PHASES), so
         the global layers run once and never see a family half updated. `catch_up`: row-local partitions
-        to compute whatever the conditions say (their raw partition is stored, they are not)."""
+        to compute whatever the conditions say (their raw partition is stored, they are not).
+        `rebuild_global` (why): every global layer runs, whatever the conditions say; they are evaluated
+        first, so what they saw counts as handled and the next run does not repeat the work."""
         for phase in planning.PHASES:
+            if rebuild_global is not None and phase is planning.PHASES[1]:
+                planning.evaluate(self.defs, self.instance, phase)
+                selection = phase.selection.resolve(self.defs.resolve_asset_graph())
+                self.run_unpartitioned(f"curate ({rebuild_global})", set(selection))
+                continue
             for _ in range(MAX_EVALUATIONS):
                 requests = planning.evaluate(self.defs, self.instance, phase)
                 for family, key in catch_up if phase is planning.PHASES[0] else []:
@@ -408,6 +415,7 @@ def materialize_all(
             planning.evaluate(defs, instance, phase)
 
     graph = defs.resolve_asset_graph()
+    rebuild_global = why_rebuild_global(project, instance, graph)  # before any run changes the outputs
     raw_version = graph.get(dg.AssetKey("raw_expert")).code_version or ""
     raw = planning.plan_raw(project, instance, partitions, raw_version)
     lost = planning.lost_partitions(project, instance)
@@ -420,7 +428,7 @@ def materialize_all(
     lost_assets = planning.lost_unpartitioned(defs, instance)
     if lost_assets:
         instance.wipe_assets(lost_assets)
-        planning.save_curate_inputs(instance, "")
+        rebuild_global = rebuild_global or "stored files of global layers were removed"
         progress(f"{len(lost_assets)} stored asset(s) lost their files ({lost_assets[0].to_user_string()} ...)")
     partition_runs = [PlannedRun(INGEST_JOBS[asset], key) for asset, key in raw.runs if key is not None]
     folder_assets = tuple(asset for asset, key in raw.runs if key is None)
@@ -432,30 +440,34 @@ def materialize_all(
     if folder_assets:
         session.run_unpartitioned("ingest " + ", ".join(folder_assets), {dg.AssetKey(a) for a in folder_assets})
 
-    session.run_automation(planning.missing_row_local(instance))
-    stored_inputs = planning.stored_curate_inputs(instance)
-    inputs = planning.curate_inputs_digest(project)
-    never = [
-        k
-        for k in graph.get_all_asset_keys()
-        if graph.get(k).is_materializable
-        and k.path[0] not in NOT_IN_CURATE
-        and instance.get_latest_materialization_event(k) is None
-    ]
-    if not session.ran_release and (inputs != stored_inputs or never):
-        if never:
-            why = "never materialized: " + never[0].to_user_string()
-        elif stored_inputs == planning.PENDING:
-            why = "the last run of the global layers did not finish"
-        else:
-            why = "review files, benchmarks, splits or outputs changed"
-        session.run_unpartitioned(f"curate ({why})", None)
+    session.run_automation(planning.missing_row_local(instance), rebuild_global)
     if session.ran_release:
         planning.save_curate_inputs(instance, planning.curate_inputs_digest(project))
     if not session.report.steps:
         progress("everything is up to date")
     session.report.wall_s = time.perf_counter() - started
     return session.report
+
+
+def why_rebuild_global(project: Project, instance: dg.DagsterInstance, graph: object) -> str | None:
+    """Why every global layer must run whatever the automation conditions say, or None: one was never
+    materialized, the last global run did not finish, or files the graph does not materialize changed since
+    the last release (review files, benchmarks, the split registry; or outputs `dvc repro` deleted)."""
+    never = [
+        k
+        for k in graph.get_all_asset_keys()  # type: ignore[attr-defined]
+        if graph.get(k).is_materializable  # type: ignore[attr-defined]
+        and k.path[0] not in NOT_IN_CURATE
+        and instance.get_latest_materialization_event(k) is None
+    ]
+    if never:
+        return "never materialized: " + never[0].to_user_string()
+    stored = planning.stored_curate_inputs(instance)
+    if stored == planning.PENDING:
+        return "the last run of the global layers did not finish"
+    if stored != planning.curate_inputs_digest(project):
+        return "review files, benchmarks, splits or outputs changed"
+    return None
 
 
 def params_group_tags(project: Project, instance: dg.DagsterInstance) -> dict[str, str]:
