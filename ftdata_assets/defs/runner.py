@@ -322,6 +322,9 @@ class Session:
                 planning.evaluate(self.defs, self.instance, phase)
                 selection = phase.selection.resolve(self.defs.resolve_asset_graph())
                 self.run_unpartitioned(f"curate ({rebuild_global})", set(selection))
+                # and after: their own updates count as seen, or they would mask the next partition's update
+                # (an update of an asset and of its input in one evaluation reads as handled)
+                planning.evaluate(self.defs, self.instance, phase)
                 continue
             for _ in range(MAX_EVALUATIONS):
                 requests = planning.evaluate(self.defs, self.instance, phase)
