@@ -62,6 +62,21 @@ def _with_row_starts(df: pl.DataFrame, name: str, step: pl.Expr, own: pl.Expr) -
     return df.with_columns((pl.col("_cs") - row_base - pl.col("_own")).alias(name)).drop("_step", "_own", "_cs")
 
 
+def _list_sizes(lists: pl.Series) -> np.ndarray:
+    """Elements per list (0 for a null), off the Arrow offsets: a polars `list.len` (and its `fill_null` and
+    cast) is an expression call each, ~50 us of fixed cost, and `_matches` runs a dozen times a batch."""
+    arr = lists.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    sizes = np.diff(arr.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+    if arr.null_count:
+        sizes[arr.is_null().to_numpy(zero_copy_only=False)] = 0
+    return sizes
+
+
+def _char_lengths(texts: pl.Series) -> np.ndarray:
+    """`str.len_chars` as int64 numpy (one expression call)."""
+    return texts.str.len_chars().to_numpy().astype(np.int64)
+
+
 def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here: bool = True) -> pl.DataFrame:
     """All non-overlapping matches of `pattern` in `base["t"]` as (row, start, end, text), char offsets.
 
@@ -75,29 +90,29 @@ def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here
     del here
     t = base.get_column("t")
     found = t.str.extract_all(pattern)
-    counts = found.list.len().fill_null(0)
+    counts = _list_sizes(found)
     hit = counts > 0
     if not hit.any():
         return pl.DataFrame(schema=_CAND if group is None else {**_CAND, "alt": pl.Int32})
-    n = counts.filter(hit).cast(pl.Int64).to_numpy()
-    m = found.filter(hit).explode()
-    seg = t.filter(hit).str.split(pattern, literal=False)
+    n = counts[hit]
+    m = found.explode(empty_as_null=False, keep_nulls=False)
+    seg = t.filter(pl.Series(hit)).str.split(pattern, literal=False)
     # a row's pieces: the text before each match (split gives one more piece, the rest after the last match)
-    pieces = seg.list.len().cast(pl.Int64).to_numpy()
+    pieces = _list_sizes(seg)
     first_piece = np.cumsum(pieces) - pieces
     keep = np.ones(int(pieces.sum()), dtype=bool)
     keep[first_piece + pieces - 1] = False
-    sl = seg.explode().str.len_chars().cast(pl.Int64).to_numpy()[keep]
-    ml = m.str.len_chars().cast(pl.Int64).to_numpy()
+    sl = _char_lengths(seg.explode(empty_as_null=False, keep_nulls=False))[keep]
+    ml = _char_lengths(m)
     step = sl + ml
     before = np.cumsum(step) - step  # exclusive running sum over all matches
     row_of = np.repeat(np.arange(len(n)), n)
     first = np.cumsum(n) - n
     start = before - before[first][row_of] + sl
-    rows = base.get_column("row").filter(hit).gather(pl.Series(row_of, dtype=pl.UInt32))
-    out = pl.DataFrame({"row": rows, "start": start, "m": m}, schema_overrides={"start": pl.Int64})
+    rows = base.get_column("row").to_numpy()[np.flatnonzero(hit)[row_of]]
+    out = pl.DataFrame({"row": pl.Series(rows, dtype=pl.UInt32), "start": start, "m": m})
     if group is None:
-        return out.select("row", "start", end=pl.col("start") + pl.Series(ml), text="m")
+        return pl.DataFrame({"row": out.get_column("row"), "start": start, "end": start + ml, "text": m})
     groups = out.select(pl.col("m").str.extract_groups(pattern)).unnest("m")
     names = groups.columns
     pre = pl.coalesce([pl.col(names[i]) for i in range(0, len(names), 2)]).fill_null("")
