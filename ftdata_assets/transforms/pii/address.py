@@ -42,6 +42,7 @@ from ftdata_assets.transforms.pii.base import (
     _CAND,
     _COLS,
     _NUMBER_VETO,
+    _conform,
     _context,
     _filter,
     _rx,
@@ -1222,7 +1223,7 @@ def _locations_here(base: pl.DataFrame) -> pl.DataFrame:
         _after_cues(cue_rows, found["cue"]),
         _labelled(label_rows, found["label"]),
     ]
-    c = pl.concat([p.select(_COLS).cast(_CAND) for p in parts])
+    c = pl.concat([_conform(p, _CAND) for p in parts])
     if c.height:
         # the texts as given (not with the marks blanked), joined once: the context, the digits after the
         # end and a marked text's finding are all read from them

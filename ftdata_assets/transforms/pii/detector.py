@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from ftdata_assets.progress import ProgressFn
-from ftdata_assets.transforms.pii.base import FINDINGS_SCHEMA, _matches
+from ftdata_assets.transforms.pii.base import FINDINGS_SCHEMA, _conform, _matches
 from ftdata_assets.transforms.pii.registry import PiiSettings, settings_of
 
 # --------------------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def _detect_batch(texts: pl.Series, settings: PiiSettings) -> pl.DataFrame:
     parts = [_recognizer_thread(r.name).submit(r.find, frames[r.prefilter]).result() for r in registry.recognizers]
     if not parts:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
-    found = pl.concat([p.cast(FINDINGS_SCHEMA) for p in parts]).unique(
+    found = pl.concat([p if p.schema == FINDINGS_SCHEMA else p.cast(FINDINGS_SCHEMA) for p in parts]).unique(
         ["row", "entity_type", "start", "end"], maintain_order=True
     )
     if found.height == 0:
@@ -202,7 +202,7 @@ def _detect_batch(texts: pl.Series, settings: PiiSettings) -> pl.DataFrame:
         )
         found = found.filter(~pl.col("fid").is_in(hit.implode())).drop("fid")
     found = _drop_allowed(_resolve_overlaps(found, registry.priority), settings.allow_list)
-    return found.sort(["row", "start"]).select(FINDINGS_SCHEMA.names()).cast(FINDINGS_SCHEMA)
+    return _conform(found.sort(["row", "start"]), FINDINGS_SCHEMA)
 
 
 def _drop_allowed(found: pl.DataFrame, allow_list: Sequence[str]) -> pl.DataFrame:

@@ -12,8 +12,8 @@ import pyarrow as pa
 
 from ftdata_assets.transforms.pii.base import (
     _CAND,
-    _COLS,
     LEXICON_PATH,
+    _conform,
     _typed,
 )
 
@@ -1447,4 +1447,4 @@ def _cased_persons(base: pl.DataFrame, tok: pl.DataFrame) -> pl.DataFrame:
     else:
         found = found.join(base, on="row", how="left")
     found = found.with_columns(text=pl.col("t").str.slice(pl.col("start"), pl.col("end") - pl.col("start")))
-    return found.select(_COLS).cast(_CAND)
+    return _conform(found, _CAND)
