@@ -5,9 +5,11 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ftdata_assets.defs.dedup_pairs import PAIR_FILES, load_pairs, save_pairs
 from ftdata_assets.defs.families import family_inputs, in_family_order
+from ftdata_assets.defs.io import declared_files
 from ftdata_assets.defs.resources import ProjectResource, params_failure, with_run_config
-from ftdata_assets.transforms.deduplicate import deduplicate
+from ftdata_assets.transforms.deduplicate import conversation_pairs_key, deduplicate_reusing
 from ftdata_assets.transforms.pii import PiiSettings
 from ftdata_assets.transforms.pii_report import rescrub_changed
 from ftdata_assets.transforms.provenance import ProvenancePolicy, apply_policy, policy_summary
@@ -91,23 +93,32 @@ def read_previous_version(project: ProjectResource, folder: str | None) -> pl.Da
 @dg.asset(
     group_name="curate",
     kinds={"polars", "parquet"},
+    metadata=declared_files(PAIR_FILES),
     description=(
         "Kept scored rows with `cluster_id`, `duplicate_of` and `dedup_reason`: exact copies (after NFKC, case "
         "and whitespace normalization) and MinHash-LSH near-duplicates of whole conversations, then rows asking "
         "the same question (user turns) with an agreeing answer, across all sources; one row per cluster is "
         "kept, by source priority, then quality. Same-question clusters whose answers disagree get "
-        "`contradiction` and go to review_queue. With dedup.previous_version, rows of that release always win."
+        "`contradiction` and go to review_queue. With dedup.previous_version, rows of that release always win. "
+        f"The decision of every candidate pair of conversations is kept in {PAIR_FILES} (one file per dedup "
+        "settings and code), so the next run verifies only the pairs it has not seen: same output, less work."
     ),
 )
 def deduplicated_examples(
-    config: DedupRunConfig, project: ProjectResource, scored_examples: pl.DataFrame
+    context: dg.AssetExecutionContext, config: DedupRunConfig, project: ProjectResource, scored_examples: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
     settings, overrides = with_run_config(
         project.settings(DedupConfig), "deduplicated_examples", near_threshold=config.near_threshold
     )
     kept = scored_examples.filter(pl.col("drop_reason").is_null())
     previous = read_previous_version(project, settings.previous_version)
-    deduped = deduplicate(kept, settings, previous=previous)
+    key = conversation_pairs_key(settings)  # the run config's threshold included
+    known = load_pairs(project.project, key, context.log.warning)
+    result = deduplicate_reusing(kept, settings, previous=previous, known=known)
+    # the decisions are a cache of a pure function of the texts and settings: written before the output is
+    # stored, they are right even if that write fails
+    pairs_file = save_pairs(project.project, result.pairs)
+    deduped = result.frame
     by_reason = deduped.group_by("dedup_reason").len().filter(pl.col("dedup_reason").is_not_null())
     winners = deduped.filter(pl.col("duplicate_of").is_null())
     contradictions = winners.filter(pl.col("contradiction").is_not_null())
@@ -131,6 +142,9 @@ def deduplicated_examples(
                 )
             ),
             "previous_version_rows": previous.height if previous is not None else 0,
+            "pairs_reused": result.pairs_reused,
+            "pairs_verified": result.pairs_verified,
+            "pairs_file": dg.MetadataValue.path(str(pairs_file)),
             **overrides,
             "params_digest": project.params_digest,
         },

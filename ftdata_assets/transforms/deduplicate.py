@@ -6,13 +6,22 @@ score, then the lowest example id, then file and line: the same inputs always ke
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ftdata_assets.schema import ReasonCode
-from ftdata_assets.transforms.dedup import exact_and_near_clusters, pick_cluster_winners, source_rank
+from ftdata_assets.transforms.dedup import (
+    MAX_BUCKET_PAIRS,
+    NearClusters,
+    PairDecisions,
+    exact_and_near_clusters_reusing,
+    pair_decisions_key,
+    pick_cluster_winners,
+    source_rank,
+)
 from ftdata_assets.transforms.prompts import agreeing_with, cluster_conflicts, prompt_clusters, semantic_prompt_clusters
 from ftdata_assets.transforms.semantic_dedup import embed_texts
 from ftdata_assets.transforms.settings import DedupConfig
@@ -77,23 +86,40 @@ def _with_previous(examples: pl.DataFrame, previous: pl.DataFrame | None) -> pl.
     return pl.concat([marked, references], how="diagonal_relaxed")
 
 
-def _conversation_dedup(frame: pl.DataFrame, config: DedupConfig, priority: Sequence[str]) -> pl.DataFrame:
-    texts = frame.select(conversation_text(pl.col("messages"))).to_series()
-    # the survivors (one row per exact cluster) hold every distinct text, so their near ids are those of all rows
-    exact_ids, near_ids = exact_and_near_clusters(
-        texts,
+def conversation_pairs_key(config: DedupConfig) -> str:
+    """The `pair_decisions_key` of the conversation dedup under `config`: pair decisions stored under another
+    key are not reused."""
+    return pair_decisions_key(
         config.near_threshold,
         num_perm=config.num_perm,
         shingle_size=config.shingle_size,
         seed=config.seed,
+        max_bucket_pairs=MAX_BUCKET_PAIRS,
     )
+
+
+def _conversation_dedup(
+    frame: pl.DataFrame, config: DedupConfig, priority: Sequence[str], known: PairDecisions | None
+) -> tuple[pl.DataFrame, NearClusters]:
+    texts = frame.select(conversation_text(pl.col("messages"))).to_series()
+    # the survivors (one row per exact cluster) hold every distinct text, so their near ids are those of all rows
+    clusters = exact_and_near_clusters_reusing(
+        texts,
+        config.near_threshold,
+        known=known,
+        num_perm=config.num_perm,
+        shingle_size=config.shingle_size,
+        seed=config.seed,
+        max_bucket_pairs=MAX_BUCKET_PAIRS,
+    )
+    exact_ids, near_ids = clusters.exact, clusters.near
     exact = _winners(frame.with_columns(exact_cluster_id=exact_ids), "exact_cluster_id", priority).rename(
         {"duplicate_of": "exact_duplicate_of"}
     )
     survives = exact.get_column("exact_duplicate_of").is_null()
     near = _winners(exact.filter(survives).with_columns(cluster_id=near_ids.filter(survives)), "cluster_id", priority)
     near = near.select("exact_cluster_id", "cluster_id", pl.col("duplicate_of").alias("near_duplicate_of"))
-    return (
+    decided = (
         exact.join(near, on="exact_cluster_id", how="left", maintain_order="left")
         .with_columns(
             # an exact copy of a row that then lost as a near-duplicate points at the row finally kept
@@ -105,6 +131,7 @@ def _conversation_dedup(frame: pl.DataFrame, config: DedupConfig, priority: Sequ
         )
         .drop("exact_duplicate_of", "near_duplicate_of")
     )
+    return decided, clusters
 
 
 def _prompt_dedup(
@@ -193,6 +220,29 @@ def deduplicate(
     previous: pl.DataFrame | None = None,
     embed: Embedder | None = None,
 ) -> pl.DataFrame:
+    """`deduplicate_reusing` without pair decisions of an earlier run: the deduplicated frame."""
+    return deduplicate_reusing(examples, config, previous, embed).frame
+
+
+@dataclass(frozen=True)
+class Deduplicated:
+    """The deduplicated frame and the conversation dedup's pair decisions (every borderline candidate pair of
+    this run, for the next run: `deduplicate_reusing(known=...)`), with how many were reused and settled here."""
+
+    frame: pl.DataFrame
+    pairs: PairDecisions
+    pairs_reused: int
+    pairs_verified: int
+
+
+def deduplicate_reusing(
+    examples: pl.DataFrame,
+    config: DedupConfig | Mapping[str, Any],
+    previous: pl.DataFrame | None = None,
+    embed: Embedder | None = None,
+    *,
+    known: PairDecisions | None = None,
+) -> Deduplicated:
     """Add `cluster_id` (near cluster of the conversation), `duplicate_of` (the kept row's example id, null if
     kept), `dedup_reason` (exact_duplicate / near_duplicate / duplicate_prompt / null), `prompt_cluster`
     (same-question cluster, see `prompts`) and `contradiction` (conflict kinds of a same-question cluster
@@ -204,15 +254,18 @@ def deduplicate(
     With `dedup.semantic` ({model, threshold}; needs the `semantic` extra) same-question clusters come from
     sentence embeddings of the user turns instead of content words; `embed` overrides the model (tests).
     `config` is the `dedup` section (a mapping is read with `DedupConfig.from_params`: unknown keys fail).
+    `known`: pair decisions of an earlier run (its `pairs`); a borderline pair of conversations found there is not
+    verified exactly again. They only save time: the frame is the same with or without them (and decisions made under
+    other settings, another `conversation_pairs_key`, are ignored).
     """
     if not isinstance(config, DedupConfig):
         config = DedupConfig.from_params(config)
     priority = config.source_priority
     frame = _with_previous(examples, previous)
-    frame = _conversation_dedup(frame, config, priority)
+    frame, clusters = _conversation_dedup(frame, config, priority, known)
     frame = _prompt_dedup(frame, config, priority, embed)
     is_old = pl.col(PREVIOUS_RANK) == 0
-    return (
+    deduplicated = (
         frame.with_columns(
             duplicate_of=pl.when(is_old).then(None).otherwise(pl.col("duplicate_of")),
             dedup_reason=pl.when(is_old).then(None).otherwise(pl.col("dedup_reason")),
@@ -220,3 +273,4 @@ def deduplicate(
         .filter(~pl.col("__reference"))
         .drop(PREVIOUS_RANK, "__reference")
     )
+    return Deduplicated(deduplicated, clusters.pairs, clusters.reused, clusters.verified)
