@@ -118,6 +118,8 @@ def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here
     polars window steps cost more than the scans on a batch's few thousand matches).
     """
     del here
+    if base.height == 0:
+        return pl.DataFrame(schema=_CAND if group is None else {**_CAND, "alt": pl.Int32})
     t = base.get_column("t")
     found = t.str.extract_all(pattern)
     counts = _list_sizes(found)
@@ -163,6 +165,8 @@ def _filter(df: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
     patterns pass through (each batch then compiled them again). `detector` runs each recognizer in a thread of
     its own, so there its patterns stay compiled. A frame of several chunks (a concat) is rechunked first: polars
     evaluates an expression over each chunk in the pool."""
+    if df.height == 0:
+        return df  # what a filter of no rows gives, without evaluating the predicate (its regexes cost the same)
     if max(df.n_chunks("all"), default=1) > 1:
         df = df.rechunk()
     return df.filter(df.select(predicate).to_series())
