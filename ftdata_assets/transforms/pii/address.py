@@ -45,6 +45,7 @@ from ftdata_assets.transforms.pii.base import (
     _conform,
     _context,
     _filter,
+    _LiteralGroups,
     _rx,
     _typed,
 )
@@ -1041,16 +1042,7 @@ _LITERAL_GROUPS: dict[str, tuple[list[str], bool]] = {
 """The literal prefilter of each job (a text it can match holds one; True: in any ASCII case, as
 `contains_any(..., ascii_case_insensitive=True)`). All are found in one Aho-Corasick pass (`_literal_groups`)
 instead of one pass per job: each pass over every text cost about as much as one over all literals."""
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_EXACT_BITS: dict[str, int] = {}
-_FOLDED_BITS: dict[str, int] = {}
-for _i, (_words_of_group, _any_case) in enumerate(_LITERAL_GROUPS.values()):
-    for _w in _words_of_group:
-        if _any_case:
-            _FOLDED_BITS[_w.translate(_ASCII_LOWER)] = _FOLDED_BITS.get(_w.translate(_ASCII_LOWER), 0) | 1 << _i
-        else:
-            _EXACT_BITS[_w] = _EXACT_BITS.get(_w, 0) | 1 << _i
-_ALL_LITERALS = sorted({w for words, _ in _LITERAL_GROUPS.values() for w in words})
+_LITERALS = _LiteralGroups(list(_LITERAL_GROUPS.values()))
 
 
 def _bit(group: str) -> int:
@@ -1059,22 +1051,10 @@ def _bit(group: str) -> int:
 
 
 def _literal_groups(base: pl.DataFrame) -> np.ndarray:
-    """A bit per `_LITERAL_GROUPS` group the text holds a literal of, for each text of `base`. Every occurrence
-    of every literal (overlapping, any ASCII case) is found once; each distinct occurrence is mapped to its
-    groups: exactly equal to a literal of a case-sensitive group, or equal in ASCII case to one of the
-    others (the occurrences of a text are OR-ed in numpy: they come in text order)."""
-    hits = base.get_column("t").str.extract_many(_ALL_LITERALS, ascii_case_insensitive=True, overlapping=True)
-    n = hits.list.len().fill_null(0).cast(pl.Int64).to_numpy()
-    g = np.zeros(len(n), dtype=np.int64)
-    if not n.any():
-        return g
-    flat = hits.filter(pl.Series(n > 0)).explode()
-    seen = flat.unique()
-    bits = [_EXACT_BITS.get(x, 0) | _FOLDED_BITS.get(x.translate(_ASCII_LOWER), 0) for x in seen.to_list()]
-    flat_bits = flat.replace_strict(seen, pl.Series(bits, dtype=pl.Int64), return_dtype=pl.Int64).to_numpy()
-    counts = n[n > 0]
-    g[n > 0] = np.bitwise_or.reduceat(flat_bits, np.cumsum(counts) - counts)
-    return g
+    """A bit per `_LITERAL_GROUPS` group the text holds a literal of, for each text of `base`
+    (`base._LiteralGroups.bits`: every occurrence of every literal, overlapping, any ASCII case, each mapped
+    to its groups)."""
+    return _LITERALS.bits(base.get_column("t"))
 
 
 def _subset(rows: pl.Series, texts: pl.Series, mask: np.ndarray) -> pl.DataFrame:

@@ -80,31 +80,40 @@ def _char_lengths(texts: pl.Series) -> np.ndarray:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _literal_bits(texts: pl.Series, groups: Sequence[tuple[Sequence[str], bool]]) -> np.ndarray:
-    """Bit i set where the text holds a literal of `groups[i]` = (literals, any ASCII case?), as
-    `contains_any(literals, ascii_case_insensitive=...)` per group would say, from one Aho-Corasick pass over
-    all the groups' literals (overlapping, any ASCII case: every occurrence of every literal is found) instead
-    of one pass per group. An occurrence counts for a case-sensitive group when it equals one of its literals,
-    for the others when it does in ASCII lower case."""
-    exact: dict[str, int] = {}
-    folded: dict[str, int] = {}
-    for i, (words, any_case) in enumerate(groups):
-        table = folded if any_case else exact
-        for w in words:
-            key = w.translate(_ASCII_LOWER) if any_case else w
-            table[key] = table.get(key, 0) | 1 << i
-    hits = texts.str.extract_many(sorted({*exact, *folded}), ascii_case_insensitive=True, overlapping=True)
-    n = _list_sizes(hits)
-    out = np.zeros(len(n), dtype=np.int64)
-    if not n.any():
+class _LiteralGroups:
+    """Which groups of literals each text holds, one Aho-Corasick pass for all groups (`bits`)."""
+
+    def __init__(self, groups: Sequence[tuple[Sequence[str], bool]]) -> None:
+        """`groups[i]` = (literals, any ASCII case?): bit i of `bits` is what `contains_any(literals,
+        ascii_case_insensitive=...)` says for that group."""
+        self.exact: dict[str, int] = {}
+        self.folded: dict[str, int] = {}
+        for i, (words, any_case) in enumerate(groups):
+            table = self.folded if any_case else self.exact
+            for w in words:
+                key = w.translate(_ASCII_LOWER) if any_case else w
+                table[key] = table.get(key, 0) | 1 << i
+        # the pass is in any ASCII case: one literal per case-folded form of a case-insensitive group
+        self.literals = sorted({*self.exact, *self.folded})
+
+    def bits(self, texts: pl.Series) -> np.ndarray:
+        """Per text, a bit per group it holds a literal of. Every occurrence of every literal is found
+        (overlapping, any ASCII case), and counts for a case-sensitive group when it equals one of the group's
+        literals, for the others when it does in ASCII lower case; a text's occurrences are OR-ed in numpy
+        (they come in text order)."""
+        hits = texts.str.extract_many(self.literals, ascii_case_insensitive=True, overlapping=True)
+        n = _list_sizes(hits)
+        out = np.zeros(len(n), dtype=np.int64)
+        if not n.any():
+            return out
+        flat = hits.explode(empty_as_null=False, keep_nulls=False)
+        seen = flat.unique()
+        exact, folded = self.exact, self.folded
+        bits = [exact.get(x, 0) | folded.get(x.translate(_ASCII_LOWER), 0) for x in seen.to_list()]
+        flat_bits = flat.replace_strict(seen, pl.Series(bits, dtype=pl.Int64), return_dtype=pl.Int64).to_numpy()
+        counts = n[n > 0]
+        out[n > 0] = np.bitwise_or.reduceat(flat_bits, np.cumsum(counts) - counts)
         return out
-    flat = hits.explode(empty_as_null=False, keep_nulls=False)
-    seen = flat.unique()
-    bits = [exact.get(x, 0) | folded.get(x.translate(_ASCII_LOWER), 0) for x in seen.to_list()]
-    flat_bits = flat.replace_strict(seen, pl.Series(bits, dtype=pl.Int64), return_dtype=pl.Int64).to_numpy()
-    counts = n[n > 0]
-    out[n > 0] = np.bitwise_or.reduceat(flat_bits, np.cumsum(counts) - counts)
-    return out
 
 
 def _matches(base: pl.DataFrame, pattern: str, group: int | None = None, *, here: bool = True) -> pl.DataFrame:

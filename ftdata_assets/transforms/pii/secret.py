@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ftdata_assets.transforms.pii.base import _COLS, _context, _filter, _literal_bits, _matches, _rx, _typed
+from ftdata_assets.transforms.pii.base import _COLS, _context, _filter, _LiteralGroups, _matches, _rx, _typed
 
 # --------------------------------------------------------------------------------------------------------
 # SECRET
@@ -90,14 +90,14 @@ _NOT_SECRETS = [
 ]  # fmt: skip
 
 
-_PREFILTERS = [(["-----BEGIN"], False), (_SECRET_LITERALS, False), (_SECRET_KEYWORDS, True)]
+_PREFILTERS = _LiteralGroups([(["-----BEGIN"], False), (_SECRET_LITERALS, False), (_SECRET_KEYWORDS, True)])
 """The literals a text must hold for the private-key, the token and the key = value regexes (case-sensitive,
-case-sensitive, any ASCII case): one Aho-Corasick pass finds all three (`_literal_bits`)."""
+case-sensitive, any ASCII case): one Aho-Corasick pass finds all three."""
 
 
 def _secrets(base: pl.DataFrame) -> pl.DataFrame:
     # literal (Aho-Corasick) prefilters: the regexes only see the few rows that can match
-    has = _literal_bits(base.get_column("t"), _PREFILTERS)
+    has = _PREFILTERS.bits(base.get_column("t"))
     keys = _matches(base.filter(pl.Series((has & 1) > 0)), _PRIVATE_KEY)
     tokens = _matches(base.filter(pl.Series((has & 2) > 0)), _SECRET_TOKENS)
     tokens = _filter(tokens, ~pl.col("text").str.starts_with("sk-") | pl.col("text").str.contains(r"[0-9]"))
