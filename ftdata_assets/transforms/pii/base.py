@@ -191,14 +191,17 @@ def _context(cand: pl.DataFrame, base: pl.DataFrame, left: int, right: int = 0) 
         rows, want = base.get_column("row").to_numpy(), cand.get_column("row").to_numpy()
         pos = np.searchsorted(rows, want)
         if (pos < len(rows)).all() and (rows[pos] == want).all():
-            j = cand.with_columns(t=base.get_column("t").gather(pl.Series(pos, dtype=pl.UInt32)))
+            # hstack, not with_columns: a column appended without an expression call (~50 us of fixed cost)
+            j = cand.hstack([base.get_column("t").gather(pl.Series(pos, dtype=pl.UInt32)).alias("t")])
     if j is None:
         j = cand.join(base, on="row", how="left")
     off = (pl.col("start") - left).clip(lower_bound=0)
-    return j.with_columns(
+    # one select (the context columns after the candidate's own) instead of with_columns and a drop
+    return j.select(
+        pl.exclude("t"),
         left_ctx=pl.col("t").str.slice(off, pl.col("start") - off).str.to_lowercase(),
         right_ctx=pl.col("t").str.slice(pl.col("end"), right).str.to_lowercase(),
-    ).drop("t")
+    )
 
 
 def _conform(df: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
