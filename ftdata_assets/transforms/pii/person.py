@@ -551,10 +551,17 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
 
     rest_name = is_name & ~cols["C"] & elig
     ev = cols["ev"]
-    m_first = mem.get_column("m").gather(first)
+    # the first and the last member's columns, one select each (a gather per column is a call each)
+    at_first = mem.select(pl.col("run", "row", "start", "k", "m", "tok", "gap_empty").gather(pl.Series(first)))
+    at_last = mem.select(
+        end=(pl.col("start") + pl.col("tl")).gather(pl.Series(last)),
+        k=pl.col("k").gather(pl.Series(last)),
+        tok=pl.col("tok").gather(pl.Series(last)),
+    )
+    m_first = at_first.get_column("m")
     toks = mem.get_column("tok")
     multi = np.flatnonzero(size > 1)
-    text = toks.gather(first)
+    text = at_first.get_column("tok")
     if len(multi):
         # runs of two or more tokens: their tokens joined (the others' text is their one token)
         parts = toks.to_list()
@@ -563,12 +570,12 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
     second = np.minimum(first + 1, len(run) - 1)
     runs = pl.DataFrame(
         {
-            "run": mem.get_column("run").gather(first),
-            "row": mem.get_column("row").gather(first),
-            "start": mem.get_column("start").gather(first),
-            "end": (mem.get_column("start") + mem.get_column("tl")).gather(last),
-            "kf": mem.get_column("k").gather(first),
-            "kl": mem.get_column("k").gather(last),
+            "run": at_first.get_column("run"),
+            "row": at_first.get_column("row"),
+            "start": at_first.get_column("start"),
+            "end": at_last.get_column("end"),
+            "kf": at_first.get_column("k"),
+            "kl": at_last.get_column("k"),
             "text": text,
             "n": total(elig),
             "score": total(ev),
@@ -586,10 +593,10 @@ def _runs(kept: pl.DataFrame) -> pl.DataFrame:
             "last_surname": (cols["L"] & ~cols["C"])[last],
             "nl": m_first.str.contains("\n", literal=True),
             "n_caps": total(cols["caps"] & elig),
-            "glued": mem.get_column("gap_empty").gather(first),
+            "glued": at_first.get_column("gap_empty"),
             # `text`'s first and last words (its tokens hold no whitespace)
-            "first_tok": toks.gather(first),
-            "last_tok": toks.gather(last),
+            "first_tok": at_first.get_column("tok"),
+            "last_tok": at_last.get_column("tok"),
         },
     ).cast(_RUNS_SCHEMA)
     return runs.filter(pl.col("n") >= 1)
