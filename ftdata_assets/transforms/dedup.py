@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from scipy.sparse import coo_array, csgraph, csr_array
+from scipy.sparse import coo_array, csgraph
 
 WORD_PATTERN = r"\w+"
 """A word for shingling: a run of Unicode word characters of the normalized text."""
@@ -627,66 +627,34 @@ threshold passed as near duplicates (held-out bench: 305 of 5,505 reported pairs
 with the same planted pairs found (1,960 vs 1,961 of 2,000; measured)."""
 
 EXACT_BATCH = 1 << 19
-"""Shingles per batch of `exact_jaccard` (bounds its memory; fewer than 2^24 pairs, the tag bits). 2^19 (4 MB
-sorts, in cache): 15,466 borderline pairs of real text took 0.32 s against 0.37 s with 2^22, measured."""
+"""Shingles (both sides) per batch of `exact_jaccard`: bounds its memory (the rows gathered for a batch). 2^19
+and 2^21 timed the same (5.9M borderline pairs of the 100k-example benchmark corpus: 7.1 and 7.0 CPU-s; 15.6k
+pairs of long real text: 0.54 and 0.49 s; measured)."""
 
 
 def exact_jaccard(texts: pl.Series, shingle_size: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Jaccard similarity of the word-shingle sets of texts[lo[i]] and texts[hi[i]] (normalized texts), per
     pair; shingles compared by 40 bits of their 64-bit hashes (a false match ~1e-6 per pair of 1,000-shingle
-    texts).
+    texts). See `ftdata_assets.transforms.jaccard.pair_jaccard`.
 
-    Each text's distinct shingles are a sorted row of 40-bit hashes; per batch of pairs, the rows of both sides
-    are gathered (polars list gather: a copy per row) and intersected by scipy's sorted-row merge (the product
-    of two sparse 0/1 rows), linear in the shingles. Sorting the two sides tagged with the pair took 2-3x as
-    long: 3.3M borderline pairs of 1M-example benchmark conversations, 6.1 s against 2.0 s, measured. (Ranking
-    the hashes into int32 ids to halve the copies cost more than it saved on long real texts.)"""
-    out = np.ones(len(lo), dtype=np.float64)
-    if len(lo) == 0:
-        return out
-    nodes = sorted_unique(np.concatenate((lo, hi)))
-    if len(nodes) >= 1 << (64 - _HASH_BITS):  # more texts than the key's tag bits can number: halve the pairs
-        half = len(lo) // 2
-        out[:half] = exact_jaccard(texts, shingle_size, lo[:half], hi[:half])
-        out[half:] = exact_jaccard(texts, shingle_size, lo[half:], hi[half:])
-        return out
-    hashes, owner = _chunked_shingle_hashes(texts.gather(nodes), shingle_size)
-    low = np.uint64((1 << _HASH_BITS) - 1)
-    keys = sorted_unique((owner.astype(np.uint64) << np.uint64(_HASH_BITS)) | (hashes >> np.uint64(64 - _HASH_BITS)))
-    owner = (keys >> np.uint64(_HASH_BITS)).astype(np.int64)
-    hashes = keys & low  # per node: its distinct shingles, sorted
-    start = np.searchsorted(owner, np.arange(len(nodes) + 1))
-    size = np.diff(start)
-    rows = pl.Series(pa.LargeListArray.from_arrays(pa.array(start), pa.array(hashes.astype(np.int64))))
-    columns = 1 << _HASH_BITS
-    a, b = np.searchsorted(nodes, lo), np.searchsorted(nodes, hi)
-    batch_of = np.cumsum(size[a] + size[b]) // EXACT_BATCH  # ascending: each batch is a run of pairs
-    bounds = _starts_of_runs(batch_of).tolist()
-    for first, last in zip(bounds, [*bounds[1:], len(lo)], strict=True):
-        left = _sparse_rows(rows, a[first:last], columns)
-        right = _sparse_rows(rows, b[first:last], columns)
-        inter = np.diff(left.multiply(right).indptr)  # 1 * 1: one stored entry per shared shingle
-        union = size[a[first:last]] + size[b[first:last]] - inter
-        out[first:last] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-    return out
+    Each text's distinct shingles are a sorted row of a 0/1 CSR matrix; per batch of pairs, scipy gathers the
+    rows of both sides (C row indexing) and intersects them by its sorted-row merge (their elementwise
+    product), linear in the shingles. The rows used to be gathered by polars list `gather` + `to_arrow`: on
+    5.9M borderline pairs of the 100k-example benchmark corpus that took 9.1 s (median 12.4 s wall), now 6.7 s,
+    the same values bit for bit; 15.6k pairs of long real text (bench/dedup.py --corpus real): 0.45 s either way
+    (measured, busy 2-core machine). Tried and dropped: sorting the two sides tagged with the pair (2-3x slower:
+    3.3M pairs of 1M-example conversations, 6.1 s against 2.0 s); ranking the hashes into int32 ids (cost more
+    than it saved on long real texts); per-text open-addressing tables probed in numpy with the other side's
+    shingles (9.5 CPU-s on the benchmark pairs, 0.52 s on the real ones: a dozen numpy passes per shingle cost
+    more than one C merge); laying the texts out by neighbourhood so a batch reads nearby memory, and batches
+    on threads (no gain with the C merge)."""
+    from ftdata_assets.transforms.jaccard import pair_jaccard
 
-
-def _sparse_rows(rows: pl.Series, index: np.ndarray, columns: int) -> csr_array:
-    """The 0/1 CSR matrix of the given rows of a list column of sorted distinct ids (canonical by construction,
-    so scipy merges the rows without sorting them)."""
-    gathered = rows.gather(index).to_arrow()
-    if isinstance(gathered, pa.ChunkedArray):
-        gathered = gathered.combine_chunks()
-    offsets = np.asarray(gathered.offsets)
-    values = np.asarray(gathered.values)[offsets[0] : offsets[-1]]
-    indptr = (offsets - offsets[0]).astype(values.dtype)
-    matrix = csr_array((np.ones(len(values), dtype=np.int8), values, indptr), shape=(len(index), columns))
-    matrix.has_canonical_format = True
-    return matrix
+    return pair_jaccard(texts, shingle_size, lo, hi, batch=EXACT_BATCH, hash_bits=_HASH_BITS)
 
 
 _HASH_BITS = 40
-"""Bits of a shingle hash `exact_jaccard` compares; the other 24 number the texts or pairs of a batch."""
+"""Bits of a shingle hash `exact_jaccard` compares; the other 24 number the texts in the sort key."""
 
 
 def clique_partition(
