@@ -29,9 +29,10 @@ def _text(rng: random.Random, words: int, vocabulary: list[str]) -> str:
     return "".join(parts).strip()
 
 
-def _corpus(rng: random.Random) -> list[str]:
+def _corpus(rng: random.Random) -> tuple[list[str], list[tuple[int, int]]]:
     """Texts of every shape the check meets: empty, only punctuation or emoji, shorter than a shingle, long,
-    with repeated shingles (a small vocabulary), and edited copies of each other (pairs near the threshold)."""
+    with repeated shingles (a small vocabulary), and edited copies of others; and the (original, copy) pairs
+    (similar pairs, as the borderline candidates are)."""
     texts = ["", "   ", "!!! ... ???", "🙂🙂", "one", "Two words", "three words here", "naïve café"]
     for _ in range(60):
         texts.append(_text(rng, rng.randrange(1, 8), VOCABULARY))
@@ -39,13 +40,16 @@ def _corpus(rng: random.Random) -> list[str]:
         texts.append(_text(rng, rng.randrange(20, 300), VOCABULARY[: rng.randrange(3, 8)]))  # many repeats
     for _ in range(60):
         texts.append(_text(rng, rng.randrange(30, 400), VOCABULARY))
-    for _ in range(120):
-        words = rng.choice(texts).split(" ")
+    copies = []
+    for _ in range(200):
+        original = rng.randrange(len(texts))
+        words = texts[original].split(" ")
         for _ in range(rng.randrange(0, 6)):
             if words:
                 words[rng.randrange(len(words))] = rng.choice(VOCABULARY)
+        copies.append((original, len(texts)))
         texts.append(" ".join(words))
-    return texts
+    return texts, copies
 
 
 def _shingle_sets(normalized: pl.Series, k: int) -> list[set[tuple[str, ...]]]:
@@ -68,10 +72,11 @@ def _python_jaccard(sets: list[set[tuple[str, ...]]], lo: np.ndarray, hi: np.nda
     return np.array(values, dtype=np.float64)
 
 
-def _pairs(rng: random.Random, n: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random pairs, sorted by their first text as candidate pairs are, plus every text with itself."""
-    lo = np.array([rng.randrange(n) for _ in range(count)] + list(range(n)), dtype=np.int64)
-    hi = np.array([rng.randrange(n) for _ in range(count)] + list(range(n)), dtype=np.int64)
+def _pairs(rng: random.Random, n: int, count: int, copies: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Random pairs, the (original, copy) pairs and every text with itself, sorted by their first text as
+    candidate pairs are."""
+    lo = np.array([rng.randrange(n) for _ in range(count)] + [a for a, _ in copies] + list(range(n)), dtype=np.int64)
+    hi = np.array([rng.randrange(n) for _ in range(count)] + [b for _, b in copies] + list(range(n)), dtype=np.int64)
     order = np.argsort(lo, kind="stable")
     return lo[order], hi[order]
 
@@ -80,9 +85,9 @@ def _pairs(rng: random.Random, n: int, count: int) -> tuple[np.ndarray, np.ndarr
 @pytest.mark.parametrize("batch", [None, 64])
 def test_exact_jaccard_equals_python_set_jaccard(monkeypatch, k, batch):
     rng = random.Random(1000 + k)
-    texts = _corpus(rng)
+    texts, copies = _corpus(rng)
     normalized = normalize_for_dedup(pl.Series(texts))
-    lo, hi = _pairs(rng, len(texts), 600)
+    lo, hi = _pairs(rng, len(texts), 400, copies)
     if batch is not None:
         monkeypatch.setattr(dedup, "EXACT_BATCH", batch)  # many small batches, a pair never split
     got = exact_jaccard(normalized, k, lo, hi)
@@ -91,13 +96,14 @@ def test_exact_jaccard_equals_python_set_jaccard(monkeypatch, k, batch):
     assert got.dtype == np.float64
     assert np.array_equal(got, want)
     assert np.all(got[lo == hi] == 1.0)
+    assert np.sum((want > 0) & (want < 1)) >= 100  # partial overlaps, not only disjoint or equal sets
 
 
 def test_exact_jaccard_does_not_depend_on_the_pair_order_or_on_the_texts_around_them():
     rng = random.Random(7)
-    texts = _corpus(rng)
+    texts, copies = _corpus(rng)
     normalized = normalize_for_dedup(pl.Series(texts))
-    lo, hi = _pairs(rng, len(texts), 400)
+    lo, hi = _pairs(rng, len(texts), 400, copies)
     base = exact_jaccard(normalized, 3, lo, hi)
     order = np.array(rng.sample(range(len(lo)), len(lo)))
     assert np.array_equal(exact_jaccard(normalized, 3, lo[order], hi[order]), base[order])
