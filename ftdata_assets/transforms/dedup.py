@@ -639,15 +639,16 @@ def exact_jaccard(texts: pl.Series, shingle_size: int, lo: np.ndarray, hi: np.nd
 
     Each text's distinct shingles are a sorted row of a 0/1 CSR matrix; per batch of pairs, scipy gathers the
     rows of both sides (C row indexing) and intersects them by its sorted-row merge (their elementwise
-    product), linear in the shingles. The rows used to be gathered by polars list `gather` + `to_arrow`: on
-    5.9M borderline pairs of the 100k-example benchmark corpus that took 9.1 s (median 12.4 s wall), now 6.7 s,
-    the same values bit for bit; 15.6k pairs of long real text (bench/dedup.py --corpus real): 0.45 s either way
-    (measured, busy 2-core machine). Tried and dropped: sorting the two sides tagged with the pair (2-3x slower:
-    3.3M pairs of 1M-example conversations, 6.1 s against 2.0 s); ranking the hashes into int32 ids (cost more
-    than it saved on long real texts); per-text open-addressing tables probed in numpy with the other side's
-    shingles (9.5 CPU-s on the benchmark pairs, 0.52 s on the real ones: a dozen numpy passes per shingle cost
-    more than one C merge); laying the texts out by neighbourhood so a batch reads nearby memory, and batches
-    on threads (no gain with the C merge)."""
+    product), linear in the shingles; batches run on `_worker_threads` (scipy releases the GIL). The rows used
+    to be gathered by polars list `gather` + `to_arrow`, one batch at a time: on 5.9M borderline pairs of the
+    100k-example benchmark corpus that took 10.3 s (10.3 CPU-s), now 4.7 s (7.7 CPU-s; 7.2 s in one thread),
+    the same values bit for bit; 15.6k pairs of long real text (bench/dedup.py --corpus real): 0.34 s against
+    0.31 s (measured, idle 2-core machine). Tried and dropped: sorting the two sides tagged with the pair
+    (2-3x slower: 3.3M pairs of 1M-example conversations, 6.1 s against 2.0 s); ranking the hashes into int32
+    ids (cost more than it saved on long real texts); per-text open-addressing tables probed in numpy with the
+    other side's shingles (~25% faster than the polars path on the benchmark pairs, ~40% slower on the real
+    ones: a dozen numpy passes per shingle cost more than one C merge); laying the texts out by neighbourhood
+    so a batch reads nearby memory (no gain with the C merge)."""
     from ftdata_assets.transforms.jaccard import pair_jaccard
 
     return pair_jaccard(texts, shingle_size, lo, hi, batch=EXACT_BATCH, hash_bits=_HASH_BITS)

@@ -5,8 +5,9 @@ Pure numpy/scipy; never imports Dagster. `pair_jaccard` is what `dedup.exact_jac
 Each text's distinct shingles are one row of a 0/1 CSR matrix (columns: the top `hash_bits` bits of the 64-bit
 shingle hashes, sorted within a row). Per batch of pairs, the rows of both sides are gathered by scipy's C row
 indexing and intersected by its sorted-row merge (the elementwise product of two canonical 0/1 rows): linear in
-the shingles, in C. This replaced a polars list `gather` + `to_arrow` per batch (same merge after it), which was
-most of the time on corpora with many borderline pairs.
+the shingles, in C, batches side by side on `dedup._worker_threads` (scipy's sparse routines release the GIL).
+This replaced a polars list `gather` + `to_arrow` per batch (same merge after it), which was most of the time on
+corpora with many borderline pairs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse import csr_array
 
-from ftdata_assets.transforms.dedup import _chunked_shingle_hashes, _starts_of_runs, sorted_unique
+from ftdata_assets.transforms.dedup import _chunked_shingle_hashes, _starts_of_runs, _worker_threads, sorted_unique
 
 
 def pair_jaccard(
@@ -38,10 +39,19 @@ def pair_jaccard(
     size = np.diff(rows.indptr)
     a, b = np.searchsorted(nodes, lo), np.searchsorted(nodes, hi)
     bounds = _starts_of_runs(np.cumsum(size[a] + size[b]) // batch).tolist()  # ascending: runs of pairs
-    for first, last in zip(bounds, [*bounds[1:], len(lo)], strict=True):
+
+    def run(pairs: tuple[int, int]) -> None:
+        """Batches write disjoint slices of `out`, so they run side by side (scipy releases the GIL)."""
+        first, last = pairs
         inter = _shared(rows, a[first:last], b[first:last])
         union = size[a[first:last]] + size[b[first:last]] - inter
         out[first:last] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+    batches = list(zip(bounds, [*bounds[1:], len(lo)], strict=True))
+    if len(batches) > 1:
+        list(_worker_threads().map(run, batches))
+    else:
+        run(batches[0])
     return out
 
 
