@@ -100,8 +100,9 @@ def read_previous_version(project: ProjectResource, folder: str | None) -> pl.Da
         "the same question (user turns) with an agreeing answer, across all sources; one row per cluster is "
         "kept, by source priority, then quality. Same-question clusters whose answers disagree get "
         "`contradiction` and go to review_queue. With dedup.previous_version, rows of that release always win. "
-        f"The decision of every candidate pair of conversations is kept in {PAIR_FILES} (one file per dedup "
-        "settings and code), so the next run verifies only the pairs it has not seen: same output, less work."
+        f"The verdict of every borderline pair of conversations (settled by exact Jaccard) is kept in {PAIR_FILES} "
+        "(one file per dedup settings and code), so the next run settles only the pairs it has not seen: same "
+        "output, less work."
     ),
 )
 def deduplicated_examples(
